@@ -1,0 +1,215 @@
+//! The command-line definitions. Value parsers yield domain types
+//! ([`crate::pki::model`]), so commands never re-check strings.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::pki::model::{
+    CertName, DnValue, DnsName, Email, IpNet, KeyType, ParseError, Profile, Role, SanUri, Validity,
+};
+
+/// Exit codes, repeated in `--help` so they reach the man page.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the command could not complete (I/O error, damaged CA file, signing failure)
+  2  usage: bad flags or values, or a request the PKI refuses (e.g. server without a SAN)
+  3  a check found a problem (verify, check)
+  4  not found: no PKI at --pki, or no certificate with that name or serial
+  5  conflict: the PKI or the certificate name already exists
+  6  rejected input: a CSR, file or passphrase given to mtlsctl is unusable
+  7  damaged PKI: the inventory or mtlsctl.toml is corrupt (left untouched)
+  8  busy: another mtlsctl process held the PKI lock too long";
+
+/// mtlsctl: a private certificate authority and mTLS gateway run from one directory.
+#[derive(Debug, Parser)]
+#[command(name = "mtlsctl", version, about, propagate_version = true, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// The PKI directory.
+    #[arg(long, global = true, env = "MTLSCTL_PKI", default_value = "pki", value_name = "DIR")]
+    pub pki: PathBuf,
+    /// Print one JSON document on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing on success (errors still go to stderr).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Answer yes to confirmations (for scripts).
+    #[arg(long, short, global = true)]
+    pub yes: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and manage the certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Issue a certificate (key, cert and chain written under certs/NAME/).
+    Issue(IssueArgs),
+    /// List the certificates in the inventory.
+    List(ListArgs),
+    /// Show one certificate from the inventory by name or serial.
+    Show(ShowArgs),
+    /// Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER).
+    Inspect(InspectArgs),
+}
+
+/// `ca` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create a new PKI: root and issuing intermediate (or one root with --single-tier).
+    Init(CaInitArgs),
+    /// Show the current CA certificates.
+    Show,
+}
+
+/// Where a CA passphrase comes from, for commands that unlock CA keys.
+#[derive(Debug, Clone, Args)]
+pub struct PassphraseArgs {
+    /// Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `ca init`.
+#[derive(Debug, Args)]
+pub struct CaInitArgs {
+    /// The CA's name; the root and intermediate common names derive from it.
+    #[arg(long, default_value = "mtlsctl CA", value_parser = parse_ca_name)]
+    pub name: String,
+    /// Key type of the CA keys.
+    #[arg(long, default_value = "ecdsa-p256", value_name = "TYPE")]
+    pub key_type: KeyType,
+    /// Validity of the root (the intermediate ends with it).
+    #[arg(long, default_value = "10y", value_name = "DUR")]
+    pub validity: Validity,
+    /// Make only a root, which issues leaves itself.
+    #[arg(long)]
+    pub single_tier: bool,
+    /// Permit only this DNS subtree (name constraint; repeatable; .example.com = subdomains only).
+    #[arg(long, value_name = "DOMAIN", value_parser = DnsName::parse_constraint)]
+    pub permit_dns: Vec<DnsName>,
+    /// Permit only this IP network (name constraint; repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub permit_ip: Vec<IpNet>,
+    /// Encrypt the CA keys with the passphrase on the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_passphrase")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Store the CA keys unencrypted (mode 0600).
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+/// `issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The name to file the certificate under (also the default CN).
+    pub name: CertName,
+    /// What the certificate is for.
+    #[arg(long, default_value = "client", value_name = "PROFILE", value_parser = parse_profile)]
+    pub profile: Profile,
+    /// Subject common name (default: NAME).
+    #[arg(long)]
+    pub cn: Option<DnValue>,
+    /// Subject organization (O).
+    #[arg(long)]
+    pub org: Option<DnValue>,
+    /// Subject organizational unit (OU).
+    #[arg(long)]
+    pub ou: Option<DnValue>,
+    /// DNS subject alternative name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub dns: Vec<DnsName>,
+    /// IP subject alternative name (repeatable).
+    #[arg(long, value_name = "IP", value_parser = parse_ip)]
+    pub ip: Vec<IpAddr>,
+    /// URI subject alternative name, e.g. a SPIFFE ID (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub uri: Vec<SanUri>,
+    /// Email subject alternative name (repeatable).
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Vec<Email>,
+    /// Validity (default from mtlsctl.toml: 90d).
+    #[arg(long, value_name = "DUR")]
+    pub validity: Option<Validity>,
+    /// Key type (default from mtlsctl.toml: ecdsa-p256).
+    #[arg(long, value_name = "TYPE", conflicts_with = "csr")]
+    pub key_type: Option<KeyType>,
+    /// Sign this CSR (PEM or DER) instead of making a key; only its public key is used.
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
+    /// Role kept in the inventory for gateway policies (repeatable).
+    #[arg(long, value_name = "ROLE")]
+    pub role: Vec<Role>,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `list --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    /// Not revoked and not expired.
+    Valid,
+    /// Revoked.
+    Revoked,
+    /// Past notAfter.
+    Expired,
+    /// Everything.
+    All,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only certificates with this status.
+    #[arg(long, value_enum, default_value = "all")]
+    pub status: StatusFilter,
+    /// Only certificates that are valid now and expire within DUR.
+    #[arg(long, value_name = "DUR")]
+    pub expiring_within: Option<Validity>,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A certificate name, or a serial in hex.
+    #[arg(value_name = "NAME|SERIAL")]
+    pub target: String,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The file to describe.
+    pub file: PathBuf,
+    /// PKCS#12 password from the first line of FILE (else MTLSCTL_P12_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+fn parse_ca_name(s: &str) -> Result<String, ParseError> {
+    let value: DnValue = s.parse()?;
+    if value.as_str().chars().count() > 48 {
+        return Err(ParseError::new(
+            "the CA name is at most 48 characters (the CA common names add a suffix such as ' Intermediate G1')",
+        ));
+    }
+    Ok(value.as_str().to_owned())
+}
+
+fn parse_profile(s: &str) -> Result<Profile, ParseError> {
+    s.parse()
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| {
+        format!("'{s}' is not an IP address; write an IPv4 or IPv6 address such as 10.0.0.5 or ::1")
+    })
+}

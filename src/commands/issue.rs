@@ -1,0 +1,49 @@
+//! `issue NAME`.
+
+use std::path::Path;
+
+use crate::cli::IssueArgs;
+use crate::commands::unlock_passphrase;
+use crate::error::Error;
+use crate::output::json::CertJson;
+use crate::output::{Printer, table};
+use crate::pki::Pki;
+use crate::pki::ca;
+use crate::pki::issue::{self, IssueRequest, KeySource};
+
+pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
+    let pki = Pki::open(dir)?;
+    let passphrase = if ca::issuing_key_encrypted(&pki) {
+        Some(unlock_passphrase(args.passphrase.passphrase_file.as_deref())?)
+    } else {
+        None
+    };
+    let issuing = ca::load_issuing_ca(&pki, passphrase.as_ref())?;
+    let key = match args.csr {
+        Some(path) => KeySource::Csr(path),
+        None => KeySource::Generate(args.key_type),
+    };
+    let issued = issue::issue(
+        &pki,
+        IssueRequest {
+            name: args.name,
+            profile: args.profile,
+            cn: args.cn,
+            org: args.org,
+            ou: args.ou,
+            dns: args.dns,
+            ips: args.ip,
+            uris: args.uri,
+            emails: args.email,
+            validity: args.validity,
+            key,
+            roles: args.role,
+        },
+        &issuing,
+    )?;
+    let now = crate::pki::time::now();
+    let layout = pki.layout();
+    let name = &issued.record.name;
+    let json = CertJson::new(&issued.record, now, &layout.leaf_cert(name), &layout.leaf_key(name), &layout.leaf_chain(name));
+    printer.emit(&json, || table::cert_details(&json, now, issued.record.not_after))
+}

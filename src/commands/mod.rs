@@ -1,0 +1,57 @@
+//! One module per subcommand: gather inputs, call the PKI domain, hand a
+//! typed result to the output layer.
+
+mod ca;
+mod inspect;
+mod issue;
+mod list;
+mod show;
+
+use std::path::Path;
+
+use crate::cli::{CaCommand, Cli, Command};
+use crate::error::{Error, UsageError};
+use crate::output::{Printer, prompt};
+use crate::pki::fsio;
+use crate::pki::keys::Passphrase;
+
+/// The environment variable scripts use for the CA passphrase.
+pub const PASSPHRASE_ENV: &str = "MTLSCTL_CA_PASSPHRASE";
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let printer = Printer {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Ca(CaCommand::Init(args)) => ca::init(&cli.pki, args, printer),
+        Command::Ca(CaCommand::Show) => ca::show(&cli.pki, printer),
+        Command::Issue(args) => issue::run(&cli.pki, args, printer),
+        Command::List(args) => list::run(&cli.pki, args, printer),
+        Command::Show(args) => show::run(&cli.pki, args, printer),
+        Command::Inspect(args) => inspect::run(args, printer),
+    }
+}
+
+/// Reads a secret from the first line of a file.
+fn secret_from_file(path: &Path) -> Result<Passphrase, Error> {
+    let text = fsio::read_first_line(path).map_err(Error::SecretFile)?;
+    Passphrase::new(text).ok_or(Error::Usage(UsageError::EmptyPassphrase))
+}
+
+/// The CA passphrase for unlocking an existing key: the file, the
+/// environment, or a prompt on a terminal, in that order.
+fn unlock_passphrase(file: Option<&Path>) -> Result<Passphrase, Error> {
+    if let Some(path) = file {
+        return secret_from_file(path);
+    }
+    if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
+        return Passphrase::new(text).ok_or(Error::Usage(UsageError::EmptyPassphrase));
+    }
+    if prompt::interactive() {
+        let text = prompt::secret("CA key passphrase", false)?;
+        return Passphrase::new(text).ok_or(Error::Usage(UsageError::EmptyPassphrase));
+    }
+    Err(UsageError::NoPassphraseSource { init: false }.into())
+}

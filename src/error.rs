@@ -1,0 +1,147 @@
+//! The top-level error and THE exit-code table. Every failure of every
+//! command maps to exactly one code here; README.md and `--help` list them.
+
+use std::path::PathBuf;
+
+use crate::pki::PkiError;
+use crate::pki::fsio::FsError;
+use crate::pki::inspect::InspectError;
+use crate::pki::inventory::InventoryError;
+use crate::pki::keys::KeyError;
+use crate::pki::settings::SettingsError;
+
+/// Exit codes.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The command could not complete.
+    pub const FAILURE: i32 = 1;
+    /// Usage: bad flags or values (clap uses 2 as well).
+    pub const USAGE: i32 = 2;
+    /// A check found a problem.
+    pub const CHECK_FAILED: i32 = 3;
+    /// No PKI, or no such certificate.
+    pub const NOT_FOUND: i32 = 4;
+    /// The PKI or the name already exists.
+    pub const CONFLICT: i32 = 5;
+    /// A file or secret given to mtlsctl is unusable.
+    pub const BAD_INPUT: i32 = 6;
+    /// The inventory or settings are damaged.
+    pub const DAMAGED: i32 = 7;
+    /// Another process held the lock too long.
+    pub const BUSY: i32 = 8;
+}
+
+/// Problems with how mtlsctl was invoked that clap cannot see.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// `ca init` without a terminal and without a passphrase source.
+    #[error("no passphrase for the CA keys and no terminal to ask on")]
+    NoPassphraseSource {
+        /// True for `ca init` (where --no-passphrase is an option).
+        init: bool,
+    },
+    /// The prompt's two entries differ, or the prompt failed.
+    #[error("could not read a passphrase: {0}")]
+    Prompt(String),
+    /// An empty passphrase.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// Both MTLSCTL_CA_PASSPHRASE and --no-passphrase.
+    #[error("--no-passphrase was given but MTLSCTL_CA_PASSPHRASE is set")]
+    PassphraseConflict,
+}
+
+/// Any failure of a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A PKI domain error.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// A usage problem clap could not catch.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// A passphrase or password file could not be read.
+    #[error(transparent)]
+    SecretFile(FsError),
+    /// `inspect` could not read the file.
+    #[error("{path}: {source}")]
+    Inspect {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: InspectError,
+    },
+    /// `inspect` could not open the file at all.
+    #[error(transparent)]
+    InputFile(FsError),
+    /// Writing the output failed (other than a closed pipe).
+    #[error("could not write output: {0}")]
+    Output(std::io::Error),
+    /// stdout was closed by the reader (`| head`): exit quietly.
+    #[error("output pipe closed")]
+    BrokenPipe,
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Pki(e) => pki_exit_code(e),
+            Error::Usage(_) => exit::USAGE,
+            Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
+            Error::Output(_) => exit::FAILURE,
+            Error::BrokenPipe => exit::OK,
+        }
+    }
+
+    /// The line after `hint:`, naming the command or flag that fixes it.
+    pub fn hint(&self, pki_dir: &std::path::Path) -> Option<String> {
+        match self {
+            Error::Pki(e) => e.hint(pki_dir),
+            Error::Usage(UsageError::NoPassphraseSource { init: true }) => Some(
+                "pass --passphrase-file FILE or set MTLSCTL_CA_PASSPHRASE to encrypt the CA keys, or pass --no-passphrase to store them unencrypted (mode 0600)".into(),
+            ),
+            Error::Usage(UsageError::NoPassphraseSource { init: false }) => {
+                Some("the CA key is encrypted: pass --passphrase-file FILE or set MTLSCTL_CA_PASSPHRASE".into())
+            }
+            Error::Usage(UsageError::EmptyPassphrase) => Some("use a non-empty passphrase".into()),
+            Error::Usage(UsageError::PassphraseConflict) => {
+                Some("unset MTLSCTL_CA_PASSPHRASE or drop --no-passphrase".into())
+            }
+            Error::Usage(UsageError::Prompt(_)) => Some("run the command again and type the same passphrase twice".into()),
+            Error::SecretFile(_) => Some("check the path and permissions of the passphrase or password file".into()),
+            Error::InputFile(_) => Some("check the path and permissions of the file".into()),
+            Error::Inspect { source: InspectError::Pkcs12(_), .. } => {
+                Some("give the PKCS#12 password with --password-file FILE or MTLSCTL_P12_PASSWORD".into())
+            }
+            Error::Inspect { .. } => {
+                Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
+            }
+            Error::Output(_) | Error::BrokenPipe => None,
+        }
+    }
+}
+
+fn pki_exit_code(e: &PkiError) -> i32 {
+    match e {
+        PkiError::NotFound(_) | PkiError::NotAPki(_) | PkiError::UnknownCert(_) => exit::NOT_FOUND,
+        PkiError::AlreadyExists(_) | PkiError::NameTaken { .. } => exit::CONFLICT,
+        PkiError::ServerNeedsSan(_) | PkiError::ValidityPastCa { .. } | PkiError::OutsideConstraints { .. } => {
+            exit::USAGE
+        }
+        PkiError::CsrUnreadable { .. } | PkiError::CsrSignature(_) | PkiError::CsrKeyUnsupported { .. } => {
+            exit::BAD_INPUT
+        }
+        PkiError::Key {
+            source: KeyError::WrongPassphrase | KeyError::PassphraseNeeded,
+            ..
+        } => exit::BAD_INPUT,
+        PkiError::Inventory(InventoryError::Lock(crate::pki::fsio::LockError::Timeout { .. })) => exit::BUSY,
+        PkiError::Inventory(
+            InventoryError::Corrupt { .. } | InventoryError::Missing(_) | InventoryError::Version { .. },
+        )
+        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. }) => exit::DAMAGED,
+        _ => exit::FAILURE,
+    }
+}

@@ -1,0 +1,451 @@
+//! Reading X.509 artefacts: certificates, chains, CSRs, CRLs and PKCS#12
+//! files, PEM or DER, into plain structs the output layer prints. Also the
+//! one place that turns a parsed certificate into the fields the inventory
+//! records, so `issue` and `inspect` describe a certificate the same way.
+
+use std::net::IpAddr;
+
+use rustls_pki_types::pem::{self, SectionKind};
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+use crate::pki::model::{Fingerprint, KeyType, Serial};
+use crate::pki::time::from_unix;
+
+/// Why a file could not be read as any X.509 artefact.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// Nothing in the file parses as a certificate, CSR, CRL or PKCS#12.
+    #[error("the file is not a certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER){0}")]
+    Unrecognised(String),
+    /// A PEM block of a known type failed to parse.
+    #[error("the {kind} in the file is malformed: {why}")]
+    Malformed {
+        /// The artefact type.
+        kind: &'static str,
+        /// The parser's complaint.
+        why: String,
+    },
+    /// The file looks like PKCS#12 but the password did not open it.
+    #[error("the PKCS#12 file could not be opened with the given password ({0})")]
+    Pkcs12(String),
+    /// The file holds a private key, which `inspect` does not print.
+    #[error("the file holds a private key; inspect reads certificates, CSRs, CRLs and PKCS#12 files")]
+    PrivateKey,
+}
+
+/// A certificate's fields, as shown by `inspect` and recorded by `issue`.
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number.
+    pub serial: Serial,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the DER.
+    pub fingerprint: Fingerprint,
+    /// Public key description (`ecdsa-p256`, `rsa-2048`, ...).
+    pub key: String,
+    /// The key type when mtlsctl names it.
+    pub key_type: Option<KeyType>,
+    /// Signature algorithm name.
+    pub signature_algorithm: String,
+    /// basicConstraints cA.
+    pub is_ca: bool,
+    /// basicConstraints pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// keyUsage bits by name.
+    pub key_usage: Vec<String>,
+    /// extendedKeyUsage purposes by name.
+    pub extended_key_usage: Vec<String>,
+    /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
+    pub sans: Vec<String>,
+    /// Subject key identifier, hex.
+    pub subject_key_id: Option<String>,
+    /// Authority key identifier, hex.
+    pub authority_key_id: Option<String>,
+    /// Permitted name-constraint subtrees.
+    pub permitted_names: Vec<String>,
+    /// True when subject and issuer are equal (a root).
+    pub self_issued: bool,
+}
+
+/// A CSR's fields.
+#[derive(Debug, Clone)]
+pub struct CsrInfo {
+    /// Requested subject DN.
+    pub subject: String,
+    /// Public key description.
+    pub key: String,
+    /// Requested SANs (mtlsctl ignores them when signing).
+    pub requested_sans: Vec<String>,
+    /// True when the self-signature verifies.
+    pub signature_valid: bool,
+}
+
+/// One revoked entry of a CRL.
+#[derive(Debug, Clone)]
+pub struct RevokedInfo {
+    /// Serial number.
+    pub serial: Serial,
+    /// revocationDate.
+    pub revoked_at: OffsetDateTime,
+    /// Reason code name, if present.
+    pub reason: Option<String>,
+}
+
+/// A CRL's fields.
+#[derive(Debug, Clone)]
+pub struct CrlInfo {
+    /// Issuer DN.
+    pub issuer: String,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: Option<OffsetDateTime>,
+    /// cRLNumber, decimal.
+    pub crl_number: Option<String>,
+    /// Revoked entries.
+    pub revoked: Vec<RevokedInfo>,
+}
+
+/// What a file turned out to hold.
+#[derive(Debug, Clone)]
+pub enum Inspected {
+    /// One certificate or a chain, in file order.
+    Certificates(Vec<CertInfo>),
+    /// A certificate signing request.
+    Csr(CsrInfo),
+    /// A certificate revocation list.
+    Crl(CrlInfo),
+    /// A PKCS#12 file: its certificates and whether it holds a key.
+    Pkcs12 {
+        /// The certificates, leaf first where the file says so.
+        certificates: Vec<CertInfo>,
+        /// Number of private keys inside (never shown).
+        private_keys: usize,
+    },
+}
+
+/// Reads any supported artefact. `password` opens PKCS#12 files; without
+/// one, an empty password is tried.
+pub fn inspect(bytes: &[u8], password: Option<&str>) -> Result<Inspected, InspectError> {
+    if looks_like_pem(bytes) {
+        return inspect_pem(&normalise_pem(bytes));
+    }
+    if let Ok(info) = cert_info(bytes) {
+        return Ok(Inspected::Certificates(vec![info]));
+    }
+    if let Ok((_, crl)) = CertificateRevocationList::from_der(bytes) {
+        return Ok(Inspected::Crl(crl_info(&crl)));
+    }
+    if let Ok((_, csr)) = X509CertificationRequest::from_der(bytes) {
+        return Ok(Inspected::Csr(csr_info(&csr)));
+    }
+    if bytes.first() == Some(&0x30) {
+        return inspect_pkcs12(bytes, password);
+    }
+    Err(InspectError::Unrecognised(String::new()))
+}
+
+fn looks_like_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Rewrites the legacy `NEW CERTIFICATE REQUEST` label (keytool, old
+/// openssl) to `CERTIFICATE REQUEST`, which the PEM reader knows.
+pub fn normalise_pem(bytes: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains("NEW CERTIFICATE REQUEST") => {
+            text.replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST").into_bytes()
+        }
+        _ => bytes.to_vec(),
+    }
+}
+
+fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
+    let mut certs = Vec::new();
+    let mut reader = std::io::Cursor::new(bytes);
+    loop {
+        let next = pem::from_buf(&mut reader).map_err(|e| InspectError::Malformed {
+            kind: "PEM data",
+            why: e.to_string(),
+        })?;
+        let Some((kind, der)) = next else { break };
+        match kind {
+            SectionKind::Certificate => certs.push(cert_info(&der)?),
+            SectionKind::Csr if certs.is_empty() => {
+                let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| InspectError::Malformed {
+                    kind: "certificate request",
+                    why: e.to_string(),
+                })?;
+                return Ok(Inspected::Csr(csr_info(&csr)));
+            }
+            SectionKind::Crl if certs.is_empty() => {
+                let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|e| InspectError::Malformed {
+                    kind: "CRL",
+                    why: e.to_string(),
+                })?;
+                return Ok(Inspected::Crl(crl_info(&crl)));
+            }
+            SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
+                return Err(InspectError::PrivateKey);
+            }
+            _ => {}
+        }
+    }
+    if certs.is_empty() {
+        if crate::pki::keys::is_encrypted_pem(bytes) {
+            return Err(InspectError::PrivateKey);
+        }
+        return Err(InspectError::Unrecognised(" (no CERTIFICATE, CERTIFICATE REQUEST or X509 CRL block found)".into()));
+    }
+    Ok(Inspected::Certificates(certs))
+}
+
+fn inspect_pkcs12(bytes: &[u8], password: Option<&str>) -> Result<Inspected, InspectError> {
+    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+    let store = KeyStore::from_pkcs12(bytes, password.unwrap_or(""), Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+        if password.is_none() {
+            InspectError::Unrecognised(
+                "; if it is a PKCS#12 file, give its password with --password-file FILE or MTLSCTL_P12_PASSWORD".into(),
+            )
+        } else {
+            InspectError::Pkcs12(format!("wrong password, or not a PKCS#12 file: {e}"))
+        }
+    })?;
+    let mut certificates = Vec::new();
+    let mut private_keys = 0;
+    for (_, entry) in store.entries() {
+        match entry {
+            KeyStoreEntry::PrivateKeyChain(chain) => {
+                private_keys += 1;
+                for cert in chain.certs() {
+                    certificates.push(cert_info(cert.as_der())?);
+                }
+            }
+            KeyStoreEntry::Certificate(cert) => certificates.push(cert_info(cert.as_der())?),
+            KeyStoreEntry::Secret(_) => {}
+        }
+    }
+    Ok(Inspected::Pkcs12 {
+        certificates,
+        private_keys,
+    })
+}
+
+/// Parses one DER certificate into its fields.
+pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
+    let malformed = |why: String| InspectError::Malformed {
+        kind: "certificate",
+        why,
+    };
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(malformed(format!("{} bytes of trailing data", rest.len())));
+    }
+    let (key, key_type) = describe_key(cert.public_key());
+    let mut info = CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: Serial::from_be_bytes(cert.raw_serial()),
+        not_before: from_unix(cert.validity().not_before.timestamp()),
+        not_after: from_unix(cert.validity().not_after.timestamp()),
+        fingerprint: Fingerprint::of(der),
+        key,
+        key_type,
+        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        is_ca: false,
+        path_len: None,
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        sans: Vec::new(),
+        subject_key_id: None,
+        authority_key_id: None,
+        permitted_names: Vec::new(),
+        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+    };
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => {
+                info.is_ca = bc.ca;
+                info.path_len = bc.path_len_constraint;
+            }
+            ParsedExtension::KeyUsage(ku) => {
+                info.key_usage = ku.to_string().split(", ").filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            }
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let named = [
+                    (eku.server_auth, "serverAuth"),
+                    (eku.client_auth, "clientAuth"),
+                    (eku.code_signing, "codeSigning"),
+                    (eku.email_protection, "emailProtection"),
+                    (eku.time_stamping, "timeStamping"),
+                    (eku.ocsp_signing, "OCSPSigning"),
+                    (eku.any, "anyExtendedKeyUsage"),
+                ];
+                info.extended_key_usage = named.iter().filter(|(on, _)| *on).map(|(_, n)| (*n).to_owned()).collect();
+                info.extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
+            }
+            ParsedExtension::SubjectAlternativeName(san) => {
+                info.sans = san.general_names.iter().map(general_name).collect();
+            }
+            ParsedExtension::SubjectKeyIdentifier(ski) => info.subject_key_id = Some(hex::encode(ski.0)),
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                info.authority_key_id = aki.key_identifier.as_ref().map(|k| hex::encode(k.0));
+            }
+            ParsedExtension::NameConstraints(nc) => {
+                info.permitted_names = nc
+                    .permitted_subtrees
+                    .iter()
+                    .flatten()
+                    .map(|s| general_name(&s.base))
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    Ok(info)
+}
+
+fn csr_info(csr: &X509CertificationRequest<'_>) -> CsrInfo {
+    let info = &csr.certification_request_info;
+    let requested_sans = csr
+        .requested_extensions()
+        .into_iter()
+        .flatten()
+        .filter_map(|ext| match ext {
+            ParsedExtension::SubjectAlternativeName(san) => Some(san.general_names.iter().map(general_name).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    CsrInfo {
+        subject: info.subject.to_string(),
+        key: describe_key(&info.subject_pki).0,
+        requested_sans,
+        signature_valid: csr.verify_signature().is_ok(),
+    }
+}
+
+fn crl_info(crl: &CertificateRevocationList<'_>) -> CrlInfo {
+    CrlInfo {
+        issuer: crl.issuer().to_string(),
+        this_update: from_unix(crl.last_update().timestamp()),
+        next_update: crl.next_update().map(|t| from_unix(t.timestamp())),
+        crl_number: crl.crl_number().map(|n| n.to_string()),
+        revoked: crl
+            .iter_revoked_certificates()
+            .map(|r| RevokedInfo {
+                serial: Serial::from_be_bytes(r.raw_serial()),
+                revoked_at: from_unix(r.revocation_date.timestamp()),
+                reason: r.reason_code().map(|(_, code)| reason_name(code.0).to_owned()),
+            })
+            .collect(),
+    }
+}
+
+/// The RFC 5280 name of a CRL reason code.
+pub fn reason_name(code: u8) -> &'static str {
+    match code {
+        0 => "unspecified",
+        1 => "key-compromise",
+        2 => "ca-compromise",
+        3 => "affiliation-changed",
+        4 => "superseded",
+        5 => "cessation-of-operation",
+        6 => "certificate-hold",
+        8 => "remove-from-crl",
+        9 => "privilege-withdrawn",
+        10 => "aa-compromise",
+        _ => "unknown",
+    }
+}
+
+/// `DNS:…`, `IP:…`, `URI:…`, `email:…`, as openssl prints SANs.
+fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::RFC822Name(e) => format!("email:{e}"),
+        GeneralName::IPAddress(bytes) => match bytes.len() {
+            4 => format!("IP:{}", IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default())),
+            16 => format!("IP:{}", IpAddr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default())),
+            8 => {
+                let (a, m) = bytes.split_at(4);
+                let a = IpAddr::from(<[u8; 4]>::try_from(a).unwrap_or_default());
+                let prefix: u32 = m.iter().map(|b| b.count_ones()).sum();
+                format!("IP:{a}/{prefix}")
+            }
+            32 => {
+                let (a, m) = bytes.split_at(16);
+                let a = IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default());
+                let prefix: u32 = m.iter().map(|b| b.count_ones()).sum();
+                format!("IP:{a}/{prefix}")
+            }
+            _ => format!("IP:<{} bytes>", bytes.len()),
+        },
+        GeneralName::DirectoryName(n) => format!("DirName:{n}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Names a public key, and maps it to a `KeyType` when mtlsctl supports it.
+pub fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> (String, Option<KeyType>) {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    match alg.as_str() {
+        "1.3.101.112" => ("ed25519".into(), Some(KeyType::Ed25519)),
+        "1.2.840.10045.2.1" => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string())
+                .unwrap_or_default();
+            match curve.as_str() {
+                "1.2.840.10045.3.1.7" => ("ecdsa-p256".into(), Some(KeyType::EcdsaP256)),
+                "1.3.132.0.34" => ("ecdsa-p384".into(), Some(KeyType::EcdsaP384)),
+                "1.3.132.0.35" => ("ecdsa-p521".into(), None),
+                other => (format!("ecdsa (curve {other})"), None),
+            }
+        }
+        "1.2.840.113549.1.1.1" => {
+            let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
+            let key_type = match bits {
+                2048 => Some(KeyType::Rsa2048),
+                3072 => Some(KeyType::Rsa3072),
+                4096 => Some(KeyType::Rsa4096),
+                _ => None,
+            };
+            (format!("rsa-{bits}"), key_type)
+        }
+        other => (format!("unknown ({other})"), None),
+    }
+}
+
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "ED25519",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        other => other,
+    }
+    .to_owned()
+}

@@ -1,0 +1,508 @@
+//! The inventory: one record per certificate ever issued, in SQLite.
+//!
+//! Concurrency: every writer holds the PKI's exclusive `.lock` for the whole
+//! read-check-write of a change, so two `issue` processes never both see a
+//! name as free. Readers hold the lock shared. SQLite runs in rollback-journal
+//! mode with `synchronous=FULL`, so a crash mid-commit is rolled back by the
+//! next open. Every lookup is by an index, so one `issue` costs the same with
+//! ten certificates or a million.
+//!
+//! Corruption: before use, the file's header is checked against its length
+//! (a truncated file is refused) and the schema's application id and version
+//! are checked (a foreign or garbage file is refused). A damaged inventory is
+//! never rewritten: the error says so and how to restore it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use crate::pki::fsio::{Lock, LockError};
+use crate::pki::layout::Layout;
+use crate::pki::model::{CertName, Fingerprint, KeyType, Profile, Role, Serial, Status};
+use crate::pki::time::from_unix;
+
+/// "mtls" in ASCII: marks a SQLite file as an mtlsctl inventory.
+const APPLICATION_ID: i32 = 0x6d74_6c73;
+/// The schema version this build reads and writes.
+const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE certificates (
+    serial            TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    profile           TEXT NOT NULL,
+    key_type          TEXT,
+    subject           TEXT NOT NULL,
+    issuer            TEXT NOT NULL,
+    sans              TEXT NOT NULL,
+    not_before        INTEGER NOT NULL,
+    not_after         INTEGER NOT NULL,
+    fingerprint       TEXT NOT NULL UNIQUE,
+    ca_generation     INTEGER NOT NULL,
+    key_held          INTEGER NOT NULL,
+    current           INTEGER NOT NULL,
+    issued_at         INTEGER NOT NULL,
+    revoked_at        INTEGER,
+    revocation_reason TEXT
+);
+CREATE INDEX certificates_name ON certificates(name);
+CREATE UNIQUE INDEX certificates_current_name ON certificates(name) WHERE current = 1;
+CREATE INDEX certificates_not_after ON certificates(not_after);
+CREATE TABLE roles (
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    PRIMARY KEY (name, role)
+);
+";
+
+/// Why the inventory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The file is missing although the PKI exists.
+    #[error("the inventory {0} is missing")]
+    Missing(PathBuf),
+    /// The file is damaged or not an mtlsctl inventory. Nothing was written.
+    #[error("the inventory {path} is damaged: {why}; it was left untouched")]
+    Corrupt {
+        /// The inventory file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A newer mtlsctl wrote this inventory.
+    #[error("the inventory {path} has schema version {found}; this mtlsctl reads version {SCHEMA_VERSION}")]
+    Version {
+        /// The inventory file.
+        path: PathBuf,
+        /// The version found.
+        found: i32,
+    },
+    /// The PKI lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// SQLite failed for another reason (disk full, permissions).
+    #[error("inventory {path}: {source}")]
+    Sqlite {
+        /// The inventory file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+}
+
+/// One certificate as the inventory records it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Serial number.
+    pub serial: Serial,
+    /// The name it was issued under.
+    pub name: CertName,
+    /// Its profile.
+    pub profile: Profile,
+    /// Key type; `None` only for a CSR key of a kind mtlsctl does not name.
+    pub key_type: Option<KeyType>,
+    /// Subject DN (RFC 4514 style).
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
+    pub sans: Vec<String>,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the DER.
+    pub fingerprint: Fingerprint,
+    /// The CA generation that issued it.
+    pub ca_generation: u32,
+    /// True when mtlsctl made (and keeps) the private key; false for `--csr`.
+    pub key_held: bool,
+    /// True when `certs/<name>/` holds this certificate.
+    pub current: bool,
+    /// When it was issued.
+    pub issued_at: OffsetDateTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The RFC 5280 reason given on revocation.
+    pub revocation_reason: Option<String>,
+    /// Roles held by its name.
+    pub roles: Vec<Role>,
+}
+
+impl Record {
+    /// Valid, revoked or expired, as of `now`.
+    pub fn status(&self, now: OffsetDateTime) -> Status {
+        if self.revoked_at.is_some() {
+            Status::Revoked
+        } else if self.not_after < now {
+            Status::Expired
+        } else {
+            Status::Valid
+        }
+    }
+}
+
+/// An open inventory, holding the PKI lock for as long as it lives.
+pub struct Inventory {
+    conn: Connection,
+    path: PathBuf,
+    _lock: Lock,
+}
+
+/// How long a process waits for another's lock before giving up: 60 s, or
+/// `MTLSCTL_LOCK_TIMEOUT` (a duration such as `5s`).
+pub fn lock_timeout() -> Duration {
+    std::env::var("MTLSCTL_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<crate::pki::model::Validity>().ok())
+        .map(|v| Duration::from_secs(v.seconds().unsigned_abs()))
+        .unwrap_or(Duration::from_secs(60))
+}
+
+impl Inventory {
+    /// Creates a new, empty inventory at `path` (used by `ca init`, inside
+    /// its staging directory, under `lock`).
+    pub fn create(path: &Path, lock: Lock) -> Result<Inventory, InventoryError> {
+        let sql = |source| InventoryError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = DELETE;
+             PRAGMA synchronous = FULL;
+             PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {SCHEMA_VERSION};
+             BEGIN; {SCHEMA} COMMIT;"
+        ))
+        .map_err(sql)?;
+        Ok(Inventory {
+            conn,
+            path: path.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    /// Opens the inventory for a change, holding the PKI lock exclusively.
+    pub fn open_for_write(layout: &Layout) -> Result<Inventory, InventoryError> {
+        let lock = Lock::exclusive(&layout.lock(), lock_timeout())?;
+        Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    /// Opens the inventory to read, holding the PKI lock shared.
+    pub fn open_for_read(layout: &Layout) -> Result<Inventory, InventoryError> {
+        let lock = Lock::shared(&layout.lock(), lock_timeout())?;
+        // Read-write even for readers: a hot journal left by a crash can
+        // only be rolled back by a connection that may write.
+        Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    fn open(layout: &Layout, lock: Lock, flags: OpenFlags) -> Result<Inventory, InventoryError> {
+        let path = layout.inventory();
+        if !path.is_file() {
+            return Err(InventoryError::Missing(path));
+        }
+        let corrupt = |why: String| InventoryError::Corrupt {
+            path: path.clone(),
+            why,
+        };
+        let conn = Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| corrupt(e.to_string()))?;
+        conn.busy_timeout(lock_timeout()).map_err(|e| corrupt(e.to_string()))?;
+        // The first read rolls back a hot journal from a crashed writer and
+        // fails on a file that is not SQLite at all.
+        let (app_id, version): (i32, i32) = conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id),
+                        (SELECT user_version FROM pragma_user_version)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(|e| corrupt(e.to_string()))?;
+        check_length(&path).map_err(corrupt)?;
+        if app_id != APPLICATION_ID {
+            return Err(corrupt("it is not an mtlsctl inventory (wrong application id)".into()));
+        }
+        if version != SCHEMA_VERSION {
+            return Err(InventoryError::Version { path, found: version });
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Inventory {
+            conn,
+            path,
+            _lock: lock,
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> InventoryError {
+        match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                InventoryError::Corrupt {
+                    path: self.path.clone(),
+                    why: source.to_string(),
+                }
+            }
+            _ => InventoryError::Sqlite {
+                path: self.path.clone(),
+                source,
+            },
+        }
+    }
+
+    /// The certificate `certs/<name>/` currently holds, if any.
+    pub fn current(&self, name: &CertName) -> Result<Option<Record>, InventoryError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM certificates WHERE name = ?1 AND current = 1"),
+                params![name.as_str()],
+                read_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|r| self.finish(r)).transpose()
+    }
+
+    /// The certificate with this serial, if any.
+    pub fn by_serial(&self, serial: &Serial) -> Result<Option<Record>, InventoryError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM certificates WHERE serial = ?1"),
+                params![serial.as_str()],
+                read_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|r| self.finish(r)).transpose()
+    }
+
+    /// Every certificate, oldest first, optionally only those whose notAfter
+    /// falls before `not_after_before`.
+    pub fn all(&self, not_after_before: Option<OffsetDateTime>) -> Result<Vec<Record>, InventoryError> {
+        let limit = not_after_before.map(|t| t.unix_timestamp()).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM certificates WHERE not_after <= ?1 ORDER BY issued_at, name, serial"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![limit], read_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let roles = self.all_roles()?;
+        rows.into_iter()
+            .map(|raw| {
+                let mut record = raw.into_record().map_err(|why| InventoryError::Corrupt {
+                    path: self.path.clone(),
+                    why,
+                })?;
+                record.roles = roles.get(record.name.as_str()).cloned().unwrap_or_default();
+                Ok(record)
+            })
+            .collect()
+    }
+
+    /// Records a newly issued certificate as the current one for its name,
+    /// with its roles, in one transaction.
+    pub fn insert(&mut self, record: &Record) -> Result<(), InventoryError> {
+        let path = self.path.clone();
+        let sql = |source| InventoryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO certificates (serial, name, profile, key_type, subject, issuer, sans,
+                 not_before, not_after, fingerprint, ca_generation, key_held, current, issued_at,
+                 revoked_at, revocation_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                record.serial.as_str(),
+                record.name.as_str(),
+                record.profile.as_str(),
+                record.key_type.map(KeyType::as_str),
+                record.subject,
+                record.issuer,
+                serde_json::to_string(&record.sans).unwrap_or_else(|_| "[]".into()),
+                record.not_before.unix_timestamp(),
+                record.not_after.unix_timestamp(),
+                record.fingerprint.as_str(),
+                record.ca_generation,
+                record.key_held,
+                record.current,
+                record.issued_at.unix_timestamp(),
+                record.revoked_at.map(|t| t.unix_timestamp()),
+                record.revocation_reason,
+            ],
+        )
+        .map_err(sql)?;
+        for role in &record.roles {
+            tx.execute(
+                "INSERT OR IGNORE INTO roles (name, role) VALUES (?1, ?2)",
+                params![record.name.as_str(), role.as_str()],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn roles(&self, name: &str) -> Result<Vec<Role>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT role FROM roles WHERE name = ?1 ORDER BY role")
+            .map_err(|e| self.err(e))?;
+        let roles = stmt
+            .query_map(params![name], |row| row.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        self.parse_roles(roles)
+    }
+
+    fn all_roles(&self) -> Result<BTreeMap<String, Vec<Role>>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, role FROM roles ORDER BY name, role")
+            .map_err(|e| self.err(e))?;
+        let pairs = stmt
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut map: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+        for (name, role) in pairs {
+            let role = self.parse_roles(vec![role])?;
+            map.entry(name).or_default().extend(role);
+        }
+        Ok(map)
+    }
+
+    fn parse_roles(&self, roles: Vec<String>) -> Result<Vec<Role>, InventoryError> {
+        roles
+            .into_iter()
+            .map(|r| {
+                r.parse().map_err(|e: crate::pki::model::ParseError| InventoryError::Corrupt {
+                    path: self.path.clone(),
+                    why: format!("bad role '{r}': {e}"),
+                })
+            })
+            .collect()
+    }
+
+    fn finish(&self, raw: RawRecord) -> Result<Record, InventoryError> {
+        let mut record = raw.into_record().map_err(|why| InventoryError::Corrupt {
+            path: self.path.clone(),
+            why,
+        })?;
+        record.roles = self.roles(record.name.as_str())?;
+        Ok(record)
+    }
+}
+
+/// Checks the SQLite header's page count against the file's length, which
+/// catches a truncated (or padded) file before SQLite trusts it.
+fn check_length(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    file.read_exact(&mut header)
+        .map_err(|_| format!("the file is only {len} bytes long"))?;
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err("it is not a SQLite database".into());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    if change_counter == valid_for && pages > 0 && pages * page_size != len {
+        return Err(format!(
+            "it is {len} bytes long but its header describes {} bytes (truncated or overwritten)",
+            pages * page_size
+        ));
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "serial, name, profile, key_type, subject, issuer, sans, not_before, not_after,
+    fingerprint, ca_generation, key_held, current, issued_at, revoked_at, revocation_reason";
+
+struct RawRecord {
+    serial: String,
+    name: String,
+    profile: String,
+    key_type: Option<String>,
+    subject: String,
+    issuer: String,
+    sans: String,
+    not_before: i64,
+    not_after: i64,
+    fingerprint: String,
+    ca_generation: u32,
+    key_held: bool,
+    current: bool,
+    issued_at: i64,
+    revoked_at: Option<i64>,
+    revocation_reason: Option<String>,
+}
+
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok(RawRecord {
+        serial: row.get(0)?,
+        name: row.get(1)?,
+        profile: row.get(2)?,
+        key_type: row.get(3)?,
+        subject: row.get(4)?,
+        issuer: row.get(5)?,
+        sans: row.get(6)?,
+        not_before: row.get(7)?,
+        not_after: row.get(8)?,
+        fingerprint: row.get(9)?,
+        ca_generation: row.get(10)?,
+        key_held: row.get(11)?,
+        current: row.get(12)?,
+        issued_at: row.get(13)?,
+        revoked_at: row.get(14)?,
+        revocation_reason: row.get(15)?,
+    })
+}
+
+impl RawRecord {
+    fn into_record(self) -> Result<Record, String> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| format!("record {}: bad {what}: {e}", self.serial);
+        Ok(Record {
+            serial: self.serial.parse().map_err(|e| bad("serial", &e))?,
+            name: self.name.parse().map_err(|e| bad("name", &e))?,
+            profile: self.profile.parse().map_err(|e| bad("profile", &e))?,
+            key_type: self
+                .key_type
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| bad("key type", &e))?,
+            subject: self.subject.clone(),
+            issuer: self.issuer.clone(),
+            sans: serde_json::from_str(&self.sans).map_err(|e| bad("SAN list", &e))?,
+            not_before: from_unix(self.not_before),
+            not_after: from_unix(self.not_after),
+            fingerprint: Fingerprint::from_stored(self.fingerprint.clone()),
+            ca_generation: self.ca_generation,
+            key_held: self.key_held,
+            current: self.current,
+            issued_at: from_unix(self.issued_at),
+            revoked_at: self.revoked_at.map(from_unix),
+            revocation_reason: self.revocation_reason.clone(),
+            roles: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! Private keys: generation, PKCS#8 encoding, and PBES2 encryption at rest.
+//!
+//! Encrypted keys use PBES2 with PBKDF2-HMAC-SHA256 (600,000 iterations,
+//! OWASP's 2023 figure) and AES-256-CBC, which `openssl pkey -passin` reads.
+//! Nothing here implements `Debug` or `Serialize` over key material.
+
+use pkcs8::der::pem::LineEnding;
+use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef, SecretDocument, pkcs5::pbes2};
+use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+use rustls_pki_types::PrivatePkcs8KeyDer;
+use rustls_pki_types::pem::PemObject;
+use zeroize::Zeroizing;
+
+use crate::pki::model::KeyType;
+
+/// PBKDF2 iterations for encrypted keys.
+const PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// A passphrase for CA keys. Never printed, never logged.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Wraps a non-empty passphrase; `None` when it is empty.
+    pub fn new(text: String) -> Option<Self> {
+        let text = Zeroizing::new(text);
+        (!text.is_empty()).then_some(Self(text))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Why a key could not be made, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The crypto library refused to generate a key.
+    #[error("could not generate a {0} key: {1}")]
+    Generate(KeyType, rcgen::Error),
+    /// The key file holds no PKCS#8 private key mtlsctl understands.
+    #[error("the file holds no usable PKCS#8 private key ({0})")]
+    Malformed(String),
+    /// The key is encrypted and no passphrase was given.
+    #[error("the key is encrypted and no passphrase was given")]
+    PassphraseNeeded,
+    /// The passphrase did not decrypt the key.
+    #[error("the passphrase does not decrypt the key")]
+    WrongPassphrase,
+    /// Encrypting the key failed.
+    #[error("could not encrypt the key: {0}")]
+    Encrypt(String),
+}
+
+/// A private key with its signature algorithm. Deliberately not `Debug`.
+pub struct SecretKey {
+    pair: KeyPair,
+}
+
+impl SecretKey {
+    /// Generates a fresh key of the given type.
+    pub fn generate(key_type: KeyType) -> Result<Self, KeyError> {
+        let pair = match key_type {
+            KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+            KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+            KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+            KeyType::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
+            KeyType::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072),
+            KeyType::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+        }
+        .map_err(|e| KeyError::Generate(key_type, e))?;
+        Ok(Self { pair })
+    }
+
+    /// Reads a PEM private key: `PRIVATE KEY`, or `ENCRYPTED PRIVATE KEY`
+    /// decrypted with `passphrase`.
+    pub fn from_pem(pem: &[u8], passphrase: Option<&Passphrase>) -> Result<Self, KeyError> {
+        let der = if is_encrypted_pem(pem) {
+            let passphrase = passphrase.ok_or(KeyError::PassphraseNeeded)?;
+            let text = std::str::from_utf8(pem).map_err(|_| KeyError::Malformed("not UTF-8".into()))?;
+            let (_, doc) = SecretDocument::from_pem(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let info = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+                .map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let plain = info.decrypt(passphrase.bytes()).map_err(|_| KeyError::WrongPassphrase)?;
+            Zeroizing::new(plain.as_bytes().to_vec())
+        } else {
+            let key = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|e| KeyError::Malformed(e.to_string()))?;
+            Zeroizing::new(key.secret_pkcs8_der().to_vec())
+        };
+        let pair = KeyPair::try_from(der.as_slice()).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        Ok(Self { pair })
+    }
+
+    /// PKCS#8 PEM, encrypted with PBES2 when a passphrase is given.
+    pub fn to_pem(&self, passphrase: Option<&Passphrase>) -> Result<Zeroizing<String>, KeyError> {
+        let Some(passphrase) = passphrase else {
+            return Ok(Zeroizing::new(self.pair.serialize_pem()));
+        };
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
+        aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
+        let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv)
+            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        let info = PrivateKeyInfoRef::try_from(self.pair.serialized_der())
+            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        let doc = info
+            .encrypt_with_params(params, passphrase.bytes())
+            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        doc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| KeyError::Encrypt(e.to_string()))
+    }
+
+    /// The rcgen key pair, for signing.
+    pub fn pair(&self) -> &KeyPair {
+        &self.pair
+    }
+
+    /// The signature algorithm this key signs with.
+    pub fn algorithm(&self) -> &'static SignatureAlgorithm {
+        self.pair.algorithm()
+    }
+}
+
+/// True when a PEM file holds an `ENCRYPTED PRIVATE KEY`.
+pub fn is_encrypted_pem(pem: &[u8]) -> bool {
+    pem.windows(b"BEGIN ENCRYPTED PRIVATE KEY".len())
+        .any(|w| w == b"BEGIN ENCRYPTED PRIVATE KEY")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_round_trip_and_wrong_passphrase() -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::generate(KeyType::EcdsaP256)?;
+        let pass = Passphrase::new("correct horse".into()).ok_or("empty")?;
+        let pem = key.to_pem(Some(&pass))?;
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        let back = SecretKey::from_pem(pem.as_bytes(), Some(&pass))?;
+        assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
+        let wrong = Passphrase::new("wrong".into()).ok_or("empty")?;
+        assert!(matches!(
+            SecretKey::from_pem(pem.as_bytes(), Some(&wrong)),
+            Err(KeyError::WrongPassphrase)
+        ));
+        assert!(matches!(SecretKey::from_pem(pem.as_bytes(), None), Err(KeyError::PassphraseNeeded)));
+        Ok(())
+    }
+}

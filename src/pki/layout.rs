@@ -1,0 +1,120 @@
+//! Every path inside the PKI directory, in one place. Nothing else in the
+//! crate joins file names onto the PKI root.
+//!
+//! ```text
+//! pki/
+//!   mtlsctl.toml            settings
+//!   inventory.db            every certificate ever issued (SQLite)
+//!   audit.log               JSON lines, append-only
+//!   trust.pem               the roots relying parties should trust now
+//!   .lock                   cross-process lock for writers
+//!   ca/<gen>/root.pem root.key root.crl
+//!   ca/<gen>/intermediate.pem intermediate.key intermediate.crl   (two-tier)
+//!   certs/<name>/cert.pem key.pem chain.pem
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::pki::model::CertName;
+
+/// The two CA levels a generation may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaLevel {
+    /// The self-signed root.
+    Root,
+    /// The issuing intermediate (absent with `--single-tier`).
+    Intermediate,
+}
+
+impl CaLevel {
+    /// File stem and display name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaLevel::Root => "root",
+            CaLevel::Intermediate => "intermediate",
+        }
+    }
+}
+
+/// The paths of one PKI directory.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    /// The layout of the PKI rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The PKI directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `mtlsctl.toml`: settings.
+    pub fn settings(&self) -> PathBuf {
+        self.root.join("mtlsctl.toml")
+    }
+
+    /// `inventory.db`: the certificate records.
+    pub fn inventory(&self) -> PathBuf {
+        self.root.join("inventory.db")
+    }
+
+    /// `audit.log`: JSON lines, one per change.
+    pub fn audit_log(&self) -> PathBuf {
+        self.root.join("audit.log")
+    }
+
+    /// `trust.pem`: the current roots.
+    pub fn trust(&self) -> PathBuf {
+        self.root.join("trust.pem")
+    }
+
+    /// `.lock`: the writers' lock file.
+    pub fn lock(&self) -> PathBuf {
+        self.root.join(".lock")
+    }
+
+    /// `ca/<gen>/`: one CA generation.
+    pub fn ca_dir(&self, generation: u32) -> PathBuf {
+        self.root.join("ca").join(generation.to_string())
+    }
+
+    /// The CA certificate of a level in a generation.
+    pub fn ca_cert(&self, generation: u32, level: CaLevel) -> PathBuf {
+        self.ca_dir(generation).join(format!("{}.pem", level.as_str()))
+    }
+
+    /// The CA private key of a level in a generation.
+    pub fn ca_key(&self, generation: u32, level: CaLevel) -> PathBuf {
+        self.ca_dir(generation).join(format!("{}.key", level.as_str()))
+    }
+
+    /// The CRL (PEM) a level of a generation signs.
+    pub fn ca_crl(&self, generation: u32, level: CaLevel) -> PathBuf {
+        self.ca_dir(generation).join(format!("{}.crl", level.as_str()))
+    }
+
+    /// `certs/<name>/`: the files of a named certificate.
+    pub fn leaf_dir(&self, name: &CertName) -> PathBuf {
+        self.root.join("certs").join(name.as_str())
+    }
+
+    /// The leaf certificate (PEM).
+    pub fn leaf_cert(&self, name: &CertName) -> PathBuf {
+        self.leaf_dir(name).join("cert.pem")
+    }
+
+    /// The leaf private key (PEM, PKCS#8, mode 0600).
+    pub fn leaf_key(&self, name: &CertName) -> PathBuf {
+        self.leaf_dir(name).join("key.pem")
+    }
+
+    /// Leaf plus intermediates (PEM).
+    pub fn leaf_chain(&self, name: &CertName) -> PathBuf {
+        self.leaf_dir(name).join("chain.pem")
+    }
+}

@@ -1,0 +1,213 @@
+//! `mtlsctl.toml`: the PKI's settings. Written by `ca init`, editable by
+//! hand; read strictly (unknown keys are an error, so a typo is never
+//! silently ignored).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pki::fsio::{self, FsError, Mode};
+use crate::pki::model::{KeyType, ParseError, Profile, Validity};
+
+/// Why the settings file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// Reading or writing the file failed.
+    #[error(transparent)]
+    Io(#[from] FsError),
+    /// The file is not valid TOML or has unknown or missing keys.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The settings file.
+        path: String,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A value has the wrong form.
+    #[error("{path}: {key}: {source}")]
+    Value {
+        /// The settings file.
+        path: String,
+        /// The offending key.
+        key: &'static str,
+        /// Why the value was refused.
+        source: ParseError,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    ca: RawCa,
+    defaults: RawDefaults,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCa {
+    name: String,
+    generation: u32,
+    single_tier: bool,
+    key_type: String,
+    encrypted: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    key_type: String,
+    client_validity: String,
+    server_validity: String,
+    peer_validity: String,
+    crl_lifetime: String,
+}
+
+/// The CA part of the settings.
+#[derive(Debug, Clone)]
+pub struct CaSettings {
+    /// The CA's display name (`--name`).
+    pub name: String,
+    /// The current CA generation (a directory under `ca/`).
+    pub generation: u32,
+    /// True when the root issues leaves directly.
+    pub single_tier: bool,
+    /// The CA key type.
+    pub key_type: KeyType,
+    /// True when the CA keys are encrypted at rest.
+    pub encrypted: bool,
+}
+
+/// Defaults for `issue` and the CRLs.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// Key type for new leaves.
+    pub key_type: KeyType,
+    /// Validity of a `client` certificate.
+    pub client_validity: Validity,
+    /// Validity of a `server` certificate.
+    pub server_validity: Validity,
+    /// Validity of a `peer` certificate.
+    pub peer_validity: Validity,
+    /// How far past thisUpdate a CRL's nextUpdate lies.
+    pub crl_lifetime: Validity,
+}
+
+impl Defaults {
+    /// The validity for a profile.
+    pub fn validity(&self, profile: Profile) -> Validity {
+        match profile {
+            Profile::Client => self.client_validity,
+            Profile::Server => self.server_validity,
+            Profile::Peer => self.peer_validity,
+        }
+    }
+}
+
+/// The settings of one PKI.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// CA settings.
+    pub ca: CaSettings,
+    /// Issuing defaults.
+    pub defaults: Defaults,
+}
+
+impl Settings {
+    /// Settings for a new PKI.
+    pub fn new(ca: CaSettings) -> Self {
+        let ninety_days = Validity::from_seconds(90 * 86_400);
+        let week = Validity::from_seconds(7 * 86_400);
+        // Both are constants well inside Validity's range.
+        let (Some(ninety_days), Some(week)) = (ninety_days, week) else {
+            unreachable!("constant validities are in range")
+        };
+        Settings {
+            ca,
+            defaults: Defaults {
+                key_type: KeyType::EcdsaP256,
+                client_validity: ninety_days,
+                server_validity: ninety_days,
+                peer_validity: ninety_days,
+                crl_lifetime: week,
+            },
+        }
+    }
+
+    /// Reads and checks `mtlsctl.toml`.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| FsError::new("read", path, e))?;
+        let raw: RawSettings = toml::from_str(&text).map_err(|e| SettingsError::Syntax {
+            path: shown.clone(),
+            message: e.message().to_owned(),
+        })?;
+        let value = |key: &'static str, source: ParseError| SettingsError::Value {
+            path: shown.clone(),
+            key,
+            source,
+        };
+        Ok(Settings {
+            ca: CaSettings {
+                name: raw.ca.name,
+                generation: raw.ca.generation,
+                single_tier: raw.ca.single_tier,
+                key_type: raw.ca.key_type.parse().map_err(|e| value("ca.key_type", e))?,
+                encrypted: raw.ca.encrypted,
+            },
+            defaults: Defaults {
+                key_type: raw.defaults.key_type.parse().map_err(|e| value("defaults.key_type", e))?,
+                client_validity: raw
+                    .defaults
+                    .client_validity
+                    .parse()
+                    .map_err(|e| value("defaults.client_validity", e))?,
+                server_validity: raw
+                    .defaults
+                    .server_validity
+                    .parse()
+                    .map_err(|e| value("defaults.server_validity", e))?,
+                peer_validity: raw
+                    .defaults
+                    .peer_validity
+                    .parse()
+                    .map_err(|e| value("defaults.peer_validity", e))?,
+                crl_lifetime: raw
+                    .defaults
+                    .crl_lifetime
+                    .parse()
+                    .map_err(|e| value("defaults.crl_lifetime", e))?,
+            },
+        })
+    }
+
+    /// Writes the settings atomically.
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        let raw = RawSettings {
+            ca: RawCa {
+                name: self.ca.name.clone(),
+                generation: self.ca.generation,
+                single_tier: self.ca.single_tier,
+                key_type: self.ca.key_type.to_string(),
+                encrypted: self.ca.encrypted,
+            },
+            defaults: RawDefaults {
+                key_type: self.defaults.key_type.to_string(),
+                client_validity: self.defaults.client_validity.to_string(),
+                server_validity: self.defaults.server_validity.to_string(),
+                peer_validity: self.defaults.peer_validity.to_string(),
+                crl_lifetime: self.defaults.crl_lifetime.to_string(),
+            },
+        };
+        let body = toml::to_string(&raw).map_err(|e| SettingsError::Syntax {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let text = format!(
+            "# mtlsctl settings. Durations: 30s, 15m, 12h, 90d, 2w, 1y.\n\
+             # Key types: ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096.\n\
+             # The [ca] table is maintained by mtlsctl; edit [defaults] freely.\n\n{body}"
+        );
+        fsio::write_atomic(path, text.as_bytes(), Mode::Public)?;
+        Ok(())
+    }
+}

@@ -304,13 +304,13 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType), PkiEr
     if !rest.is_empty() {
         return Err(unreadable(format!("{} bytes of trailing data", rest.len())));
     }
-    csr.verify_signature().map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
     let spki = &csr.certification_request_info.subject_pki;
     let (key, key_type) = describe_key(spki);
     let key_type = key_type.ok_or_else(|| PkiError::CsrKeyUnsupported {
         path: path.to_owned(),
         key,
     })?;
+    csr.verify_signature().map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
     let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
     Ok((public_key, key_type))
 }

@@ -288,7 +288,7 @@ impl Inventory {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT {COLUMNS} FROM certificates WHERE not_after <= ?1 ORDER BY issued_at, name, serial"
+                "SELECT {COLUMNS} FROM certificates WHERE not_after <= ?1 ORDER BY issued_at, rowid"
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt

@@ -125,6 +125,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     let root_key = SecretKey::generate(req.key_type)?;
     let root_params = ca_params(
         &format!("{} Root G{generation}", req.name),
+        &root_key,
         not_before,
         not_after,
         if req.single_tier { 0 } else { 1 },
@@ -154,6 +155,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         let key = SecretKey::generate(req.key_type)?;
         let mut params = ca_params(
             &format!("{} Intermediate G{generation}", req.name),
+            &key,
             not_before,
             not_after,
             0,
@@ -243,6 +245,7 @@ pub fn random_serial() -> Result<SerialNumber, PkiError> {
 
 fn ca_params(
     common_name: &str,
+    key: &SecretKey,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     path_len: u8,
@@ -263,7 +266,7 @@ fn ca_params(
     params.crl_distribution_points = Vec::new();
     params.custom_extensions = Vec::new();
     params.use_authority_key_identifier_extension = false;
-    params.key_identifier_method = KeyIdMethod::Sha256;
+    params.key_identifier_method = KeyIdMethod::PreSpecified(keys::key_identifier(key.pair().public_key_raw()));
     Ok(params)
 }
 

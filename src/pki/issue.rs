@@ -25,7 +25,7 @@ use crate::pki::ca::{BACKDATE, IssuingCa, random_serial};
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
-use crate::pki::keys::SecretKey;
+use crate::pki::keys::{SecretKey, key_identifier};
 use crate::pki::model::{CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity};
 use crate::pki::{Pki, PkiError};
 
@@ -100,13 +100,14 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
         KeySource::Generate(key_type) => {
             let key_type = key_type.unwrap_or(defaults.key_type);
             let key = SecretKey::generate(key_type)?;
-            let params = leaf_params(&req, key_type, now - BACKDATE, not_after)?;
+            let key_id = key_identifier(key.pair().public_key_raw());
+            let params = leaf_params(&req, key_type, key_id, now - BACKDATE, not_after)?;
             let cert = params.signed_by(key.pair(), &issuer)?;
             (Some(key), cert)
         }
         KeySource::Csr(path) => {
-            let (spki, key_type) = read_csr(path)?;
-            let params = leaf_params(&req, key_type, now - BACKDATE, not_after)?;
+            let (spki, key_type, key_id) = read_csr(path)?;
+            let params = leaf_params(&req, key_type, key_id, now - BACKDATE, not_after)?;
             (None, params.signed_by(&spki, &issuer)?)
         }
     };
@@ -227,6 +228,7 @@ fn check_constraints(req: &IssueRequest, ca: &IssuingCa) -> Result<(), PkiError>
 fn leaf_params(
     req: &IssueRequest,
     key_type: KeyType,
+    key_id: Vec<u8>,
     not_before: time::OffsetDateTime,
     not_after: time::OffsetDateTime,
 ) -> Result<CertificateParams, PkiError> {
@@ -279,13 +281,13 @@ fn leaf_params(
     params.crl_distribution_points = Vec::new();
     params.custom_extensions = Vec::new();
     params.use_authority_key_identifier_extension = true;
-    params.key_identifier_method = KeyIdMethod::Sha256;
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_id);
     Ok(params)
 }
 
 /// Reads a CSR (PEM or DER), checks its self-signature and key type, and
 /// returns only its public key.
-fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType), PkiError> {
+fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
     let unreadable = |why: String| PkiError::CsrUnreadable {
         path: path.to_owned(),
         why,
@@ -312,5 +314,5 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType), PkiEr
     })?;
     csr.verify_signature().map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
     let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
-    Ok((public_key, key_type))
+    Ok((public_key, key_type, key_identifier(&spki.subject_public_key.data)))
 }

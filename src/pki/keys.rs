@@ -121,6 +121,16 @@ impl SecretKey {
     }
 }
 
+/// The key identifier of RFC 5280 section 4.2.1.2, method 1: the SHA-1 of
+/// the subjectPublicKey BIT STRING's value. openssl computes the same, and
+/// linters recognise it (rcgen's default, truncated SHA-256 of the whole
+/// SPKI, draws a pkilint notice).
+pub fn key_identifier(public_key_bits: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, public_key_bits)
+        .as_ref()
+        .to_vec()
+}
+
 /// True when a PEM file holds an `ENCRYPTED PRIVATE KEY`.
 pub fn is_encrypted_pem(pem: &[u8]) -> bool {
     pem.windows(b"BEGIN ENCRYPTED PRIVATE KEY".len())

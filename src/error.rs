@@ -127,21 +127,27 @@ fn pki_exit_code(e: &PkiError) -> i32 {
     match e {
         PkiError::NotFound(_) | PkiError::NotAPki(_) | PkiError::UnknownCert(_) => exit::NOT_FOUND,
         PkiError::AlreadyExists(_) | PkiError::NameTaken { .. } => exit::CONFLICT,
-        PkiError::ServerNeedsSan(_) | PkiError::ValidityPastCa { .. } | PkiError::OutsideConstraints { .. } => {
-            exit::USAGE
-        }
-        PkiError::CsrUnreadable { .. } | PkiError::CsrSignature(_) | PkiError::CsrKeyUnsupported { .. } => {
-            exit::BAD_INPUT
-        }
+        PkiError::ServerNeedsSan(_)
+        | PkiError::ValidityPastCa { .. }
+        | PkiError::OutsideConstraints { .. } => exit::USAGE,
+        PkiError::CsrUnreadable { .. }
+        | PkiError::CsrSignature(_)
+        | PkiError::CsrKeyUnsupported { .. } => exit::BAD_INPUT,
         PkiError::Key {
             source: KeyError::WrongPassphrase | KeyError::PassphraseNeeded,
             ..
         } => exit::BAD_INPUT,
-        PkiError::Inventory(InventoryError::Lock(crate::pki::fsio::LockError::Timeout { .. })) => exit::BUSY,
+        PkiError::Inventory(InventoryError::Lock(crate::pki::fsio::LockError::Timeout {
+            ..
+        })) => exit::BUSY,
         PkiError::Inventory(
-            InventoryError::Corrupt { .. } | InventoryError::Missing(_) | InventoryError::Version { .. },
+            InventoryError::Corrupt { .. }
+            | InventoryError::Missing(_)
+            | InventoryError::Version { .. },
         )
-        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. }) => exit::DAMAGED,
+        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. }) => {
+            exit::DAMAGED
+        }
         _ => exit::FAILURE,
     }
 }

@@ -6,8 +6,18 @@ use common::{Env, TestResult, assert_refused, openssl_ok};
 use serde_json::Value;
 
 fn inspect(env: &Env, args: &[&str]) -> Value {
-    let out = env.cmd().arg("inspect").args(args).arg("--json").output().expect("run");
-    assert!(out.status.success(), "inspect {args:?}: {}", common::stderr(&out));
+    let out = env
+        .cmd()
+        .arg("inspect")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "inspect {args:?}: {}",
+        common::stderr(&out)
+    );
     assert!(out.stderr.is_empty());
     serde_json::from_slice(&out.stdout).expect("json")
 }
@@ -15,14 +25,35 @@ fn inspect(env: &Env, args: &[&str]) -> Value {
 fn setup() -> (Env, common::CertJson) {
     let env = Env::new();
     env.init(&[]);
-    let cert = env.issue(&["svc", "--profile", "peer", "--dns", "svc.example.com", "--ip", "10.0.0.7", "--uri", "spiffe://acme/svc"]);
+    let cert = env.issue(&[
+        "svc",
+        "--profile",
+        "peer",
+        "--dns",
+        "svc.example.com",
+        "--ip",
+        "10.0.0.7",
+        "--uri",
+        "spiffe://acme/svc",
+    ]);
     (env, cert)
 }
 
 #[test]
 fn inspects_a_certificate_in_pem_and_der() -> TestResult {
     let (env, cert) = setup();
-    openssl_ok(env.dir.path(), &["x509", "-in", "pki/certs/svc/cert.pem", "-outform", "DER", "-out", "cert.der"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/svc/cert.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "cert.der",
+        ],
+    );
     for file in ["pki/certs/svc/cert.pem", "cert.der"] {
         let v = inspect(&env, &[file]);
         assert_eq!(v["type"], "certificates");
@@ -31,13 +62,29 @@ fn inspects_a_certificate_in_pem_and_der() -> TestResult {
         assert_eq!(c["fingerprint_sha256"], cert.fingerprint_sha256.as_str());
         assert_eq!(c["is_ca"], false);
         assert_eq!(c["key"], "ecdsa-p256");
-        assert_eq!(c["extended_key_usage"], serde_json::json!(["serverAuth", "clientAuth"]));
-        assert_eq!(c["sans"], serde_json::json!(["DNS:svc.example.com", "IP:10.0.0.7", "URI:spiffe://acme/svc"]));
+        assert_eq!(
+            c["extended_key_usage"],
+            serde_json::json!(["serverAuth", "clientAuth"])
+        );
+        assert_eq!(
+            c["sans"],
+            serde_json::json!([
+                "DNS:svc.example.com",
+                "IP:10.0.0.7",
+                "URI:spiffe://acme/svc"
+            ])
+        );
         assert!(c["subject_key_id"].is_string() && c["authority_key_id"].is_string());
     }
-    let out = env.cmd().args(["inspect", "pki/certs/svc/cert.pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["inspect", "pki/certs/svc/cert.pem"])
+        .output()?;
     let text = String::from_utf8(out.stdout)?;
-    assert!(text.contains("svc.example.com") && text.contains(&cert.serial), "{text}");
+    assert!(
+        text.contains("svc.example.com") && text.contains(&cert.serial),
+        "{text}"
+    );
     Ok(())
 }
 
@@ -50,16 +97,42 @@ fn inspects_a_chain_and_the_ca_certificates() -> TestResult {
     assert_eq!(certs[1]["is_ca"], true);
     assert_eq!(certs[1]["path_len"], 0);
     let root = inspect(&env, &["pki/trust.pem"]);
-    assert_eq!(root["certificates"][0]["key_usage"], serde_json::json!(["Key Cert Sign", "CRL Sign"]));
+    assert_eq!(
+        root["certificates"][0]["key_usage"],
+        serde_json::json!(["Key Cert Sign", "CRL Sign"])
+    );
     Ok(())
 }
 
 #[test]
 fn inspects_csrs_in_pem_der_and_legacy_labels() -> TestResult {
     let env = Env::new();
-    openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "k.pem", "-subj", "/CN=req/O=Acme", "-addext", "subjectAltName=DNS:a.example", "-out", "r.csr"]);
-    openssl_ok(env.dir.path(), &["req", "-in", "r.csr", "-outform", "DER", "-out", "r.der"]);
-    let legacy = std::fs::read_to_string(env.path("r.csr"))?.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST");
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=req/O=Acme",
+            "-addext",
+            "subjectAltName=DNS:a.example",
+            "-out",
+            "r.csr",
+        ],
+    );
+    openssl_ok(
+        env.dir.path(),
+        &["req", "-in", "r.csr", "-outform", "DER", "-out", "r.der"],
+    );
+    let legacy = std::fs::read_to_string(env.path("r.csr"))?
+        .replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST");
     std::fs::write(env.path("legacy.csr"), legacy)?;
     for file in ["r.csr", "r.der", "legacy.csr"] {
         let v = inspect(&env, &[file]);
@@ -75,7 +148,18 @@ fn inspects_csrs_in_pem_der_and_legacy_labels() -> TestResult {
 #[test]
 fn inspects_crls() -> TestResult {
     let (env, _) = setup();
-    openssl_ok(env.dir.path(), &["crl", "-in", "pki/ca/1/intermediate.crl", "-outform", "DER", "-out", "crl.der"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "crl",
+            "-in",
+            "pki/ca/1/intermediate.crl",
+            "-outform",
+            "DER",
+            "-out",
+            "crl.der",
+        ],
+    );
     for file in ["pki/ca/1/intermediate.crl", "crl.der"] {
         let v = inspect(&env, &[file]);
         assert_eq!(v["type"], "crl");
@@ -90,23 +174,49 @@ fn inspects_crls() -> TestResult {
 fn inspects_pkcs12_with_a_password() -> TestResult {
     let (env, cert) = setup();
     std::fs::write(env.path("p12pass"), "hunter2\n")?;
-    openssl_ok(env.dir.path(), &[
-        "pkcs12", "-export", "-inkey", "pki/certs/svc/key.pem", "-in", "pki/certs/svc/chain.pem",
-        "-passout", "pass:hunter2", "-out", "svc.p12",
-    ]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "pki/certs/svc/key.pem",
+            "-in",
+            "pki/certs/svc/chain.pem",
+            "-passout",
+            "pass:hunter2",
+            "-out",
+            "svc.p12",
+        ],
+    );
     let v = inspect(&env, &["svc.p12", "--password-file", "p12pass"]);
     assert_eq!(v["type"], "pkcs12");
     assert_eq!(v["private_keys"], 1);
-    let serials: Vec<&str> = v["certificates"].as_array().ok_or("array")?.iter().filter_map(|c| c["serial"].as_str()).collect();
+    let serials: Vec<&str> = v["certificates"]
+        .as_array()
+        .ok_or("array")?
+        .iter()
+        .filter_map(|c| c["serial"].as_str())
+        .collect();
     assert!(serials.contains(&cert.serial.as_str()), "{serials:?}");
     // The environment variable works too, and the key is never printed.
-    let out = env.cmd().args(["inspect", "svc.p12"]).env("MTLSCTL_P12_PASSWORD", "hunter2").output()?;
+    let out = env
+        .cmd()
+        .args(["inspect", "svc.p12"])
+        .env("MTLSCTL_P12_PASSWORD", "hunter2")
+        .output()?;
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout)?;
-    assert!(text.contains("1 private key(s) (not shown)") && !text.contains("PRIVATE KEY"), "{text}");
+    assert!(
+        text.contains("1 private key(s) (not shown)") && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
     // A wrong password is refused with the fix named.
     std::fs::write(env.path("wrong"), "nope\n")?;
-    let out = env.cmd().args(["inspect", "svc.p12", "--password-file", "wrong"]).output()?;
+    let out = env
+        .cmd()
+        .args(["inspect", "svc.p12", "--password-file", "wrong"])
+        .output()?;
     assert_refused(&out, 6, &["PKCS#12", "--password-file"]);
     // No password at all: the message says how to give one.
     let out = env.cmd().args(["inspect", "svc.p12"]).output()?;
@@ -119,14 +229,24 @@ fn refuses_garbage_keys_and_missing_files() -> TestResult {
     let (env, _) = setup();
     std::fs::write(env.path("garbage"), "hello world\n")?;
     let out = env.cmd().args(["inspect", "garbage"]).output()?;
-    assert_refused(&out, 6, &["garbage", "not a certificate, chain, CSR, CRL or PKCS#12"]);
+    assert_refused(
+        &out,
+        6,
+        &["garbage", "not a certificate, chain, CSR, CRL or PKCS#12"],
+    );
     std::fs::write(env.path("bin"), [0x30u8, 0x82, 0x01, 0x00, 0xff, 0xff])?;
     let out = env.cmd().args(["inspect", "bin"]).output()?;
     assert_refused(&out, 6, &["bin"]);
-    let out = env.cmd().args(["inspect", "pki/certs/svc/key.pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["inspect", "pki/certs/svc/key.pem"])
+        .output()?;
     assert_refused(&out, 6, &["private key"]);
     let key = std::fs::read_to_string(env.path("pki/certs/svc/key.pem"))?;
-    assert!(!common::stderr(&out).contains(key.lines().nth(1).unwrap_or("x")), "key material never printed");
+    assert!(
+        !common::stderr(&out).contains(key.lines().nth(1).unwrap_or("x")),
+        "key material never printed"
+    );
     let out = env.cmd().args(["inspect", "does-not-exist.pem"]).output()?;
     assert_refused(&out, 6, &["does-not-exist.pem"]);
     // A truncated PEM certificate.

@@ -5,7 +5,13 @@ mod common;
 use common::{CertJson, Env, TestResult, assert_refused};
 
 fn list(env: &Env, args: &[&str]) -> Vec<CertJson> {
-    let out = env.cmd().arg("list").args(args).arg("--json").output().expect("run");
+    let out = env
+        .cmd()
+        .arg("list")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run");
     assert!(out.status.success(), "{}", common::stderr(&out));
     serde_json::from_slice(&out.stdout).expect("list --json decodes")
 }
@@ -20,12 +26,24 @@ fn list_filters_by_status_and_expiry() -> TestResult {
     std::thread::sleep(std::time::Duration::from_secs(2));
     let names = |v: Vec<CertJson>| v.into_iter().map(|c| c.name).collect::<Vec<_>>();
     assert_eq!(names(list(&env, &[])), vec!["long", "soon", "gone"]);
-    assert_eq!(names(list(&env, &["--status", "all"])), vec!["long", "soon", "gone"]);
-    assert_eq!(names(list(&env, &["--status", "valid"])), vec!["long", "soon"]);
+    assert_eq!(
+        names(list(&env, &["--status", "all"])),
+        vec!["long", "soon", "gone"]
+    );
+    assert_eq!(
+        names(list(&env, &["--status", "valid"])),
+        vec!["long", "soon"]
+    );
     assert_eq!(names(list(&env, &["--status", "expired"])), vec!["gone"]);
     assert!(list(&env, &["--status", "revoked"]).is_empty());
-    assert_eq!(names(list(&env, &["--expiring-within", "7d"])), vec!["soon"]);
-    assert_eq!(names(list(&env, &["--expiring-within", "90d"])), vec!["long", "soon"]);
+    assert_eq!(
+        names(list(&env, &["--expiring-within", "7d"])),
+        vec!["soon"]
+    );
+    assert_eq!(
+        names(list(&env, &["--expiring-within", "90d"])),
+        vec!["long", "soon"]
+    );
     let expired = list(&env, &["--status", "expired"]);
     assert_eq!(expired[0].status, "expired");
 
@@ -54,7 +72,11 @@ fn show_by_name_and_by_serial() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     let issued = env.issue(&["api", "--profile", "server", "--dns", "api.internal"]);
-    for target in [issued.name.clone(), issued.serial.clone(), issued.serial.to_uppercase()] {
+    for target in [
+        issued.name.clone(),
+        issued.serial.clone(),
+        issued.serial.to_uppercase(),
+    ] {
         let out = env.cmd().args(["show", &target, "--json"]).output()?;
         assert!(out.status.success());
         let shown: CertJson = serde_json::from_slice(&out.stdout)?;
@@ -63,8 +85,16 @@ fn show_by_name_and_by_serial() -> TestResult {
         assert_eq!(shown.sans, vec!["DNS:api.internal"]);
     }
     // Colon-separated serials, as openssl prints them, work too.
-    let colons: Vec<String> = issued.serial.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-    env.cmd().args(["show", &colons.join(":")]).assert().success();
+    let colons: Vec<String> = issued
+        .serial
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    env.cmd()
+        .args(["show", &colons.join(":")])
+        .assert()
+        .success();
     let out = env.cmd().args(["show", "api"]).output()?;
     let text = String::from_utf8(out.stdout)?;
     assert!(text.contains("api.internal") && text.contains(&issued.serial));
@@ -149,15 +179,30 @@ fn damaged_settings_are_refused_with_the_key_named() -> TestResult {
     env.init(&[]);
     let path = env.pki().join("mtlsctl.toml");
     let good = std::fs::read_to_string(&path)?;
-    std::fs::write(&path, good.replace("client_validity = \"90d\"", "client_validity = \"ninety\""))?;
+    std::fs::write(
+        &path,
+        good.replace("client_validity = \"90d\"", "client_validity = \"ninety\""),
+    )?;
     let out = env.cmd().args(["issue", "x"]).output()?;
-    assert_refused(&out, 7, &["defaults.client_validity", "invalid duration", "mtlsctl.toml"]);
+    assert_refused(
+        &out,
+        7,
+        &[
+            "defaults.client_validity",
+            "invalid duration",
+            "mtlsctl.toml",
+        ],
+    );
     std::fs::write(&path, format!("{good}\ntypo_key = 1\n"))?;
     let out = env.cmd().args(["issue", "x"]).output()?;
     assert_refused(&out, 7, &["typo_key"]);
-    std::fs::write(&path, good.replace("client_validity = \"90d\"", "client_validity = \"7d\""))?;
+    std::fs::write(
+        &path,
+        good.replace("client_validity = \"90d\"", "client_validity = \"7d\""),
+    )?;
     let c = env.issue(&["x"]);
-    let after = time::OffsetDateTime::parse(&c.not_after, &time::format_description::well_known::Rfc3339)?;
+    let after =
+        time::OffsetDateTime::parse(&c.not_after, &time::format_description::well_known::Rfc3339)?;
     let days = (after - time::OffsetDateTime::now_utc()).whole_days();
     assert!((6..=7).contains(&days), "settings default applied: {days}");
     Ok(())
@@ -181,11 +226,21 @@ for i in range(3000):
     c.execute("INSERT INTO certificates VALUES (?, 'ghost', 'client', NULL, 'CN=g', 'CN=i', '[]', 0, 0, ?, 1, 1, 0, 0, NULL, NULL)", ("ff%06d" % i, "x" * 200 + str(i)))
 os.kill(os.getpid(), signal.SIGKILL)
 "#;
-    let status = std::process::Command::new("python3").args(["-c", crash]).arg(&db).status()?;
+    let status = std::process::Command::new("python3")
+        .args(["-c", crash])
+        .arg(&db)
+        .status()?;
     assert!(!status.success(), "the writer was killed");
-    assert!(env.pki().join("inventory.db-journal").exists(), "a hot journal was left behind");
+    assert!(
+        env.pki().join("inventory.db-journal").exists(),
+        "a hot journal was left behind"
+    );
     let names: Vec<String> = list(&env, &[]).into_iter().map(|c| c.name).collect();
-    assert_eq!(names, vec!["before"], "the uncommitted rows are rolled back");
+    assert_eq!(
+        names,
+        vec!["before"],
+        "the uncommitted rows are rolled back"
+    );
     env.issue(&["after"]);
     assert_eq!(list(&env, &[]).len(), 2);
     Ok(())

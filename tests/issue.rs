@@ -9,14 +9,37 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 fn text(env: &Env, name: &str) -> String {
-    openssl_ok(env.dir.path(), &["x509", "-in", &format!("pki/certs/{name}/cert.pem"), "-noout", "-text"])
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            &format!("pki/certs/{name}/cert.pem"),
+            "-noout",
+            "-text",
+        ],
+    )
 }
 
 #[test]
 fn client_default_profile_has_client_auth_and_verifies() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    let cert = env.issue(&["checkout-service", "--org", "payments", "--ou", "checkout", "--uri", "spiffe://acme/payments/checkout", "--email", "ops@acme.example", "--role", "writer", "--role", "admin"]);
+    let cert = env.issue(&[
+        "checkout-service",
+        "--org",
+        "payments",
+        "--ou",
+        "checkout",
+        "--uri",
+        "spiffe://acme/payments/checkout",
+        "--email",
+        "ops@acme.example",
+        "--role",
+        "writer",
+        "--role",
+        "admin",
+    ]);
     assert_eq!(cert.name, "checkout-service");
     assert_eq!(cert.profile, "client");
     assert_eq!(cert.status, "valid");
@@ -24,13 +47,31 @@ fn client_default_profile_has_client_auth_and_verifies() -> TestResult {
     assert_eq!(cert.roles, vec!["admin", "writer"]);
     assert!(cert.subject.contains("CN=checkout-service"));
     assert!(cert.subject.contains("O=payments") && cert.subject.contains("OU=checkout"));
-    assert_eq!(cert.sans, vec!["URI:spiffe://acme/payments/checkout", "email:ops@acme.example"]);
+    assert_eq!(
+        cert.sans,
+        vec![
+            "URI:spiffe://acme/payments/checkout",
+            "email:ops@acme.example"
+        ]
+    );
     assert!(cert.current);
     let t = text(&env, "checkout-service");
-    assert!(t.contains("TLS Web Client Authentication") && !t.contains("TLS Web Server Authentication"), "{t}");
-    assert!(t.contains("Key Usage: critical\n                Digital Signature\n"), "{t}");
-    assert!(t.contains("Basic Constraints: critical\n                CA:FALSE"), "{t}");
-    assert!(t.contains("Subject Key Identifier") && t.contains("Authority Key Identifier"), "{t}");
+    assert!(
+        t.contains("TLS Web Client Authentication") && !t.contains("TLS Web Server Authentication"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Key Usage: critical\n                Digital Signature\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Basic Constraints: critical\n                CA:FALSE"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Subject Key Identifier") && t.contains("Authority Key Identifier"),
+        "{t}"
+    );
     openssl_verify(&env, "checkout-service", "sslclient");
 
     // Files: key 0600, chain = leaf + intermediate, paths in JSON.
@@ -40,11 +81,33 @@ fn client_default_profile_has_client_auth_and_verifies() -> TestResult {
     let chain = std::fs::read_to_string(dir.join("chain.pem"))?;
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
     assert!(chain.starts_with(&std::fs::read_to_string(dir.join("cert.pem"))?));
-    assert!(chain.ends_with(&std::fs::read_to_string(env.pki().join("ca/1/intermediate.pem"))?));
-    assert_eq!(cert.key_path.as_deref(), Some(dir.join("key.pem").to_str().ok_or("utf8")?));
+    assert!(chain.ends_with(&std::fs::read_to_string(
+        env.pki().join("ca/1/intermediate.pem")
+    )?));
+    assert_eq!(
+        cert.key_path.as_deref(),
+        Some(dir.join("key.pem").to_str().ok_or("utf8")?)
+    );
     // The key matches the certificate.
-    let cert_pub = openssl_ok(env.dir.path(), &["x509", "-in", "pki/certs/checkout-service/cert.pem", "-noout", "-pubkey"]);
-    let key_pub = openssl_ok(env.dir.path(), &["pkey", "-in", "pki/certs/checkout-service/key.pem", "-pubout"]);
+    let cert_pub = openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/checkout-service/cert.pem",
+            "-noout",
+            "-pubkey",
+        ],
+    );
+    let key_pub = openssl_ok(
+        env.dir.path(),
+        &[
+            "pkey",
+            "-in",
+            "pki/certs/checkout-service/key.pem",
+            "-pubout",
+        ],
+    );
     assert_eq!(cert_pub, key_pub);
 
     // Audit line.
@@ -60,22 +123,71 @@ fn client_default_profile_has_client_auth_and_verifies() -> TestResult {
 fn server_and_peer_profiles() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    let s = env.issue(&["web", "--profile", "server", "--dns", "api.example.com", "--dns", "*.svc.example.com", "--ip", "127.0.0.1", "--ip", "::1"]);
-    assert_eq!(s.sans, vec!["DNS:api.example.com", "DNS:*.svc.example.com", "IP:127.0.0.1", "IP:::1"]);
+    let s = env.issue(&[
+        "web",
+        "--profile",
+        "server",
+        "--dns",
+        "api.example.com",
+        "--dns",
+        "*.svc.example.com",
+        "--ip",
+        "127.0.0.1",
+        "--ip",
+        "::1",
+    ]);
+    assert_eq!(
+        s.sans,
+        vec![
+            "DNS:api.example.com",
+            "DNS:*.svc.example.com",
+            "IP:127.0.0.1",
+            "IP:::1"
+        ]
+    );
     let t = text(&env, "web");
-    assert!(t.contains("TLS Web Server Authentication") && !t.contains("Client Authentication"), "{t}");
+    assert!(
+        t.contains("TLS Web Server Authentication") && !t.contains("Client Authentication"),
+        "{t}"
+    );
     openssl_verify(&env, "web", "sslserver");
-    let hostcheck = openssl_ok(env.dir.path(), &["x509", "-in", "pki/certs/web/cert.pem", "-noout", "-checkhost", "api.example.com", "-checkip", "::1"]);
-    assert!(hostcheck.contains("does match") && !hostcheck.contains("NOT"), "{hostcheck}");
+    let hostcheck = openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/web/cert.pem",
+            "-noout",
+            "-checkhost",
+            "api.example.com",
+            "-checkip",
+            "::1",
+        ],
+    );
+    assert!(
+        hostcheck.contains("does match") && !hostcheck.contains("NOT"),
+        "{hostcheck}"
+    );
 
     env.issue(&["node-1", "--profile", "peer", "--ip", "10.0.0.1"]);
     let t = text(&env, "node-1");
-    assert!(t.contains("TLS Web Server Authentication, TLS Web Client Authentication"), "{t}");
+    assert!(
+        t.contains("TLS Web Server Authentication, TLS Web Client Authentication"),
+        "{t}"
+    );
     openssl_verify(&env, "node-1", "sslserver");
     openssl_verify(&env, "node-1", "sslclient");
 
     // RSA servers also get keyEncipherment; RSA clients do not.
-    env.issue(&["rsa-web", "--profile", "server", "--dns", "rsa.example.com", "--key-type", "rsa-2048"]);
+    env.issue(&[
+        "rsa-web",
+        "--profile",
+        "server",
+        "--dns",
+        "rsa.example.com",
+        "--key-type",
+        "rsa-2048",
+    ]);
     assert!(text(&env, "rsa-web").contains("Digital Signature, Key Encipherment"));
     env.issue(&["rsa-client", "--key-type", "rsa-2048"]);
     assert!(!text(&env, "rsa-client").contains("Key Encipherment"));
@@ -95,7 +207,15 @@ fn every_leaf_key_type_verifies() -> TestResult {
         ("rsa-4096", "(4096 bit)"),
     ] {
         let name = format!("k-{kt}");
-        let cert = env.issue(&[&name, "--key-type", kt, "--profile", "peer", "--dns", "localhost"]);
+        let cert = env.issue(&[
+            &name,
+            "--key-type",
+            kt,
+            "--profile",
+            "peer",
+            "--dns",
+            "localhost",
+        ]);
         assert_eq!(cert.key_type.as_deref(), Some(kt));
         assert!(text(&env, &name).contains(needle), "{kt}");
         openssl_verify(&env, &name, "sslserver");
@@ -111,14 +231,50 @@ fn serials_are_random_positive_and_at_least_64_bits() -> TestResult {
     for i in 0..5 {
         let cert = env.issue(&[&format!("s{i}")]);
         assert_eq!(cert.serial, cert.serial.to_lowercase());
-        assert!(cert.serial.len() >= 16 + 1, "at least 64 bits of hex: {}", cert.serial);
+        assert!(
+            cert.serial.len() == 32,
+            "16 bytes (127 random bits, well over 64): {}",
+            cert.serial
+        );
         let first = u8::from_str_radix(&cert.serial[..2], 16)?;
-        assert!(first < 0x80 && first != 0, "positive, minimal encoding: {}", cert.serial);
+        assert!(
+            first < 0x80 && first != 0,
+            "positive, minimal encoding: {}",
+            cert.serial
+        );
         assert!(seen.insert(cert.serial.clone()));
-        let shown = openssl_ok(env.dir.path(), &["x509", "-in", &format!("pki/certs/s{i}/cert.pem"), "-noout", "-serial"]);
-        assert_eq!(shown.trim().trim_start_matches("serial=").to_lowercase(), cert.serial);
-        let fp = openssl_ok(env.dir.path(), &["x509", "-in", &format!("pki/certs/s{i}/cert.pem"), "-noout", "-fingerprint", "-sha256"]);
-        let fp: String = fp.split('=').nth(1).unwrap_or_default().trim().replace(':', "").to_lowercase();
+        let shown = openssl_ok(
+            env.dir.path(),
+            &[
+                "x509",
+                "-in",
+                &format!("pki/certs/s{i}/cert.pem"),
+                "-noout",
+                "-serial",
+            ],
+        );
+        assert_eq!(
+            shown.trim().trim_start_matches("serial=").to_lowercase(),
+            cert.serial
+        );
+        let fp = openssl_ok(
+            env.dir.path(),
+            &[
+                "x509",
+                "-in",
+                &format!("pki/certs/s{i}/cert.pem"),
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+            ],
+        );
+        let fp: String = fp
+            .split('=')
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .replace(':', "")
+            .to_lowercase();
         assert_eq!(fp, cert.fingerprint_sha256);
     }
     Ok(())
@@ -130,17 +286,39 @@ fn validity_flag_and_defaults() -> TestResult {
     env.init(&[]);
     let now = OffsetDateTime::now_utc();
     let close = |t: &str, expected: OffsetDateTime| -> bool {
-        OffsetDateTime::parse(t, &Rfc3339).map(|t| (t - expected).whole_seconds().abs() < 120).unwrap_or(false)
+        OffsetDateTime::parse(t, &Rfc3339)
+            .map(|t| (t - expected).whole_seconds().abs() < 120)
+            .unwrap_or(false)
     };
     let c = env.issue(&["short", "--validity", "30s"]);
-    assert!(close(&c.not_after, now + time::Duration::seconds(30)), "{}", c.not_after);
-    assert!(close(&c.not_before, now - time::Duration::seconds(60)), "{}", c.not_before);
+    assert!(
+        close(&c.not_after, now + time::Duration::seconds(30)),
+        "{}",
+        c.not_after
+    );
+    assert!(
+        close(&c.not_before, now - time::Duration::seconds(60)),
+        "{}",
+        c.not_before
+    );
     let c = env.issue(&["default"]);
-    assert!(close(&c.not_after, now + time::Duration::days(90)), "{}", c.not_after);
+    assert!(
+        close(&c.not_after, now + time::Duration::days(90)),
+        "{}",
+        c.not_after
+    );
     let c = env.issue(&["weeks", "--validity", "2w"]);
-    assert!(close(&c.not_after, now + time::Duration::days(14)), "{}", c.not_after);
+    assert!(
+        close(&c.not_after, now + time::Duration::days(14)),
+        "{}",
+        c.not_after
+    );
     let c = env.issue(&["hours", "--validity", "12h"]);
-    assert!(close(&c.not_after, now + time::Duration::hours(12)), "{}", c.not_after);
+    assert!(
+        close(&c.not_after, now + time::Duration::hours(12)),
+        "{}",
+        c.not_after
+    );
     Ok(())
 }
 
@@ -151,7 +329,10 @@ fn validity_past_the_ca_is_refused() -> TestResult {
     let before = env.snapshot();
     let out = env.cmd().args(["issue", "long"]).output()?; // default 90d > 30d
     assert_refused(&out, 2, &["after its issuing CA", "--validity"]);
-    let out = env.cmd().args(["issue", "long", "--validity", "1y"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "long", "--validity", "1y"])
+        .output()?;
     assert_refused(&out, 2, &["after its issuing CA"]);
     assert_eq!(before, env.snapshot());
     env.issue(&["fits", "--validity", "29d"]);
@@ -163,14 +344,39 @@ fn csr_is_signed_with_profile_extensions_only() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     // A CSR asking for CA:TRUE, a code-signing EKU and its own SAN.
-    openssl_ok(env.dir.path(), &[
-        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", "client.key", "-subj", "/CN=evil/O=Mallory", "-out", "req.pem",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "extendedKeyUsage=codeSigning",
-        "-addext", "subjectAltName=DNS:evil.example",
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-subj",
+            "/CN=evil/O=Mallory",
+            "-out",
+            "req.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "extendedKeyUsage=codeSigning",
+            "-addext",
+            "subjectAltName=DNS:evil.example",
+        ],
+    );
+    let cert = env.issue(&[
+        "external",
+        "--csr",
+        "req.pem",
+        "--dns",
+        "good.example.com",
+        "--profile",
+        "server",
     ]);
-    let cert = env.issue(&["external", "--csr", "req.pem", "--dns", "good.example.com", "--profile", "server"]);
     assert_eq!(cert.key_path, None, "the key was never held");
     assert_eq!(cert.key_type.as_deref(), Some("ecdsa-p256"));
     assert_eq!(cert.sans, vec!["DNS:good.example.com"]);
@@ -178,15 +384,33 @@ fn csr_is_signed_with_profile_extensions_only() -> TestResult {
     assert!(!env.pki().join("certs/external/key.pem").exists());
     let t = text(&env, "external");
     assert!(t.contains("CA:FALSE") && !t.contains("CA:TRUE"), "{t}");
-    assert!(!t.contains("Code Signing") && !t.contains("evil.example"), "{t}");
+    assert!(
+        !t.contains("Code Signing") && !t.contains("evil.example"),
+        "{t}"
+    );
     openssl_verify(&env, "external", "sslserver");
     // The certificate carries the CSR's key.
-    let cert_pub = openssl_ok(env.dir.path(), &["x509", "-in", "pki/certs/external/cert.pem", "-noout", "-pubkey"]);
+    let cert_pub = openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/external/cert.pem",
+            "-noout",
+            "-pubkey",
+        ],
+    );
     let key_pub = openssl_ok(env.dir.path(), &["pkey", "-in", "client.key", "-pubout"]);
     assert_eq!(cert_pub, key_pub);
 
     // DER CSRs and RSA CSRs work too.
-    openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-subj", "/CN=r", "-outform", "DER", "-out", "req.der"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-subj", "/CN=r",
+            "-outform", "DER", "-out", "req.der",
+        ],
+    );
     let cert = env.issue(&["rsa-external", "--csr", "req.der"]);
     assert_eq!(cert.key_type.as_deref(), Some("rsa-2048"));
     openssl_verify(&env, "rsa-external", "sslclient");
@@ -200,32 +424,94 @@ fn bad_csrs_are_refused_and_change_nothing() -> TestResult {
     let before = env.snapshot();
 
     std::fs::write(env.path("garbage.csr"), "this is not a CSR\n")?;
-    let out = env.cmd().args(["issue", "g", "--csr", "garbage.csr"]).output()?;
-    assert_refused(&out, 6, &["garbage.csr", "not a certificate signing request", "openssl req"]);
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "garbage.csr"])
+        .output()?;
+    assert_refused(
+        &out,
+        6,
+        &[
+            "garbage.csr",
+            "not a certificate signing request",
+            "openssl req",
+        ],
+    );
 
     std::fs::write(env.path("empty.csr"), "")?;
-    let out = env.cmd().args(["issue", "g", "--csr", "empty.csr"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "empty.csr"])
+        .output()?;
     assert_refused(&out, 6, &["empty.csr"]);
 
-    let out = env.cmd().args(["issue", "g", "--csr", "missing.csr"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "missing.csr"])
+        .output()?;
     assert_refused(&out, 6, &["missing.csr"]);
 
     // A valid CSR with one bit of its signature flipped.
-    openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-subj", "/CN=x", "-outform", "DER", "-out", "good.der"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=x",
+            "-outform",
+            "DER",
+            "-out",
+            "good.der",
+        ],
+    );
     let mut der = std::fs::read(env.path("good.der"))?;
     let last = der.len() - 3;
     der[last] ^= 0x01;
     std::fs::write(env.path("broken.der"), &der)?;
-    let out = env.cmd().args(["issue", "g", "--csr", "broken.der"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "broken.der"])
+        .output()?;
     assert_refused(&out, 6, &["signature does not verify"]);
 
     // A CSR with an unsupported key (P-521).
-    openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-keyout", "k521.pem", "-subj", "/CN=x", "-out", "p521.csr"]);
-    let out = env.cmd().args(["issue", "g", "--csr", "p521.csr"]).output()?;
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-nodes",
+            "-keyout",
+            "k521.pem",
+            "-subj",
+            "/CN=x",
+            "-out",
+            "p521.csr",
+        ],
+    );
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "p521.csr"])
+        .output()?;
     assert_refused(&out, 6, &["ecdsa-p521", "not a supported type"]);
 
     // --csr and --key-type conflict.
-    let out = env.cmd().args(["issue", "g", "--csr", "good.der", "--key-type", "ed25519"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "g", "--csr", "good.der", "--key-type", "ed25519"])
+        .output()?;
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(before, env.snapshot());
     Ok(())
@@ -261,7 +547,10 @@ fn invalid_names_and_values_are_usage_errors() -> TestResult {
         let out = env.cmd().arg("issue").args(&args).output()?;
         let err = common::stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error:") && err.contains(fragment), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error:") && err.contains(fragment),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("panicked"));
     }
     let long_cn = "c".repeat(65);
@@ -277,7 +566,17 @@ fn server_profile_needs_a_dns_or_ip_san() -> TestResult {
     env.init(&[]);
     let before = env.snapshot();
     for profile in ["server", "peer"] {
-        let out = env.cmd().args(["issue", "web", "--profile", profile, "--uri", "spiffe://a/b"]).output()?;
+        let out = env
+            .cmd()
+            .args([
+                "issue",
+                "web",
+                "--profile",
+                profile,
+                "--uri",
+                "spiffe://a/b",
+            ])
+            .output()?;
         assert_refused(&out, 2, &[profile, "DNS or IP", "--dns"]);
     }
     assert_eq!(before, env.snapshot());
@@ -291,15 +590,28 @@ fn duplicate_name_points_to_rotate() -> TestResult {
     let first = env.issue(&["svc"]);
     let before = env.snapshot();
     let out = env.cmd().args(["issue", "svc"]).output()?;
-    assert_refused(&out, 5, &["'svc' already exists", &first.serial, "mtlsctl rotate svc"]);
-    assert_eq!(before, env.snapshot(), "the existing key and cert are untouched");
+    assert_refused(
+        &out,
+        5,
+        &["'svc' already exists", &first.serial, "mtlsctl rotate svc"],
+    );
+    assert_eq!(
+        before,
+        env.snapshot(),
+        "the existing key and cert are untouched"
+    );
     Ok(())
 }
 
 #[test]
 fn no_pki_says_to_run_ca_init() -> TestResult {
     let env = Env::new();
-    for args in [vec!["issue", "x"], vec!["list"], vec!["show", "x"], vec!["ca", "show"]] {
+    for args in [
+        vec!["issue", "x"],
+        vec!["list"],
+        vec!["show", "x"],
+        vec!["ca", "show"],
+    ] {
         let out = env.cmd().args(&args).output()?;
         assert_refused(&out, 4, &["no PKI at", "mtlsctl ca init"]);
     }
@@ -315,12 +627,27 @@ fn no_pki_says_to_run_ca_init() -> TestResult {
 #[test]
 fn wrong_or_missing_passphrase_is_refused() -> TestResult {
     let env = Env::new();
-    env.cmd().args(["ca", "init"]).env("MTLSCTL_CA_PASSPHRASE", "right").assert().success();
+    env.cmd()
+        .args(["ca", "init"])
+        .env("MTLSCTL_CA_PASSPHRASE", "right")
+        .assert()
+        .success();
     let before = env.snapshot();
-    let out = env.cmd().args(["issue", "x"]).env("MTLSCTL_CA_PASSPHRASE", "wrong").output()?;
-    assert_refused(&out, 6, &["passphrase does not decrypt", "MTLSCTL_CA_PASSPHRASE"]);
+    let out = env
+        .cmd()
+        .args(["issue", "x"])
+        .env("MTLSCTL_CA_PASSPHRASE", "wrong")
+        .output()?;
+    assert_refused(
+        &out,
+        6,
+        &["passphrase does not decrypt", "MTLSCTL_CA_PASSPHRASE"],
+    );
     std::fs::write(env.path("pass"), "also wrong\n")?;
-    let out = env.cmd().args(["issue", "x", "--passphrase-file", "pass"]).output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "x", "--passphrase-file", "pass"])
+        .output()?;
     assert_refused(&out, 6, &["passphrase does not decrypt"]);
     let out = env.cmd().args(["issue", "x"]).output()?;
     assert_refused(&out, 2, &["no passphrase", "--passphrase-file"]);
@@ -355,7 +682,8 @@ fn eight_concurrent_issues_all_land() -> TestResult {
     let out = env.cmd().args(["list", "--json"]).output()?;
     let listed: Vec<common::CertJson> = serde_json::from_slice(&out.stdout)?;
     assert_eq!(listed.len(), 8);
-    let listed_serials: std::collections::HashSet<_> = listed.into_iter().map(|c| c.serial).collect();
+    let listed_serials: std::collections::HashSet<_> =
+        listed.into_iter().map(|c| c.serial).collect();
     assert_eq!(listed_serials, serials);
     let check = std::process::Command::new("python3")
         .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('pragma integrity_check').fetchone()[0])"])
@@ -363,7 +691,13 @@ fn eight_concurrent_issues_all_land() -> TestResult {
         .output()?;
     assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
     let audit = std::fs::read_to_string(env.pki().join("audit.log"))?;
-    assert_eq!(audit.lines().filter(|l| l.contains("\"action\":\"issue\"")).count(), 8);
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"action\":\"issue\""))
+            .count(),
+        8
+    );
     for i in 0..8 {
         openssl_verify(&env, &format!("job-{i}"), "sslclient");
     }
@@ -388,15 +722,47 @@ fn same_name_raced_by_two_processes_yields_one_winner() -> TestResult {
         .into_iter()
         .map(|c| c.wait_with_output().map(|o| o.status.code()))
         .collect::<Result<_, _>>()?;
-    assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 1, "{codes:?}");
-    assert_eq!(codes.iter().filter(|c| **c == Some(5)).count(), 3, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(5)).count(),
+        3,
+        "{codes:?}"
+    );
     // The files on disk belong to the winner.
     let out = env.cmd().args(["show", "contested", "--json"]).output()?;
     let cert: common::CertJson = serde_json::from_slice(&out.stdout)?;
-    let on_disk = openssl_ok(env.dir.path(), &["x509", "-in", "pki/certs/contested/cert.pem", "-noout", "-serial"]);
-    assert_eq!(on_disk.trim().trim_start_matches("serial=").to_lowercase(), cert.serial);
-    let key_check = openssl(env.dir.path(), &["x509", "-in", "pki/certs/contested/cert.pem", "-noout", "-pubkey"]);
-    let key_pub = openssl_ok(env.dir.path(), &["pkey", "-in", "pki/certs/contested/key.pem", "-pubout"]);
+    let on_disk = openssl_ok(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/contested/cert.pem",
+            "-noout",
+            "-serial",
+        ],
+    );
+    assert_eq!(
+        on_disk.trim().trim_start_matches("serial=").to_lowercase(),
+        cert.serial
+    );
+    let key_check = openssl(
+        env.dir.path(),
+        &[
+            "x509",
+            "-in",
+            "pki/certs/contested/cert.pem",
+            "-noout",
+            "-pubkey",
+        ],
+    );
+    let key_pub = openssl_ok(
+        env.dir.path(),
+        &["pkey", "-in", "pki/certs/contested/key.pem", "-pubout"],
+    );
     assert_eq!(String::from_utf8_lossy(&key_check.stdout), key_pub);
     Ok(())
 }
@@ -411,7 +777,11 @@ fn lock_held_too_long_is_reported_as_busy() -> TestResult {
         .args(["-c", "sleep 5"])
         .spawn()?;
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let out = env.cmd().args(["issue", "x"]).env("MTLSCTL_LOCK_TIMEOUT", "1s").output()?;
+    let out = env
+        .cmd()
+        .args(["issue", "x"])
+        .env("MTLSCTL_LOCK_TIMEOUT", "1s")
+        .output()?;
     holder.kill()?;
     holder.wait()?;
     assert_refused(&out, 8, &["lock", "MTLSCTL_LOCK_TIMEOUT"]);

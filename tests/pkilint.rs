@@ -17,16 +17,25 @@ use common::{Env, TestResult};
 fn tool(name: &str) -> PathBuf {
     let candidates = [
         std::env::var_os("PKILINT_BIN").map(|d| PathBuf::from(d).join(name)),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(name)),
+        Some(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(".venv/bin")
+                .join(name),
+        ),
     ];
     for c in candidates.into_iter().flatten() {
         if c.is_file() {
             return c;
         }
     }
-    let found = std::process::Command::new("sh").arg("-c").arg(format!("command -v {name}")).output();
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output();
     match found {
-        Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        Ok(out) if out.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        }
         _ => panic!(
             "{name} not found: run `python3 -m venv .venv && .venv/bin/pip install pkilint==0.13.3` (as .ci/run does), or set PKILINT_BIN"
         ),
@@ -41,19 +50,36 @@ fn lint(kind: &str, file: &Path) -> Vec<String> {
     if kind == "lint_crl" {
         cmd.args(["-t", "CRL", "-p", "PKIX"]);
     }
-    let out = cmd.args(["-s", "ERROR", "-f", "JSON"]).arg(file).output().expect("run pkilint");
+    let out = cmd
+        .args(["-s", "ERROR", "-f", "JSON"])
+        .arg(file)
+        .output()
+        .expect("run pkilint");
     let text = String::from_utf8_lossy(&out.stdout);
-    let parsed: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("pkilint output for {} is JSON ({e}): {text}{}", file.display(), common::stderr(&out)));
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "pkilint output for {} is JSON ({e}): {text}{}",
+            file.display(),
+            common::stderr(&out)
+        )
+    });
     let mut bad = Vec::new();
     for result in parsed["results"].as_array().into_iter().flatten() {
-        for finding in result["finding_descriptions"].as_array().into_iter().flatten() {
+        for finding in result["finding_descriptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let code = finding["code"].as_str().unwrap_or_default();
             let message = finding["message"].as_str().unwrap_or_default();
             let allowed = (code == "pkix.invalid_uri_syntax" && message.contains("\"spiffe://"))
                 || (code == "pkix.invalid_domain_name_syntax" && message.contains("\"localhost\""));
             if !allowed {
-                bad.push(format!("{}: {} {code}: {message}", file.display(), result["node_path"]));
+                bad.push(format!(
+                    "{}: {} {code}: {message}",
+                    file.display(),
+                    result["node_path"]
+                ));
             }
         }
     }
@@ -72,7 +98,10 @@ fn lint_pki(env: &Env, leaves: &[&str]) -> Vec<String> {
         bad.extend(lint("lint_crl", &crl));
     }
     for leaf in leaves {
-        bad.extend(lint("lint_pkix_cert", &pki.join("certs").join(leaf).join("cert.pem")));
+        bad.extend(lint(
+            "lint_pkix_cert",
+            &pki.join("certs").join(leaf).join("cert.pem"),
+        ));
     }
     bad
 }
@@ -80,13 +109,79 @@ fn lint_pki(env: &Env, leaves: &[&str]) -> Vec<String> {
 #[test]
 fn pkilint_accepts_every_profile_and_ca() -> TestResult {
     let env = Env::new();
-    env.init(&["--name", "Lint Test CA", "--permit-dns", "example.com", "--permit-dns", "localhost", "--permit-ip", "127.0.0.0/8", "--permit-ip", "::1/128"]);
-    env.issue(&["client", "--org", "payments", "--ou", "checkout", "--uri", "spiffe://acme/payments/checkout", "--email", "ops@example.com"]);
-    env.issue(&["server", "--profile", "server", "--dns", "api.example.com", "--dns", "localhost", "--ip", "127.0.0.1", "--ip", "::1"]);
-    env.issue(&["peer", "--profile", "peer", "--dns", "node.example.com", "--uri", "spiffe://acme/node"]);
+    env.init(&[
+        "--name",
+        "Lint Test CA",
+        "--permit-dns",
+        "example.com",
+        "--permit-dns",
+        "localhost",
+        "--permit-ip",
+        "127.0.0.0/8",
+        "--permit-ip",
+        "::1/128",
+    ]);
+    env.issue(&[
+        "client",
+        "--org",
+        "payments",
+        "--ou",
+        "checkout",
+        "--uri",
+        "spiffe://acme/payments/checkout",
+        "--email",
+        "ops@example.com",
+    ]);
+    env.issue(&[
+        "server",
+        "--profile",
+        "server",
+        "--dns",
+        "api.example.com",
+        "--dns",
+        "localhost",
+        "--ip",
+        "127.0.0.1",
+        "--ip",
+        "::1",
+    ]);
+    env.issue(&[
+        "peer",
+        "--profile",
+        "peer",
+        "--dns",
+        "node.example.com",
+        "--uri",
+        "spiffe://acme/node",
+    ]);
     env.issue(&["short", "--validity", "30s"]);
-    common::openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "k.pem", "-subj", "/CN=x", "-out", "r.csr"]);
-    env.issue(&["from-csr", "--csr", "r.csr", "--profile", "server", "--dns", "csr.example.com"]);
+    common::openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=x",
+            "-out",
+            "r.csr",
+        ],
+    );
+    env.issue(&[
+        "from-csr",
+        "--csr",
+        "r.csr",
+        "--profile",
+        "server",
+        "--dns",
+        "csr.example.com",
+    ]);
     let bad = lint_pki(&env, &["client", "server", "peer", "short", "from-csr"]);
     assert!(bad.is_empty(), "pkilint findings:\n{}", bad.join("\n"));
     Ok(())
@@ -94,7 +189,14 @@ fn pkilint_accepts_every_profile_and_ca() -> TestResult {
 
 #[test]
 fn pkilint_accepts_every_key_type_and_single_tier() -> TestResult {
-    for key_type in ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
+    for key_type in [
+        "ecdsa-p256",
+        "ecdsa-p384",
+        "ed25519",
+        "rsa-2048",
+        "rsa-3072",
+        "rsa-4096",
+    ] {
         let env = Env::new();
         let single = key_type == "ed25519" || key_type == "rsa-3072";
         let mut args = vec!["--key-type", key_type];
@@ -103,9 +205,21 @@ fn pkilint_accepts_every_key_type_and_single_tier() -> TestResult {
         }
         env.init(&args);
         env.issue(&["c", "--key-type", key_type]);
-        env.issue(&["s", "--key-type", key_type, "--profile", "server", "--dns", "s.example.com"]);
+        env.issue(&[
+            "s",
+            "--key-type",
+            key_type,
+            "--profile",
+            "server",
+            "--dns",
+            "s.example.com",
+        ]);
         let bad = lint_pki(&env, &["c", "s"]);
-        assert!(bad.is_empty(), "{key_type}: pkilint findings:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "{key_type}: pkilint findings:\n{}",
+            bad.join("\n")
+        );
     }
     Ok(())
 }
@@ -115,8 +229,34 @@ fn pkilint_finds_errors_in_a_bad_certificate() -> TestResult {
     // The lint harness must be able to fail: a certificate made by openssl
     // with an empty subject and no SAN draws an ERROR that is not allowed.
     let env = Env::new();
-    common::openssl_ok(env.dir.path(), &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-subj", "/", "-days", "1", "-out", "bad.pem", "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "keyUsage=keyCertSign"]);
+    common::openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/",
+            "-days",
+            "1",
+            "-out",
+            "bad.pem",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=keyCertSign",
+        ],
+    );
     let bad = lint("lint_pkix_cert", &env.path("bad.pem"));
-    assert!(!bad.is_empty(), "pkilint should report errors for a malformed certificate");
+    assert!(
+        !bad.is_empty(),
+        "pkilint should report errors for a malformed certificate"
+    );
     Ok(())
 }

@@ -28,7 +28,13 @@ Exit codes:
 #[command(name = "mtlsctl", version, about, propagate_version = true, after_long_help = EXIT_CODES)]
 pub struct Cli {
     /// The PKI directory.
-    #[arg(long, global = true, env = "MTLSCTL_PKI", default_value = "pki", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MTLSCTL_PKI",
+        default_value = "pki",
+        value_name = "DIR"
+    )]
     pub pki: PathBuf,
     /// Print one JSON document on stdout instead of tables.
     #[arg(long, global = true)]

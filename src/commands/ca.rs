@@ -52,16 +52,31 @@ pub fn init(dir: &Path, args: CaInitArgs, printer: Printer) -> Result<(), Error>
     printer.emit(&json, || {
         let mut rows = vec![
             ("PKI", report.dir.display().to_string()),
-            ("root", format!("{} (serial {})", report.root.subject, report.root.serial)),
+            (
+                "root",
+                format!("{} (serial {})", report.root.subject, report.root.serial),
+            ),
         ];
         if let Some(i) = &report.intermediate {
-            rows.push(("intermediate", format!("{} (serial {})", i.subject, i.serial)));
+            rows.push((
+                "intermediate",
+                format!("{} (serial {})", i.subject, i.serial),
+            ));
         }
         rows.push(("expires", crate::pki::time::rfc3339(report.root.not_after)));
-        rows.push(("keys", if report.encrypted { "encrypted (PKCS#8 PBES2)".into() } else { "unencrypted, mode 0600".into() }));
+        rows.push((
+            "keys",
+            if report.encrypted {
+                "encrypted (PKCS#8 PBES2)".into()
+            } else {
+                "unencrypted, mode 0600".into()
+            },
+        ));
         rows.push(("trust bundle", report.trust_path.display().to_string()));
         let mut out = table::details(&rows);
-        out.push_str("\nnext: mtlsctl issue NAME   (add --profile server --dns HOST for a server)\n");
+        out.push_str(
+            "\nnext: mtlsctl issue NAME   (add --profile server --dns HOST for a server)\n",
+        );
         out
     })
 }
@@ -79,11 +94,15 @@ fn init_passphrase(args: &CaInitArgs) -> Result<Option<Passphrase>, Error> {
         return secret_from_file(path).map(Some);
     }
     if let Some(text) = env {
-        return Passphrase::new(text).map(Some).ok_or(Error::Usage(UsageError::EmptyPassphrase));
+        return Passphrase::new(text)
+            .map(Some)
+            .ok_or(Error::Usage(UsageError::EmptyPassphrase));
     }
     if prompt::interactive() {
         let text = prompt::secret("Passphrase for the new CA keys", true)?;
-        return Passphrase::new(text).map(Some).ok_or(Error::Usage(UsageError::EmptyPassphrase));
+        return Passphrase::new(text)
+            .map(Some)
+            .ok_or(Error::Usage(UsageError::EmptyPassphrase));
     }
     Err(UsageError::NoPassphraseSource { init: true }.into())
 }
@@ -103,7 +122,11 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
         })
     };
     let root = read(CaLevel::Root)?;
-    let intermediate = if settings.ca.single_tier { None } else { Some(read(CaLevel::Intermediate)?) };
+    let intermediate = if settings.ca.single_tier {
+        None
+    } else {
+        Some(read(CaLevel::Intermediate)?)
+    };
     let json = CaJson {
         pki: dir.display().to_string(),
         generation,
@@ -115,7 +138,10 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
     };
     let now = crate::pki::time::now();
     printer.emit(&json, || {
-        let mut out = format!("CA '{}', generation {generation}\n\nroot:\n", settings.ca.name);
+        let mut out = format!(
+            "CA '{}', generation {generation}\n\nroot:\n",
+            settings.ca.name
+        );
         out.push_str(&table::cert_info(&root, now));
         if let Some(i) = &intermediate {
             out.push_str("\nintermediate:\n");

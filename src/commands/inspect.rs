@@ -11,13 +11,16 @@ use crate::pki::inspect::{self, InspectError, Inspected};
 const P12_PASSWORD_ENV: &str = "MTLSCTL_P12_PASSWORD";
 
 pub fn run(args: InspectArgs, printer: Printer) -> Result<(), Error> {
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::InputFile(FsError::new("read", &args.file, e)))?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| Error::InputFile(FsError::new("read", &args.file, e)))?;
     let password = match &args.password_file {
         Some(path) => Some(fsio::read_first_line(path).map_err(Error::SecretFile)?),
         None => std::env::var(P12_PASSWORD_ENV).ok(),
     };
     let inspected = match inspect::inspect(&bytes, password.as_deref()) {
-        Err(InspectError::Unrecognised(_)) if password.is_none() && bytes.first() == Some(&0x30) && prompt::interactive() => {
+        Err(InspectError::Unrecognised(_))
+            if password.is_none() && bytes.first() == Some(&0x30) && prompt::interactive() =>
+        {
             let typed = prompt::secret("PKCS#12 password", false)?;
             inspect::inspect(&bytes, Some(&typed))
         }
@@ -37,7 +40,12 @@ pub fn run(args: InspectArgs, printer: Printer) -> Result<(), Error> {
                 let mut out = String::new();
                 for (i, c) in certs.iter().enumerate() {
                     if certs.len() > 1 {
-                        out.push_str(&format!("{}certificate {} of {}:\n", if i > 0 { "\n" } else { "" }, i + 1, certs.len()));
+                        out.push_str(&format!(
+                            "{}certificate {} of {}:\n",
+                            if i > 0 { "\n" } else { "" },
+                            i + 1,
+                            certs.len()
+                        ));
                     }
                     out.push_str(&table::cert_info(c, now));
                 }
@@ -60,7 +68,11 @@ pub fn run(args: InspectArgs, printer: Printer) -> Result<(), Error> {
                     certificates.len()
                 );
                 for (i, c) in certificates.iter().enumerate() {
-                    out.push_str(&format!("\ncertificate {} of {}:\n", i + 1, certificates.len()));
+                    out.push_str(&format!(
+                        "\ncertificate {} of {}:\n",
+                        i + 1,
+                        certificates.len()
+                    ));
                     out.push_str(&table::cert_info(c, now));
                 }
                 out

@@ -14,7 +14,9 @@ use crate::pki::issue::{self, IssueRequest, KeySource};
 pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
     let pki = Pki::open(dir)?;
     let passphrase = if ca::issuing_key_encrypted(&pki) {
-        Some(unlock_passphrase(args.passphrase.passphrase_file.as_deref())?)
+        Some(unlock_passphrase(
+            args.passphrase.passphrase_file.as_deref(),
+        )?)
     } else {
         None
     };
@@ -44,6 +46,14 @@ pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
     let now = crate::pki::time::now();
     let layout = pki.layout();
     let name = &issued.record.name;
-    let json = CertJson::new(&issued.record, now, &layout.leaf_cert(name), &layout.leaf_key(name), &layout.leaf_chain(name));
-    printer.emit(&json, || table::cert_details(&json, now, issued.record.not_after))
+    let json = CertJson::new(
+        &issued.record,
+        now,
+        &layout.leaf_cert(name),
+        &layout.leaf_key(name),
+        &layout.leaf_chain(name),
+    );
+    printer.emit(&json, || {
+        table::cert_details(&json, now, issued.record.not_after)
+    })
 }

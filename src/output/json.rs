@@ -54,7 +54,13 @@ pub struct CertJson {
 
 impl CertJson {
     /// The JSON view of an inventory record, with its file paths.
-    pub fn new(record: &Record, now: time::OffsetDateTime, cert: &Path, key: &Path, chain: &Path) -> Self {
+    pub fn new(
+        record: &Record,
+        now: time::OffsetDateTime,
+        cert: &Path,
+        key: &Path,
+        chain: &Path,
+    ) -> Self {
         let path = |p: &Path| record.current.then(|| p.display().to_string());
         CertJson {
             name: record.name.to_string(),

@@ -22,9 +22,14 @@ pub struct Printer {
 
 impl Printer {
     /// Prints `value` as JSON with `--json`, else `human()` as text, unless quiet.
-    pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> Result<(), Error> {
+    pub fn emit<T: Serialize>(
+        &self,
+        value: &T,
+        human: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
         if self.json {
-            let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Output(e.into()))?;
+            let mut text =
+                serde_json::to_string_pretty(value).map_err(|e| Error::Output(e.into()))?;
             text.push('\n');
             return write_stdout(&text);
         }
@@ -41,11 +46,13 @@ impl Printer {
 
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Error::BrokenPipe
-        } else {
-            Error::Output(e)
-        }
-    })
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                Error::BrokenPipe
+            } else {
+                Error::Output(e)
+            }
+        })
 }

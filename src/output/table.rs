@@ -13,7 +13,12 @@ pub fn details(rows: &[(&str, String)]) -> String {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (key, value) in rows {
-        let _ = writeln!(out, "{:width$}  {value}", format!("{key}:"), width = width + 1);
+        let _ = writeln!(
+            out,
+            "{:width$}  {value}",
+            format!("{key}:"),
+            width = width + 1
+        );
     }
     out
 }
@@ -57,21 +62,46 @@ pub fn cert_details(c: &CertJson, now: OffsetDateTime, not_after: OffsetDateTime
         ("profile", c.profile.clone()),
         ("subject", c.subject.clone()),
         ("issuer", c.issuer.clone()),
-        ("sans", if c.sans.is_empty() { none() } else { c.sans.join(", ") }),
+        (
+            "sans",
+            if c.sans.is_empty() {
+                none()
+            } else {
+                c.sans.join(", ")
+            },
+        ),
         ("not before", c.not_before.clone()),
-        ("not after", format!("{} ({})", c.not_after, until(now, not_after))),
+        (
+            "not after",
+            format!("{} ({})", c.not_after, until(now, not_after)),
+        ),
         ("key type", c.key_type.clone().unwrap_or_else(none)),
         ("fingerprint", c.fingerprint_sha256.clone()),
-        ("roles", if c.roles.is_empty() { none() } else { c.roles.join(", ") }),
+        (
+            "roles",
+            if c.roles.is_empty() {
+                none()
+            } else {
+                c.roles.join(", ")
+            },
+        ),
     ];
     if let Some(at) = &c.revoked_at {
-        rows.push(("revoked", format!("{at} ({})", c.revocation_reason.as_deref().unwrap_or("unspecified"))));
+        rows.push((
+            "revoked",
+            format!(
+                "{at} ({})",
+                c.revocation_reason.as_deref().unwrap_or("unspecified")
+            ),
+        ));
     }
     rows.push(("certificate", c.cert_path.clone().unwrap_or_else(none)));
     rows.push(("chain", c.chain_path.clone().unwrap_or_else(none)));
     rows.push((
         "private key",
-        c.key_path.clone().unwrap_or_else(|| "- (not held: issued from a CSR, or superseded)".into()),
+        c.key_path
+            .clone()
+            .unwrap_or_else(|| "- (not held: issued from a CSR, or superseded)".into()),
     ));
     details(&rows)
 }
@@ -88,13 +118,20 @@ pub fn cert_table(certs: &[(CertJson, OffsetDateTime)], now: OffsetDateTime) -> 
                 c.name.clone(),
                 c.profile.clone(),
                 c.status.clone(),
-                format!("{} ({})", &c.not_after[..10.min(c.not_after.len())], until(now, *not_after)),
+                format!(
+                    "{} ({})",
+                    &c.not_after[..10.min(c.not_after.len())],
+                    until(now, *not_after)
+                ),
                 c.serial.clone(),
                 c.sans.join(","),
             ]
         })
         .collect();
-    table(&["NAME", "PROFILE", "STATUS", "EXPIRES", "SERIAL", "SANS"], &rows)
+    table(
+        &["NAME", "PROFILE", "STATUS", "EXPIRES", "SERIAL", "SANS"],
+        &rows,
+    )
 }
 
 /// Any certificate's fields.
@@ -106,7 +143,10 @@ pub fn cert_info(c: &CertInfo, now: OffsetDateTime) -> String {
         ("issuer", c.issuer.clone()),
         ("serial", c.serial.to_string()),
         ("not before", rfc3339(c.not_before)),
-        ("not after", format!("{} ({})", rfc3339(c.not_after), until(now, c.not_after))),
+        (
+            "not after",
+            format!("{} ({})", rfc3339(c.not_after), until(now, c.not_after)),
+        ),
         ("key", c.key.clone()),
         ("signature", c.signature_algorithm.clone()),
         (
@@ -123,8 +163,14 @@ pub fn cert_info(c: &CertInfo, now: OffsetDateTime) -> String {
         ("key usage", join(&c.key_usage)),
         ("extended key usage", join(&c.extended_key_usage)),
         ("sans", join(&c.sans)),
-        ("subject key id", c.subject_key_id.clone().unwrap_or_else(none)),
-        ("authority key id", c.authority_key_id.clone().unwrap_or_else(none)),
+        (
+            "subject key id",
+            c.subject_key_id.clone().unwrap_or_else(none),
+        ),
+        (
+            "authority key id",
+            c.authority_key_id.clone().unwrap_or_else(none),
+        ),
         ("fingerprint", c.fingerprint.to_string()),
     ];
     if !c.permitted_names.is_empty() {
@@ -141,9 +187,20 @@ pub fn csr_info(c: &CsrInfo) -> String {
         ("key", c.key.clone()),
         (
             "requested sans",
-            if c.requested_sans.is_empty() { "-".into() } else { c.requested_sans.join(", ") },
+            if c.requested_sans.is_empty() {
+                "-".into()
+            } else {
+                c.requested_sans.join(", ")
+            },
         ),
-        ("signature", if c.signature_valid { "valid".into() } else { "INVALID".into() }),
+        (
+            "signature",
+            if c.signature_valid {
+                "valid".into()
+            } else {
+                "INVALID".into()
+            },
+        ),
     ])
 }
 
@@ -159,7 +216,10 @@ pub fn crl_info(c: &CrlInfo, now: OffsetDateTime) -> String {
                 .map(|t| format!("{} ({})", rfc3339(t), until(now, t)))
                 .unwrap_or_else(|| "-".into()),
         ),
-        ("crl number", c.crl_number.clone().unwrap_or_else(|| "-".into())),
+        (
+            "crl number",
+            c.crl_number.clone().unwrap_or_else(|| "-".into()),
+        ),
         ("revoked", c.revoked.len().to_string()),
     ]);
     if !c.revoked.is_empty() {

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType,
-    GeneralSubtree, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, NameConstraints,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, GeneralSubtree, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, NameConstraints,
     RevokedCertParams, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
@@ -69,7 +69,9 @@ pub struct CaInitReport {
 /// Creates a new PKI at `dir`. `dir` must not exist or be an empty directory.
 pub fn init(dir: &Path, req: CaInitRequest) -> Result<CaInitReport, PkiError> {
     if dir.exists() {
-        let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         if !dir.is_dir() || !empty {
             return Err(PkiError::AlreadyExists(dir.to_owned()));
         }
@@ -79,14 +81,23 @@ pub fn init(dir: &Path, req: CaInitRequest) -> Result<CaInitReport, PkiError> {
         _ => PathBuf::from("."),
     };
     fsio::create_dir_all(&parent)?;
-    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "pki".into());
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pki".into());
     let mut rand = [0u8; 6];
     let _ = aws_lc_rs::rand::fill(&mut rand);
-    let staging = parent.join(format!(".{base}.init.{}.{}", std::process::id(), hex::encode(rand)));
+    let staging = parent.join(format!(
+        ".{base}.init.{}.{}",
+        std::process::id(),
+        hex::encode(rand)
+    ));
     let result = build(&staging, &req).and_then(|report| {
         fs::rename(&staging, dir).map_err(|e| {
-            if matches!(e.kind(), std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists)
-                || e.raw_os_error() == Some(39)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+            ) || e.raw_os_error() == Some(39)
             {
                 PkiError::AlreadyExists(dir.to_owned())
             } else {
@@ -115,7 +126,8 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     let generation = 1;
     fsio::create_dir_all(&layout.ca_dir(generation))?;
     fsio::create_dir_all(&layout.root().join("certs"))?;
-    let lock = Lock::exclusive(&layout.lock(), lock_timeout()).map_err(crate::pki::inventory::InventoryError::from)?;
+    let lock = Lock::exclusive(&layout.lock(), lock_timeout())
+        .map_err(crate::pki::inventory::InventoryError::from)?;
 
     let now = crate::pki::time::now();
     let not_before = now - BACKDATE;
@@ -133,10 +145,19 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     )?;
     let root_cert = root_params.self_signed(root_key.pair())?;
     let root_issuer = Issuer::from_ca_cert_der(root_cert.der(), root_key.pair())?;
-    let root_info = cert_info(root_cert.der()).map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Root), e))?;
+    let root_info = cert_info(root_cert.der())
+        .map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Root), e))?;
 
-    write_key(&layout.ca_key(generation, CaLevel::Root), &root_key, req.passphrase.as_ref())?;
-    fsio::write_atomic(&layout.ca_cert(generation, CaLevel::Root), root_cert.pem().as_bytes(), Mode::Public)?;
+    write_key(
+        &layout.ca_key(generation, CaLevel::Root),
+        &root_key,
+        req.passphrase.as_ref(),
+    )?;
+    fsio::write_atomic(
+        &layout.ca_cert(generation, CaLevel::Root),
+        root_cert.pem().as_bytes(),
+        Mode::Public,
+    )?;
     fsio::write_atomic(&layout.trust(), root_cert.pem().as_bytes(), Mode::Public)?;
     let settings = Settings::new(CaSettings {
         name: req.name.clone(),
@@ -147,7 +168,11 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     });
     let crl_next = now + settings.defaults.crl_lifetime.duration();
     let root_crl = sign_crl(&root_issuer, &root_info, 1, now, crl_next, Vec::new())?;
-    fsio::write_atomic(&layout.ca_crl(generation, CaLevel::Root), root_crl.as_bytes(), Mode::Public)?;
+    fsio::write_atomic(
+        &layout.ca_crl(generation, CaLevel::Root),
+        root_crl.as_bytes(),
+        Mode::Public,
+    )?;
 
     let intermediate_info = if req.single_tier {
         None
@@ -163,12 +188,25 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         )?;
         params.use_authority_key_identifier_extension = true;
         let cert = params.signed_by(key.pair(), &root_issuer)?;
-        let info = cert_info(cert.der()).map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Intermediate), e))?;
+        let info = cert_info(cert.der())
+            .map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Intermediate), e))?;
         let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
         let crl = sign_crl(&issuer, &info, 1, now, crl_next, Vec::new())?;
-        write_key(&layout.ca_key(generation, CaLevel::Intermediate), &key, req.passphrase.as_ref())?;
-        fsio::write_atomic(&layout.ca_cert(generation, CaLevel::Intermediate), cert.pem().as_bytes(), Mode::Public)?;
-        fsio::write_atomic(&layout.ca_crl(generation, CaLevel::Intermediate), crl.as_bytes(), Mode::Public)?;
+        write_key(
+            &layout.ca_key(generation, CaLevel::Intermediate),
+            &key,
+            req.passphrase.as_ref(),
+        )?;
+        fsio::write_atomic(
+            &layout.ca_cert(generation, CaLevel::Intermediate),
+            cert.pem().as_bytes(),
+            Mode::Public,
+        )?;
+        fsio::write_atomic(
+            &layout.ca_crl(generation, CaLevel::Intermediate),
+            crl.as_bytes(),
+            Mode::Public,
+        )?;
         Some(info)
     };
 
@@ -206,7 +244,11 @@ fn ca_file(path: &Path, e: impl std::fmt::Display) -> PkiError {
     }
 }
 
-fn write_key(path: &Path, key: &SecretKey, passphrase: Option<&Passphrase>) -> Result<(), PkiError> {
+fn write_key(
+    path: &Path,
+    key: &SecretKey,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), PkiError> {
     let pem = key.to_pem(passphrase).map_err(|source| PkiError::Key {
         path: path.to_owned(),
         source,
@@ -219,11 +261,14 @@ fn name_constraints(dns: &[DnsName], ips: &[IpNet]) -> Option<NameConstraints> {
     if dns.is_empty() && ips.is_empty() {
         return None;
     }
-    let mut permitted: Vec<GeneralSubtree> =
-        dns.iter().map(|d| GeneralSubtree::DnsName(d.as_str().to_owned())).collect();
+    let mut permitted: Vec<GeneralSubtree> = dns
+        .iter()
+        .map(|d| GeneralSubtree::DnsName(d.as_str().to_owned()))
+        .collect();
     permitted.extend(
-        ips.iter()
-            .map(|n| GeneralSubtree::IpAddress(rcgen::CidrSubnet::from_addr_prefix(n.addr, n.prefix))),
+        ips.iter().map(|n| {
+            GeneralSubtree::IpAddress(rcgen::CidrSubnet::from_addr_prefix(n.addr, n.prefix))
+        }),
     );
     Some(NameConstraints {
         permitted_subtrees: permitted,
@@ -266,7 +311,8 @@ fn ca_params(
     params.crl_distribution_points = Vec::new();
     params.custom_extensions = Vec::new();
     params.use_authority_key_identifier_extension = false;
-    params.key_identifier_method = KeyIdMethod::PreSpecified(keys::key_identifier(key.pair().public_key_raw()));
+    params.key_identifier_method =
+        KeyIdMethod::PreSpecified(keys::key_identifier(key.pair().public_key_raw()));
     Ok(params)
 }
 
@@ -344,14 +390,23 @@ impl IssuingCa {
 
 /// The level that issues leaves in the current generation.
 pub fn issuing_level(settings: &Settings) -> CaLevel {
-    if settings.ca.single_tier { CaLevel::Root } else { CaLevel::Intermediate }
+    if settings.ca.single_tier {
+        CaLevel::Root
+    } else {
+        CaLevel::Intermediate
+    }
 }
 
 /// True when the issuing CA's key is stored encrypted.
 pub fn issuing_key_encrypted(pki: &Pki) -> bool {
     let settings = pki.settings();
-    let path = pki.layout().ca_key(settings.ca.generation, issuing_level(settings));
-    settings.ca.encrypted || fs::read(path).map(|b| keys::is_encrypted_pem(&b)).unwrap_or(false)
+    let path = pki
+        .layout()
+        .ca_key(settings.ca.generation, issuing_level(settings));
+    settings.ca.encrypted
+        || fs::read(path)
+            .map(|b| keys::is_encrypted_pem(&b))
+            .unwrap_or(false)
 }
 
 /// Loads the issuing CA of the current generation, decrypting its key.
@@ -363,15 +418,23 @@ pub fn load_issuing_ca(pki: &Pki, passphrase: Option<&Passphrase>) -> Result<Iss
     let cert = read_cert(&cert_path)?;
     let info = cert_info(&cert).map_err(|e| ca_file(&cert_path, e))?;
     let key_path = layout.ca_key(generation, level);
-    let key_pem = fs::read(&key_path).map_err(|e| ca_file(&key_path, format!("cannot read the CA key: {e}")))?;
+    let key_pem = fs::read(&key_path)
+        .map_err(|e| ca_file(&key_path, format!("cannot read the CA key: {e}")))?;
     let key = SecretKey::from_pem(&key_pem, passphrase).map_err(|source| PkiError::Key {
         path: key_path.clone(),
         source,
     })?;
     if key.pair().public_key_raw() != x509_public_key(&cert).as_slice() {
-        return Err(ca_file(&key_path, "the CA key does not match the CA certificate"));
+        return Err(ca_file(
+            &key_path,
+            "the CA key does not match the CA certificate",
+        ));
     }
-    let chain = if level == CaLevel::Intermediate { vec![cert.clone()] } else { Vec::new() };
+    let chain = if level == CaLevel::Intermediate {
+        vec![cert.clone()]
+    } else {
+        Vec::new()
+    };
     Ok(IssuingCa {
         cert,
         info,
@@ -391,5 +454,6 @@ fn x509_public_key(der: &[u8]) -> Vec<u8> {
 /// Reads the first certificate of a PEM file.
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, PkiError> {
     let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read: {e}")))?;
-    CertificateDer::from_pem_slice(&bytes).map_err(|e| ca_file(path, format!("not a PEM certificate: {e}")))
+    CertificateDer::from_pem_slice(&bytes)
+        .map_err(|e| ca_file(path, format!("not a PEM certificate: {e}")))
 }

@@ -61,7 +61,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp.{}.{}", std::process::id(), random_suffix()));
+    let tmp = dir.join(format!(
+        ".{file_name}.tmp.{}.{}",
+        std::process::id(),
+        random_suffix()
+    ));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -72,8 +76,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError
         // The umask may have cleared bits we asked for; set exactly.
         file.set_permissions(fs::Permissions::from_mode(mode.bits()))
             .map_err(|e| FsError::new("set permissions on", &tmp, e))?;
-        file.write_all(bytes).map_err(|e| FsError::new("write", &tmp, e))?;
-        file.sync_all().map_err(|e| FsError::new("fsync", &tmp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| FsError::new("write", &tmp, e))?;
+        file.sync_all()
+            .map_err(|e| FsError::new("fsync", &tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| FsError::new("rename into place", path, e))?;
         sync_dir(dir)
     })();
@@ -98,7 +104,11 @@ pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
 
 /// fsyncs a directory so that renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| FsError::new("fsync directory", dir, e))
@@ -115,7 +125,8 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), FsError> {
         .map_err(|e| FsError::new("open", path, e))?;
     let mut buf = line.as_bytes().to_vec();
     buf.push(b'\n');
-    file.write_all(&buf).map_err(|e| FsError::new("append to", path, e))?;
+    file.write_all(&buf)
+        .map_err(|e| FsError::new("append to", path, e))?;
     file.sync_data().map_err(|e| FsError::new("fsync", path, e))
 }
 
@@ -189,7 +200,11 @@ impl Lock {
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
-            let attempt = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+            let attempt = if exclusive {
+                file.try_lock()
+            } else {
+                file.try_lock_shared()
+            };
             match attempt {
                 Ok(()) => return Ok(Lock { _file: file }),
                 Err(TryLockError::WouldBlock) => {
@@ -222,7 +237,11 @@ mod tests {
         write_atomic(&path, b"two", Mode::Secret)?;
         assert_eq!(fs::read(&path)?, b"two");
         assert_eq!(fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read_dir(dir.path())?.count(), 1, "no temp file left behind");
+        assert_eq!(
+            fs::read_dir(dir.path())?.count(),
+            1,
+            "no temp file left behind"
+        );
         Ok(())
     }
 

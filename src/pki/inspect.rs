@@ -35,7 +35,9 @@ pub enum InspectError {
     #[error("the PKCS#12 file could not be opened with the given password ({0})")]
     Pkcs12(String),
     /// The file holds a private key, which `inspect` does not print.
-    #[error("the file holds a private key; inspect reads certificates, CSRs, CRLs and PKCS#12 files")]
+    #[error(
+        "the file holds a private key; inspect reads certificates, CSRs, CRLs and PKCS#12 files"
+    )]
     PrivateKey,
 }
 
@@ -166,9 +168,9 @@ fn looks_like_pem(bytes: &[u8]) -> bool {
 /// openssl) to `CERTIFICATE REQUEST`, which the PEM reader knows.
 pub fn normalise_pem(bytes: &[u8]) -> Vec<u8> {
     match std::str::from_utf8(bytes) {
-        Ok(text) if text.contains("NEW CERTIFICATE REQUEST") => {
-            text.replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST").into_bytes()
-        }
+        Ok(text) if text.contains("NEW CERTIFICATE REQUEST") => text
+            .replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST")
+            .into_bytes(),
         _ => bytes.to_vec(),
     }
 }
@@ -185,16 +187,20 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
         match kind {
             SectionKind::Certificate => certs.push(cert_info(&der)?),
             SectionKind::Csr if certs.is_empty() => {
-                let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| InspectError::Malformed {
-                    kind: "certificate request",
-                    why: e.to_string(),
+                let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| {
+                    InspectError::Malformed {
+                        kind: "certificate request",
+                        why: e.to_string(),
+                    }
                 })?;
                 return Ok(Inspected::Csr(csr_info(&csr)));
             }
             SectionKind::Crl if certs.is_empty() => {
-                let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|e| InspectError::Malformed {
-                    kind: "CRL",
-                    why: e.to_string(),
+                let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|e| {
+                    InspectError::Malformed {
+                        kind: "CRL",
+                        why: e.to_string(),
+                    }
                 })?;
                 return Ok(Inspected::Crl(crl_info(&crl)));
             }
@@ -208,7 +214,9 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
         if crate::pki::keys::is_encrypted_pem(bytes) {
             return Err(InspectError::PrivateKey);
         }
-        return Err(InspectError::Unrecognised(" (no CERTIFICATE, CERTIFICATE REQUEST or X509 CRL block found)".into()));
+        return Err(InspectError::Unrecognised(
+            " (no CERTIFICATE, CERTIFICATE REQUEST or X509 CRL block found)".into(),
+        ));
     }
     Ok(Inspected::Certificates(certs))
 }
@@ -282,7 +290,12 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
                 info.path_len = bc.path_len_constraint;
             }
             ParsedExtension::KeyUsage(ku) => {
-                info.key_usage = ku.to_string().split(", ").filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                info.key_usage = ku
+                    .to_string()
+                    .split(", ")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
             }
             ParsedExtension::ExtendedKeyUsage(eku) => {
                 let named = [
@@ -294,13 +307,20 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
                     (eku.ocsp_signing, "OCSPSigning"),
                     (eku.any, "anyExtendedKeyUsage"),
                 ];
-                info.extended_key_usage = named.iter().filter(|(on, _)| *on).map(|(_, n)| (*n).to_owned()).collect();
-                info.extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
+                info.extended_key_usage = named
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, n)| (*n).to_owned())
+                    .collect();
+                info.extended_key_usage
+                    .extend(eku.other.iter().map(|o| o.to_id_string()));
             }
             ParsedExtension::SubjectAlternativeName(san) => {
                 info.sans = san.general_names.iter().map(general_name).collect();
             }
-            ParsedExtension::SubjectKeyIdentifier(ski) => info.subject_key_id = Some(hex::encode(ski.0)),
+            ParsedExtension::SubjectKeyIdentifier(ski) => {
+                info.subject_key_id = Some(hex::encode(ski.0))
+            }
             ParsedExtension::AuthorityKeyIdentifier(aki) => {
                 info.authority_key_id = aki.key_identifier.as_ref().map(|k| hex::encode(k.0));
             }
@@ -325,7 +345,12 @@ fn csr_info(csr: &X509CertificationRequest<'_>) -> CsrInfo {
         .into_iter()
         .flatten()
         .filter_map(|ext| match ext {
-            ParsedExtension::SubjectAlternativeName(san) => Some(san.general_names.iter().map(general_name).collect::<Vec<_>>()),
+            ParsedExtension::SubjectAlternativeName(san) => Some(
+                san.general_names
+                    .iter()
+                    .map(general_name)
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         })
         .flatten()
@@ -349,7 +374,9 @@ fn crl_info(crl: &CertificateRevocationList<'_>) -> CrlInfo {
             .map(|r| RevokedInfo {
                 serial: Serial::from_be_bytes(r.raw_serial()),
                 revoked_at: from_unix(r.revocation_date.timestamp()),
-                reason: r.reason_code().map(|(_, code)| reason_name(code.0).to_owned()),
+                reason: r
+                    .reason_code()
+                    .map(|(_, code)| reason_name(code.0).to_owned()),
             })
             .collect(),
     }
@@ -379,8 +406,14 @@ fn general_name(name: &GeneralName<'_>) -> String {
         GeneralName::URI(u) => format!("URI:{u}"),
         GeneralName::RFC822Name(e) => format!("email:{e}"),
         GeneralName::IPAddress(bytes) => match bytes.len() {
-            4 => format!("IP:{}", IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default())),
-            16 => format!("IP:{}", IpAddr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default())),
+            4 => format!(
+                "IP:{}",
+                IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default())
+            ),
+            16 => format!(
+                "IP:{}",
+                IpAddr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default())
+            ),
             8 => {
                 let (a, m) = bytes.split_at(4);
                 let a = IpAddr::from(<[u8; 4]>::try_from(a).unwrap_or_default());

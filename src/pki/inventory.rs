@@ -73,7 +73,9 @@ pub enum InventoryError {
         why: String,
     },
     /// A newer mtlsctl wrote this inventory.
-    #[error("the inventory {path} has schema version {found}; this mtlsctl reads version {SCHEMA_VERSION}")]
+    #[error(
+        "the inventory {path} has schema version {found}; this mtlsctl reads version {SCHEMA_VERSION}"
+    )]
     Version {
         /// The inventory file.
         path: PathBuf,
@@ -211,7 +213,8 @@ impl Inventory {
         };
         let conn = Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| corrupt(e.to_string()))?;
-        conn.busy_timeout(lock_timeout()).map_err(|e| corrupt(e.to_string()))?;
+        conn.busy_timeout(lock_timeout())
+            .map_err(|e| corrupt(e.to_string()))?;
         // The first read rolls back a hot journal from a crashed writer and
         // fails on a file that is not SQLite at all.
         let (app_id, version): (i32, i32) = conn
@@ -224,10 +227,15 @@ impl Inventory {
             .map_err(|e| corrupt(e.to_string()))?;
         check_length(&path).map_err(corrupt)?;
         if app_id != APPLICATION_ID {
-            return Err(corrupt("it is not an mtlsctl inventory (wrong application id)".into()));
+            return Err(corrupt(
+                "it is not an mtlsctl inventory (wrong application id)".into(),
+            ));
         }
         if version != SCHEMA_VERSION {
-            return Err(InventoryError::Version { path, found: version });
+            return Err(InventoryError::Version {
+                path,
+                found: version,
+            });
         }
         conn.execute_batch("PRAGMA synchronous = FULL;")
             .map_err(|e| corrupt(e.to_string()))?;
@@ -283,8 +291,13 @@ impl Inventory {
 
     /// Every certificate, oldest first, optionally only those whose notAfter
     /// falls before `not_after_before`.
-    pub fn all(&self, not_after_before: Option<OffsetDateTime>) -> Result<Vec<Record>, InventoryError> {
-        let limit = not_after_before.map(|t| t.unix_timestamp()).unwrap_or(i64::MAX);
+    pub fn all(
+        &self,
+        not_after_before: Option<OffsetDateTime>,
+    ) -> Result<Vec<Record>, InventoryError> {
+        let limit = not_after_before
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(i64::MAX);
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -372,7 +385,9 @@ impl Inventory {
             .prepare("SELECT name, role FROM roles ORDER BY name, role")
             .map_err(|e| self.err(e))?;
         let pairs = stmt
-            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
@@ -388,10 +403,11 @@ impl Inventory {
         roles
             .into_iter()
             .map(|r| {
-                r.parse().map_err(|e: crate::pki::model::ParseError| InventoryError::Corrupt {
-                    path: self.path.clone(),
-                    why: format!("bad role '{r}': {e}"),
-                })
+                r.parse()
+                    .map_err(|e: crate::pki::model::ParseError| InventoryError::Corrupt {
+                        path: self.path.clone(),
+                        why: format!("bad role '{r}': {e}"),
+                    })
             })
             .collect()
     }
@@ -424,7 +440,9 @@ fn check_length(path: &Path) -> Result<(), String> {
     };
     let change_counter = &header[24..28];
     let valid_for = &header[92..96];
-    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
     if change_counter == valid_for && pages > 0 && pages * page_size != len {
         return Err(format!(
             "it is {len} bytes long but its header describes {} bytes (truncated or overwritten)",
@@ -434,7 +452,8 @@ fn check_length(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-const COLUMNS: &str = "serial, name, profile, key_type, subject, issuer, sans, not_before, not_after,
+const COLUMNS: &str =
+    "serial, name, profile, key_type, subject, issuer, sans, not_before, not_after,
     fingerprint, ca_generation, key_held, current, issued_at, revoked_at, revocation_reason";
 
 struct RawRecord {
@@ -479,7 +498,9 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
 
 impl RawRecord {
     fn into_record(self) -> Result<Record, String> {
-        let bad = |what: &str, e: &dyn std::fmt::Display| format!("record {}: bad {what}: {e}", self.serial);
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            format!("record {}: bad {what}: {e}", self.serial)
+        };
         Ok(Record {
             serial: self.serial.parse().map_err(|e| bad("serial", &e))?,
             name: self.name.parse().map_err(|e| bad("name", &e))?,

@@ -26,7 +26,9 @@ use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::{SecretKey, key_identifier};
-use crate::pki::model::{CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity};
+use crate::pki::model::{
+    CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity,
+};
 use crate::pki::{Pki, PkiError};
 
 /// Where the certificate's key comes from.
@@ -85,7 +87,9 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
     }
     check_constraints(&req, ca)?;
     let defaults = &pki.settings().defaults;
-    let validity = req.validity.unwrap_or_else(|| defaults.validity(req.profile));
+    let validity = req
+        .validity
+        .unwrap_or_else(|| defaults.validity(req.profile));
     let now = crate::pki::time::now();
     let not_after = now + validity.duration();
     if not_after > ca.info.not_after {
@@ -136,8 +140,16 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
         Some(pem) => fsio::write_atomic(&key_path, pem.as_bytes(), Mode::Secret)?,
         None => remove_stale(&key_path)?,
     }
-    fsio::write_atomic(&layout.leaf_cert(&req.name), cert.pem().as_bytes(), Mode::Public)?;
-    fsio::write_atomic(&layout.leaf_chain(&req.name), chain_pem.as_bytes(), Mode::Public)?;
+    fsio::write_atomic(
+        &layout.leaf_cert(&req.name),
+        cert.pem().as_bytes(),
+        Mode::Public,
+    )?;
+    fsio::write_atomic(
+        &layout.leaf_chain(&req.name),
+        chain_pem.as_bytes(),
+        Mode::Public,
+    )?;
 
     let mut roles = req.roles.clone();
     roles.sort();
@@ -239,7 +251,11 @@ fn leaf_params(
     if let Some(ou) = &req.ou {
         dn.push(DnType::OrganizationalUnitName, ou.as_str());
     }
-    let cn = req.cn.as_ref().map(DnValue::as_str).unwrap_or(req.name.as_str());
+    let cn = req
+        .cn
+        .as_ref()
+        .map(DnValue::as_str)
+        .unwrap_or(req.name.as_str());
     dn.push(DnType::CommonName, cn);
 
     let mut sans = Vec::new();
@@ -264,7 +280,10 @@ fn leaf_params(
         crate::pki::model::Profile::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
         crate::pki::model::Profile::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
         crate::pki::model::Profile::Peer => {
-            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth]
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ]
         }
     };
 
@@ -302,7 +321,8 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
     } else {
         bytes
     };
-    let (rest, csr) = X509CertificationRequest::from_der(&der).map_err(|e| unreadable(e.to_string()))?;
+    let (rest, csr) =
+        X509CertificationRequest::from_der(&der).map_err(|e| unreadable(e.to_string()))?;
     if !rest.is_empty() {
         return Err(unreadable(format!("{} bytes of trailing data", rest.len())));
     }
@@ -312,7 +332,13 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
         path: path.to_owned(),
         key,
     })?;
-    csr.verify_signature().map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
-    let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
-    Ok((public_key, key_type, key_identifier(&spki.subject_public_key.data)))
+    csr.verify_signature()
+        .map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
+    let public_key =
+        rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
+    Ok((
+        public_key,
+        key_type,
+        key_identifier(&spki.subject_public_key.data),
+    ))
 }

@@ -63,9 +63,15 @@ impl SecretKey {
             KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
             KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
             KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
-            KeyType::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
-            KeyType::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072),
-            KeyType::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+            KeyType::Rsa2048 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048)
+            }
+            KeyType::Rsa3072 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072)
+            }
+            KeyType::Rsa4096 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096)
+            }
         }
         .map_err(|e| KeyError::Generate(key_type, e))?;
         Ok(Self { pair })
@@ -76,17 +82,23 @@ impl SecretKey {
     pub fn from_pem(pem: &[u8], passphrase: Option<&Passphrase>) -> Result<Self, KeyError> {
         let der = if is_encrypted_pem(pem) {
             let passphrase = passphrase.ok_or(KeyError::PassphraseNeeded)?;
-            let text = std::str::from_utf8(pem).map_err(|_| KeyError::Malformed("not UTF-8".into()))?;
-            let (_, doc) = SecretDocument::from_pem(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let text =
+                std::str::from_utf8(pem).map_err(|_| KeyError::Malformed("not UTF-8".into()))?;
+            let (_, doc) =
+                SecretDocument::from_pem(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
             let info = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
                 .map_err(|e| KeyError::Malformed(e.to_string()))?;
-            let plain = info.decrypt(passphrase.bytes()).map_err(|_| KeyError::WrongPassphrase)?;
+            let plain = info
+                .decrypt(passphrase.bytes())
+                .map_err(|_| KeyError::WrongPassphrase)?;
             Zeroizing::new(plain.as_bytes().to_vec())
         } else {
-            let key = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let key = PrivatePkcs8KeyDer::from_pem_slice(pem)
+                .map_err(|e| KeyError::Malformed(e.to_string()))?;
             Zeroizing::new(key.secret_pkcs8_der().to_vec())
         };
-        let pair = KeyPair::try_from(der.as_slice()).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let pair =
+            KeyPair::try_from(der.as_slice()).map_err(|e| KeyError::Malformed(e.to_string()))?;
         Ok(Self { pair })
     }
 
@@ -99,8 +111,9 @@ impl SecretKey {
         let mut iv = [0u8; 16];
         aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
         aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
-        let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv)
-            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        let params =
+            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv)
+                .map_err(|e| KeyError::Encrypt(e.to_string()))?;
         let info = PrivateKeyInfoRef::try_from(self.pair.serialized_der())
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
         let doc = info
@@ -126,9 +139,12 @@ impl SecretKey {
 /// linters recognise it (rcgen's default, truncated SHA-256 of the whole
 /// SPKI, draws a pkilint notice).
 pub fn key_identifier(public_key_bits: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, public_key_bits)
-        .as_ref()
-        .to_vec()
+    aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        public_key_bits,
+    )
+    .as_ref()
+    .to_vec()
 }
 
 /// True when a PEM file holds an `ENCRYPTED PRIVATE KEY`.
@@ -154,7 +170,10 @@ mod tests {
             SecretKey::from_pem(pem.as_bytes(), Some(&wrong)),
             Err(KeyError::WrongPassphrase)
         ));
-        assert!(matches!(SecretKey::from_pem(pem.as_bytes(), None), Err(KeyError::PassphraseNeeded)));
+        assert!(matches!(
+            SecretKey::from_pem(pem.as_bytes(), None),
+            Err(KeyError::PassphraseNeeded)
+        ));
         Ok(())
     }
 }

@@ -85,17 +85,20 @@ impl Layout {
 
     /// The CA certificate of a level in a generation.
     pub fn ca_cert(&self, generation: u32, level: CaLevel) -> PathBuf {
-        self.ca_dir(generation).join(format!("{}.pem", level.as_str()))
+        self.ca_dir(generation)
+            .join(format!("{}.pem", level.as_str()))
     }
 
     /// The CA private key of a level in a generation.
     pub fn ca_key(&self, generation: u32, level: CaLevel) -> PathBuf {
-        self.ca_dir(generation).join(format!("{}.key", level.as_str()))
+        self.ca_dir(generation)
+            .join(format!("{}.key", level.as_str()))
     }
 
     /// The CRL (PEM) a level of a generation signs.
     pub fn ca_crl(&self, generation: u32, level: CaLevel) -> PathBuf {
-        self.ca_dir(generation).join(format!("{}.crl", level.as_str()))
+        self.ca_dir(generation)
+            .join(format!("{}.crl", level.as_str()))
     }
 
     /// `certs/<name>/`: the files of a named certificate.

@@ -74,7 +74,9 @@ pub enum PkiError {
         why: String,
     },
     /// The CSR's self-signature does not verify.
-    #[error("{0}: the CSR's signature does not verify (corrupted, or not signed by the key it carries)")]
+    #[error(
+        "{0}: the CSR's signature does not verify (corrupted, or not signed by the key it carries)"
+    )]
     CsrSignature(PathBuf),
     /// The CSR carries a key type mtlsctl does not certify.
     #[error("{path}: the CSR's key ({key}) is not a supported type")]
@@ -182,7 +184,9 @@ impl Pki {
             return Err(PkiError::NotFound(dir.to_owned()));
         }
         if !layout.settings().is_file() {
-            let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+            let empty = std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
             return Err(if empty {
                 PkiError::NotFound(dir.to_owned())
             } else {

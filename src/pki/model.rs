@@ -128,7 +128,9 @@ impl FromStr for Profile {
         Profile::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| ParseError::new(format!("unknown profile '{s}'; use client, server or peer")))
+            .ok_or_else(|| {
+                ParseError::new(format!("unknown profile '{s}'; use client, server or peer"))
+            })
     }
 }
 
@@ -247,7 +249,8 @@ impl FromStr for Serial {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| *c != ':').collect();
         let digits = digits.strip_prefix("0x").unwrap_or(&digits);
-        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) || digits.len() > 42 {
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) || digits.len() > 42
+        {
             return Err(ParseError::new(format!(
                 "'{s}' is not a serial number; write it in hex as `mtlsctl list` shows it"
             )));
@@ -423,18 +426,23 @@ impl FromStr for SanUri {
                 "invalid URI '{s}': {why}; write an absolute URI such as spiffe://acme.internal/payments/checkout"
             ))
         };
-        if !s.is_ascii() || s.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
+        if !s.is_ascii()
+            || s.chars()
+                .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
             return Err(bad("only printable ASCII without spaces is allowed"));
         }
         let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
         if url.scheme() == "spiffe" {
             let domain = url.host_str().unwrap_or("");
             let domain_ok = !domain.is_empty()
-                && domain
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+                && domain.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')
+                });
             if !domain_ok {
-                return Err(bad("a SPIFFE trust domain is lowercase letters, digits, '.', '-' and '_'"));
+                return Err(bad(
+                    "a SPIFFE trust domain is lowercase letters, digits, '.', '-' and '_'",
+                ));
             }
             if url.port().is_some() || !url.username().is_empty() || url.password().is_some() {
                 return Err(bad("a SPIFFE ID has no port or user info"));
@@ -443,7 +451,9 @@ impl FromStr for SanUri {
                 return Err(bad("a SPIFFE ID has no query or fragment"));
             }
             if url.path().ends_with('/') && url.path() != "/" || url.path().contains("//") {
-                return Err(bad("a SPIFFE ID path has no empty segments or trailing '/'"));
+                return Err(bad(
+                    "a SPIFFE ID path has no empty segments or trailing '/'",
+                ));
             }
             if url.path() == "/" && s.ends_with('/') {
                 return Err(bad("a SPIFFE ID has no trailing '/'"));
@@ -483,7 +493,13 @@ impl FromStr for Email {
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && local.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '@' | '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']'));
+            && local.chars().all(|c| {
+                c.is_ascii_graphic()
+                    && !matches!(
+                        c,
+                        '@' | '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']'
+                    )
+            });
         if !local_ok || domain.starts_with("*.") || domain.parse::<DnsName>().is_err() {
             return Err(bad());
         }
@@ -522,7 +538,11 @@ fn mask(bytes: &[u8], prefix: u8) -> Vec<u8> {
         .enumerate()
         .map(|(i, b)| {
             let bits = (prefix as usize).saturating_sub(i * 8).min(8);
-            if bits == 0 { 0 } else { b & (0xffu8 << (8 - bits)) }
+            if bits == 0 {
+                0
+            } else {
+                b & (0xffu8 << (8 - bits))
+            }
         })
         .collect()
 }
@@ -611,7 +631,8 @@ impl FromStr for Role {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/'));
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/'));
         if ok {
             Ok(Role(s.to_owned()))
         } else {
@@ -652,18 +673,43 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print() {
-        assert_eq!("90d".parse::<Validity>().map(|v| v.seconds()), Ok(90 * 86_400));
-        assert_eq!("30s".parse::<Validity>().map(|v| v.to_string()), Ok("30s".into()));
-        assert_eq!("2w".parse::<Validity>().map(|v| v.to_string()), Ok("2w".into()));
-        for bad in ["0d", "", "d", "10", "1.5d", "-1d", "10x", "101y", "99999999999999999999y"] {
+        assert_eq!(
+            "90d".parse::<Validity>().map(|v| v.seconds()),
+            Ok(90 * 86_400)
+        );
+        assert_eq!(
+            "30s".parse::<Validity>().map(|v| v.to_string()),
+            Ok("30s".into())
+        );
+        assert_eq!(
+            "2w".parse::<Validity>().map(|v| v.to_string()),
+            Ok("2w".into())
+        );
+        for bad in [
+            "0d",
+            "",
+            "d",
+            "10",
+            "1.5d",
+            "-1d",
+            "10x",
+            "101y",
+            "99999999999999999999y",
+        ] {
             assert!(bad.parse::<Validity>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn serials_are_canonical_lowercase_hex() {
-        assert_eq!("00:AB:cd".parse::<Serial>().map(|s| s.to_string()), Ok("abcd".into()));
-        assert_eq!("abc".parse::<Serial>().map(|s| s.to_string()), Ok("0abc".into()));
+        assert_eq!(
+            "00:AB:cd".parse::<Serial>().map(|s| s.to_string()),
+            Ok("abcd".into())
+        );
+        assert_eq!(
+            "abc".parse::<Serial>().map(|s| s.to_string()),
+            Ok("0abc".into())
+        );
         assert!("xyz".parse::<Serial>().is_err());
     }
 
@@ -671,7 +717,16 @@ mod tests {
     fn dns_names_and_constraints() {
         assert!("api.example.com".parse::<DnsName>().is_ok());
         assert!("*.example.com".parse::<DnsName>().is_ok());
-        for bad in ["-a.com", "a..com", "a_b.com", "*.*.com", "a.*.com", "", "127.0.0.1", "a b"] {
+        for bad in [
+            "-a.com",
+            "a..com",
+            "a_b.com",
+            "*.*.com",
+            "a.*.com",
+            "",
+            "127.0.0.1",
+            "a b",
+        ] {
             assert!(bad.parse::<DnsName>().is_err(), "{bad}");
         }
         let base = DnsName::parse_constraint("example.com").map_err(|e| e.to_string());
@@ -695,7 +750,14 @@ mod tests {
     fn uris() {
         assert!("spiffe://acme/payments/checkout".parse::<SanUri>().is_ok());
         assert!("https://example.com/x".parse::<SanUri>().is_ok());
-        for bad in ["not a uri", "spiffe://", "spiffe://ACME/x", "spiffe://a/b/", "spiffe://a:80/x", "relative/path"] {
+        for bad in [
+            "not a uri",
+            "spiffe://",
+            "spiffe://ACME/x",
+            "spiffe://a/b/",
+            "spiffe://a:80/x",
+            "relative/path",
+        ] {
             assert!(bad.parse::<SanUri>().is_err(), "{bad}");
         }
     }

@@ -151,11 +151,19 @@ impl Settings {
                 name: raw.ca.name,
                 generation: raw.ca.generation,
                 single_tier: raw.ca.single_tier,
-                key_type: raw.ca.key_type.parse().map_err(|e| value("ca.key_type", e))?,
+                key_type: raw
+                    .ca
+                    .key_type
+                    .parse()
+                    .map_err(|e| value("ca.key_type", e))?,
                 encrypted: raw.ca.encrypted,
             },
             defaults: Defaults {
-                key_type: raw.defaults.key_type.parse().map_err(|e| value("defaults.key_type", e))?,
+                key_type: raw
+                    .defaults
+                    .key_type
+                    .parse()
+                    .map_err(|e| value("defaults.key_type", e))?,
                 client_validity: raw
                     .defaults
                     .client_validity

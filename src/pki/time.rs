@@ -11,7 +11,8 @@ pub fn now() -> OffsetDateTime {
 
 /// RFC 3339 with a `Z` suffix, e.g. `2026-11-29T04:16:59Z`.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// A Unix timestamp back to a time; out-of-range values clamp to the epoch.
@@ -34,5 +35,9 @@ pub fn until(now: OffsetDateTime, then: OffsetDateTime) -> String {
             format!("{s}s")
         }
     };
-    if secs >= 0 { format!("in {}", span(secs)) } else { format!("{} ago", span(secs)) }
+    if secs >= 0 {
+        format!("in {}", span(secs))
+    } else {
+        format!("{} ago", span(secs))
+    }
 }

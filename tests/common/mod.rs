@@ -56,9 +56,23 @@ impl Env {
 
     /// `issue` with `--json`, decoded.
     pub fn issue(&self, args: &[&str]) -> CertJson {
-        let out = self.cmd().arg("issue").args(args).arg("--json").output().expect("run");
-        assert!(out.status.success(), "issue {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stderr.is_empty(), "stderr not empty: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .cmd()
+            .arg("issue")
+            .args(args)
+            .arg("--json")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "issue {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "stderr not empty: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("issue --json decodes")
     }
 
@@ -72,7 +86,9 @@ impl Env {
 }
 
 fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -183,7 +199,10 @@ pub fn stderr(out: &Output) -> String {
 pub fn assert_refused(out: &Output, code: i32, fragments: &[&str]) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "exit code; stderr: {err}");
-    assert!(err.starts_with("error: "), "stderr starts with 'error:': {err}");
+    assert!(
+        err.starts_with("error: "),
+        "stderr starts with 'error:': {err}"
+    );
     for f in fragments {
         assert!(err.contains(f), "stderr mentions {f:?}: {err}");
     }

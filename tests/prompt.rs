@@ -64,15 +64,41 @@ fn drive(env: &Env, answers: &str, args: &[&str]) -> std::process::Output {
 #[test]
 fn ca_init_prompts_twice_on_a_terminal_and_encrypts() -> TestResult {
     let env = Env::new();
-    let out = drive(&env, "Passphrase=>tty secret|Repeat=>tty secret", &["ca", "init"]);
+    let out = drive(
+        &env,
+        "Passphrase=>tty secret|Repeat=>tty secret",
+        &["ca", "init"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("encrypted (PKCS#8 PBES2)"), "{text}");
-    assert!(!text.contains("tty secret"), "the passphrase is never echoed: {text}");
-    openssl_ok(env.dir.path(), &["pkey", "-in", "pki/ca/1/intermediate.key", "-passin", "pass:tty secret", "-noout"]);
+    assert!(
+        !text.contains("tty secret"),
+        "the passphrase is never echoed: {text}"
+    );
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "pkey",
+            "-in",
+            "pki/ca/1/intermediate.key",
+            "-passin",
+            "pass:tty secret",
+            "-noout",
+        ],
+    );
     // issue asks once, on the terminal, when the key is encrypted.
-    let out = drive(&env, "CA key passphrase=>tty secret", &["issue", "from-tty"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = drive(
+        &env,
+        "CA key passphrase=>tty secret",
+        &["issue", "from-tty"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(env.pki().join("certs/from-tty/cert.pem").is_file());
     Ok(())
 }
@@ -80,10 +106,24 @@ fn ca_init_prompts_twice_on_a_terminal_and_encrypts() -> TestResult {
 #[test]
 fn mismatched_confirmation_asks_again() -> TestResult {
     let env = Env::new();
-    let out = drive(&env, "Passphrase=>one|Repeat=>two|Passphrase=>three|Repeat=>three", &["ca", "init"]);
+    let out = drive(
+        &env,
+        "Passphrase=>one|Repeat=>two|Passphrase=>three|Repeat=>three",
+        &["ca", "init"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("the two entries differ"), "{text}");
-    openssl_ok(env.dir.path(), &["pkey", "-in", "pki/ca/1/root.key", "-passin", "pass:three", "-noout"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "pkey",
+            "-in",
+            "pki/ca/1/root.key",
+            "-passin",
+            "pass:three",
+            "-noout",
+        ],
+    );
     Ok(())
 }

@@ -31,6 +31,9 @@ for step in script:
     wait_for, answer = step.split(b"=>")
     if not read_until(wait_for):
         print(out.decode(errors="replace")); sys.exit(90)
+    # Give the program time to switch the terminal to no-echo after
+    # printing its prompt, as a person's typing speed would.
+    time.sleep(0.5)
     os.write(fd, answer + b"\r")
     out = out.replace(wait_for, b"<seen>", 1)
 while True:

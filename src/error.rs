@@ -47,6 +47,18 @@ pub enum UsageError {
     /// An empty passphrase.
     #[error("the passphrase is empty")]
     EmptyPassphrase,
+    /// `bundle` without a PKCS#12 password source.
+    #[error("no password for the PKCS#12 file and no terminal to ask on")]
+    NoPasswordSource,
+    /// An empty PKCS#12 password.
+    #[error("the PKCS#12 password is empty")]
+    EmptyPassword,
+    /// `bundle --trust` with a format other than pem, or no NAME.
+    #[error("bundle needs a NAME, or --format pem --trust for the trust bundle")]
+    TrustNeedsPem,
+    /// `bundle --format pem` with PKCS#12 options.
+    #[error("--legacy and --password-file apply to --format p12 only")]
+    PemTakesNoPassword,
     /// Both MTLSCTL_CA_PASSPHRASE and --no-passphrase.
     #[error("--no-passphrase was given but MTLSCTL_CA_PASSPHRASE is set")]
     PassphraseConflict,
@@ -78,6 +90,14 @@ pub enum Error {
     /// Writing the output failed (other than a closed pipe).
     #[error("could not write output: {0}")]
     Output(std::io::Error),
+    /// `verify` refused the certificate, or `check` found something expiring.
+    #[error("{message}")]
+    CheckFailed {
+        /// The first problem, in words.
+        message: String,
+        /// What to run about it.
+        hint: Option<String>,
+    },
     /// stdout was closed by the reader (`| head`): exit quietly.
     #[error("output pipe closed")]
     BrokenPipe,
@@ -91,6 +111,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
             Error::Output(_) => exit::FAILURE,
+            Error::CheckFailed { .. } => exit::CHECK_FAILED,
             Error::BrokenPipe => exit::OK,
         }
     }
@@ -106,6 +127,16 @@ impl Error {
                 Some("the CA key is encrypted: pass --passphrase-file FILE or set MTLSCTL_CA_PASSPHRASE".into())
             }
             Error::Usage(UsageError::EmptyPassphrase) => Some("use a non-empty passphrase".into()),
+            Error::Usage(UsageError::NoPasswordSource) => Some(
+                "pass --password-file FILE or set MTLSCTL_P12_PASSWORD (the PKCS#12 file is encrypted with it)".into(),
+            ),
+            Error::Usage(UsageError::EmptyPassword) => Some("use a non-empty password".into()),
+            Error::Usage(UsageError::TrustNeedsPem) => {
+                Some("e.g. `mtlsctl bundle NAME --format p12` or `mtlsctl bundle --format pem --trust`".into())
+            }
+            Error::Usage(UsageError::PemTakesNoPassword) => {
+                Some("drop them, or use --format p12 (a PEM bundle's key is protected by mode 0600)".into())
+            }
             Error::Usage(UsageError::PassphraseConflict) => {
                 Some("unset MTLSCTL_CA_PASSPHRASE or drop --no-passphrase".into())
             }
@@ -118,6 +149,7 @@ impl Error {
             Error::Inspect { .. } => {
                 Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
             }
+            Error::CheckFailed { hint, .. } => hint.clone(),
             Error::Output(_) | Error::BrokenPipe => None,
         }
     }
@@ -126,7 +158,20 @@ impl Error {
 fn pki_exit_code(e: &PkiError) -> i32 {
     match e {
         PkiError::NotFound(_) | PkiError::NotAPki(_) | PkiError::UnknownCert(_) => exit::NOT_FOUND,
-        PkiError::AlreadyExists(_) | PkiError::NameTaken { .. } => exit::CONFLICT,
+        PkiError::AlreadyExists(_)
+        | PkiError::NameTaken { .. }
+        | PkiError::RotateRevoked { .. }
+        | PkiError::BundleRevoked(_)
+        | PkiError::AlreadyRetired(_)
+        | PkiError::GenerationInUse { .. }
+        | PkiError::OutputExists(_)
+        | PkiError::ChangedMeanwhile(_) => exit::CONFLICT,
+        PkiError::UnknownGeneration(_) => exit::NOT_FOUND,
+        PkiError::RetireCurrent(_)
+        | PkiError::SingleTierRotate
+        | PkiError::RotateNeedsCsr(_)
+        | PkiError::BundleNoKey(_) => exit::USAGE,
+        PkiError::Verify(_) => exit::BAD_INPUT,
         PkiError::ServerNeedsSan(_)
         | PkiError::ValidityPastCa { .. }
         | PkiError::OutsideConstraints { .. } => exit::USAGE,

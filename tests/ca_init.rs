@@ -169,7 +169,12 @@ fn validity_sets_root_and_intermediate_not_after() -> TestResult {
     let out = env.cmd().args(["ca", "show", "--json"]).output()?;
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let not_after = |k: &str| v[k]["not_after"].as_str().unwrap_or_default().to_owned();
+    let not_after = |k: &str| {
+        v["generations"][0][k]["not_after"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert_eq!(not_after("root"), not_after("intermediate"));
     let root_after = time::OffsetDateTime::parse(
         &not_after("root"),

@@ -223,7 +223,7 @@ c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("PRAGMA cache_size=2")
 c.execute("BEGIN IMMEDIATE")
 for i in range(3000):
-    c.execute("INSERT INTO certificates VALUES (?, 'ghost', 'client', NULL, 'CN=g', 'CN=i', '[]', 0, 0, ?, 1, 1, 0, 0, NULL, NULL)", ("ff%06d" % i, "x" * 200 + str(i)))
+    c.execute("INSERT INTO certificates (serial, name, profile, subject, cn, lifetime, issuer, sans, not_before, not_after, fingerprint, ca_generation, key_held, current, issued_at) VALUES (?, 'ghost', 'client', 'CN=g', 'g', 86400, 'CN=i', '[]', 0, 0, ?, 1, 1, 0, 0)", ("ff%06d" % i, "x" * 200 + str(i)))
 os.kill(os.getpid(), signal.SIGKILL)
 "#;
     let status = std::process::Command::new("python3")

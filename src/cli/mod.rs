@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::pki::model::{
-    CertName, DnValue, DnsName, Email, IpNet, KeyType, ParseError, Profile, Role, SanUri, Validity,
+    CertName, DnValue, DnsName, Email, IpNet, KeyType, ParseError, Profile, RevocationReason, Role,
+    SanUri, Validity,
 };
 
 /// Exit codes, repeated in `--help` so they reach the man page.
@@ -64,6 +65,18 @@ pub enum Command {
     Show(ShowArgs),
     /// Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER).
     Inspect(InspectArgs),
+    /// Revoke a certificate and re-sign its CA's CRL at once.
+    Revoke(RevokeArgs),
+    /// Re-sign every CRL now (cron, before nextUpdate), or export them.
+    Crl(CrlArgs),
+    /// New key and certificate with the same identity, for one name or all.
+    Rotate(RotateArgs),
+    /// Write a PKCS#12 or PEM bundle of a certificate and its key.
+    Bundle(BundleArgs),
+    /// Would this PKI accept a certificate? If not, why (exit 3).
+    Verify(VerifyArgs),
+    /// CI gate: fail (exit 3) when anything expires within the window.
+    Check(CheckArgs),
 }
 
 /// `ca` subcommands.
@@ -71,8 +84,153 @@ pub enum Command {
 pub enum CaCommand {
     /// Create a new PKI: root and issuing intermediate (or one root with --single-tier).
     Init(CaInitArgs),
-    /// Show the current CA certificates.
+    /// Show the CA generations and their certificates.
     Show,
+    /// Start a new CA generation: a new intermediate, or with --root a new root.
+    Rotate(CaRotateArgs),
+    /// Take an old generation out of service (trust.pem, CRLs).
+    Retire(CaRetireArgs),
+}
+
+/// `ca rotate`.
+#[derive(Debug, Args)]
+pub struct CaRotateArgs {
+    /// Make a new root too (trust.pem then holds the old and the new root).
+    #[arg(long)]
+    pub root: bool,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `ca retire`.
+#[derive(Debug, Args)]
+pub struct CaRetireArgs {
+    /// The generation number (`mtlsctl ca show` lists them).
+    #[arg(value_name = "GEN")]
+    pub generation: u32,
+    /// Retire even though unexpired, unrevoked certificates still depend on it.
+    #[arg(long)]
+    pub force: bool,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A certificate name (its current certificate) or a serial in hex.
+    #[arg(value_name = "NAME|SERIAL")]
+    pub target: String,
+    /// RFC 5280 reason.
+    #[arg(long, default_value = "unspecified", value_name = "REASON")]
+    pub reason: RevocationReason,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `crl`.
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    /// Export instead of re-signing: every current CRL (PEM), or with --der the issuing CA's CRL.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// With --out: the current issuing CA's CRL in DER.
+    #[arg(long, requires = "out")]
+    pub der: bool,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `rotate`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["name", "all"]))]
+pub struct RotateArgs {
+    /// The name to rotate.
+    pub name: Option<CertName>,
+    /// Rotate every current certificate.
+    #[arg(long)]
+    pub all: bool,
+    /// Only certificates that expire within DUR (safe to run nightly).
+    #[arg(long, value_name = "DUR")]
+    pub if_expiring_within: Option<Validity>,
+    /// Revoke the previous certificate (reason superseded).
+    #[arg(long)]
+    pub revoke_previous: bool,
+    /// A new CSR for a certificate issued from a CSR (one name only).
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub csr: Option<PathBuf>,
+    /// CA passphrase source.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `bundle --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleFormat {
+    /// PKCS#12 (.p12/.pfx): Java, browsers, macOS and Windows keychains.
+    P12,
+    /// PEM: key, leaf and chain in one file.
+    Pem,
+}
+
+/// `bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The certificate name (not needed with --trust).
+    #[arg(required_unless_present = "trust")]
+    pub name: Option<CertName>,
+    /// Bundle format.
+    #[arg(long, value_enum, default_value = "p12")]
+    pub format: BundleFormat,
+    /// Output file (default NAME.p12 or NAME.pem in the current directory; mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// PKCS#12 password from the first line of FILE (else MTLSCTL_P12_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// PKCS#12 with 3DES and a SHA-1 MAC, for keystores older than 2020.
+    #[arg(long)]
+    pub legacy: bool,
+    /// With --format pem: the trust bundle (trust.pem's roots) instead of a key and chain.
+    #[arg(long, conflicts_with_all = ["legacy", "password_file"])]
+    pub trust: bool,
+}
+
+/// `verify --usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageArg {
+    /// clientAuth.
+    Client,
+    /// serverAuth.
+    Server,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The certificate (PEM or DER; a PEM chain's first certificate).
+    pub cert: PathBuf,
+    /// More intermediates (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// Print every check, not just the verdict.
+    #[arg(long)]
+    pub explain: bool,
+    /// The extended key usage to require.
+    #[arg(long, value_enum, default_value = "client")]
+    pub usage: UsageArg,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Fail when anything expires (or a CRL's nextUpdate falls) within DUR.
+    #[arg(long, default_value = "14d", value_name = "DUR")]
+    pub warn: Validity,
 }
 
 /// Where a CA passphrase comes from, for commands that unlock CA keys.

@@ -4,13 +4,14 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::CaInitArgs;
-use crate::commands::{PASSPHRASE_ENV, secret_from_file};
+use crate::cli::{CaInitArgs, CaRetireArgs, CaRotateArgs};
+use crate::commands::{PASSPHRASE_ENV, ca_passphrase, secret_from_file};
 use crate::error::{Error, UsageError};
 use crate::output::json::CertInfoJson;
 use crate::output::{Printer, prompt, table};
 use crate::pki::ca::{self, CaInitRequest};
-use crate::pki::inspect::cert_info;
+use crate::pki::inspect::{CertInfo, cert_info};
+use crate::pki::inventory::Inventory;
 use crate::pki::keys::Passphrase;
 use crate::pki::layout::CaLevel;
 use crate::pki::{Pki, PkiError};
@@ -107,12 +108,37 @@ fn init_passphrase(args: &CaInitArgs) -> Result<Option<Passphrase>, Error> {
     Err(UsageError::NoPassphraseSource { init: true }.into())
 }
 
+#[derive(Serialize)]
+struct GenerationJson {
+    generation: u32,
+    current: bool,
+    retired_at: Option<String>,
+    root_generation: u32,
+    root: CertInfoJson,
+    intermediate: Option<CertInfoJson>,
+}
+
+#[derive(Serialize)]
+struct ShowJson {
+    pki: String,
+    name: String,
+    current_generation: u32,
+    single_tier: bool,
+    encrypted: bool,
+    trust_path: String,
+    crls_path: String,
+    generations: Vec<GenerationJson>,
+}
+
 pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
     let pki = Pki::open(dir)?;
     let settings = pki.settings();
-    let generation = settings.ca.generation;
-    let read = |level: CaLevel| -> Result<_, Error> {
-        let path = pki.layout().ca_cert(generation, level);
+    let layout = pki.layout();
+    let generations = Inventory::open_for_read(layout)
+        .and_then(|inv| inv.generations())
+        .map_err(PkiError::from)?;
+    let read = |files: u32, level: CaLevel| -> Result<CertInfo, Error> {
+        let path = layout.ca_cert(files, level);
         let der = ca::read_cert(&path)?;
         cert_info(&der).map_err(|e| {
             Error::Pki(PkiError::CaFile {
@@ -121,31 +147,158 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
             })
         })
     };
-    let root = read(CaLevel::Root)?;
-    let intermediate = if settings.ca.single_tier {
-        None
-    } else {
-        Some(read(CaLevel::Intermediate)?)
-    };
-    let json = CaJson {
+    let mut rows = Vec::new();
+    for g in &generations {
+        let root = read(g.root_generation, CaLevel::Root)?;
+        let intermediate = if g.single_tier {
+            None
+        } else {
+            Some(read(g.generation, CaLevel::Intermediate)?)
+        };
+        rows.push((g.clone(), root, intermediate));
+    }
+    let json = ShowJson {
         pki: dir.display().to_string(),
-        generation,
+        name: settings.ca.name.clone(),
+        current_generation: settings.ca.generation,
         single_tier: settings.ca.single_tier,
         encrypted: settings.ca.encrypted,
-        trust_path: pki.layout().trust().display().to_string(),
-        root: (&root).into(),
-        intermediate: intermediate.as_ref().map(Into::into),
+        trust_path: layout.trust().display().to_string(),
+        crls_path: layout.crls().display().to_string(),
+        generations: rows
+            .iter()
+            .map(|(g, root, inter)| GenerationJson {
+                generation: g.generation,
+                current: g.generation == settings.ca.generation,
+                retired_at: g.retired_at.map(crate::pki::time::rfc3339),
+                root_generation: g.root_generation,
+                root: root.into(),
+                intermediate: inter.as_ref().map(Into::into),
+            })
+            .collect(),
     };
     let now = crate::pki::time::now();
     printer.emit(&json, || {
         let mut out = format!(
-            "CA '{}', generation {generation}\n\nroot:\n",
-            settings.ca.name
+            "CA '{}': current generation {}, keys {}\ntrust: {}\ncrls:  {}\n",
+            settings.ca.name,
+            settings.ca.generation,
+            if settings.ca.encrypted {
+                "encrypted"
+            } else {
+                "unencrypted (0600)"
+            },
+            layout.trust().display(),
+            layout.crls().display()
         );
-        out.push_str(&table::cert_info(&root, now));
-        if let Some(i) = &intermediate {
-            out.push_str("\nintermediate:\n");
-            out.push_str(&table::cert_info(i, now));
+        for (g, root, inter) in &rows {
+            let state = match (g.generation == settings.ca.generation, g.retired_at) {
+                (true, _) => "current".to_owned(),
+                (false, Some(at)) => format!("retired {}", crate::pki::time::rfc3339(at)),
+                (false, None) => "active (not issuing)".to_owned(),
+            };
+            out.push_str(&format!(
+                "\ngeneration {} ({state})\n  root:\n",
+                g.generation
+            ));
+            for line in table::cert_info(root, now).lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+            if let Some(i) = inter {
+                out.push_str("  intermediate:\n");
+                for line in table::cert_info(i, now).lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        out
+    })
+}
+
+#[derive(Serialize)]
+struct RotateJson {
+    generation: u32,
+    previous_generation: u32,
+    root: Option<CertInfoJson>,
+    intermediate: Option<CertInfoJson>,
+    trust_path: String,
+}
+
+pub fn rotate(dir: &Path, args: CaRotateArgs, printer: Printer) -> Result<(), Error> {
+    let pki = Pki::open(dir)?;
+    let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
+    let report = ca::rotate(&pki, args.root, passphrase.as_ref())?;
+    let json = RotateJson {
+        generation: report.generation,
+        previous_generation: report.previous,
+        root: report.root.as_ref().map(Into::into),
+        intermediate: report.intermediate.as_ref().map(Into::into),
+        trust_path: pki.layout().trust().display().to_string(),
+    };
+    printer.emit(&json, || {
+        let mut rows = vec![(
+            "generation",
+            format!("{} (was {})", report.generation, report.previous),
+        )];
+        if let Some(r) = &report.root {
+            rows.push(("new root", format!("{} (serial {})", r.subject, r.serial)));
+            rows.push((
+                "trust.pem",
+                "now holds the old and the new root: distribute it before retiring the old".into(),
+            ));
+        }
+        if let Some(i) = &report.intermediate {
+            rows.push((
+                "new intermediate",
+                format!("{} (serial {})", i.subject, i.serial),
+            ));
+        }
+        rows.push((
+            "next",
+            format!(
+                "rotate leaves (`mtlsctl rotate --all`), then `mtlsctl ca retire {}`",
+                report.previous
+            ),
+        ));
+        table::details(&rows)
+    })
+}
+
+#[derive(Serialize)]
+struct RetireJson {
+    generation: u32,
+    root_removed_from_trust: bool,
+    intermediate_revoked: bool,
+    forced_leaves: Vec<String>,
+}
+
+pub fn retire(dir: &Path, args: CaRetireArgs, printer: Printer) -> Result<(), Error> {
+    let pki = Pki::open(dir)?;
+    let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
+    let report = ca::retire(&pki, args.generation, args.force, passphrase.as_ref())?;
+    let json = RetireJson {
+        generation: report.generation,
+        root_removed_from_trust: report.root_removed,
+        intermediate_revoked: report.intermediate_revoked,
+        forced_leaves: report
+            .forced_leaves
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.serial))
+            .collect(),
+    };
+    printer.emit(&json, || {
+        let mut out = format!("retired generation {}\n", report.generation);
+        if report.root_removed {
+            out.push_str("its root left trust.pem\n");
+        }
+        if report.intermediate_revoked {
+            out.push_str("its intermediate is revoked in the root's CRL\n");
+        }
+        if !json.forced_leaves.is_empty() {
+            out.push_str(&format!(
+                "cut off (--force): {}\n",
+                json.forced_leaves.join(", ")
+            ));
         }
         out
     })

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cli::IssueArgs;
-use crate::commands::unlock_passphrase;
+use crate::commands::ca_passphrase;
 use crate::error::Error;
 use crate::output::json::CertJson;
 use crate::output::{Printer, table};
@@ -13,13 +13,7 @@ use crate::pki::issue::{self, IssueRequest, KeySource};
 
 pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
     let pki = Pki::open(dir)?;
-    let passphrase = if ca::issuing_key_encrypted(&pki) {
-        Some(unlock_passphrase(
-            args.passphrase.passphrase_file.as_deref(),
-        )?)
-    } else {
-        None
-    };
+    let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let issuing = ca::load_issuing_ca(&pki, passphrase.as_ref())?;
     let key = match args.csr {
         Some(path) => KeySource::Csr(path),

@@ -1,11 +1,17 @@
 //! One module per subcommand: gather inputs, call the PKI domain, hand a
 //! typed result to the output layer.
 
+mod bundle;
 mod ca;
+mod check;
+mod crl;
 mod inspect;
 mod issue;
 mod list;
+mod revoke;
+mod rotate;
 mod show;
+mod verify;
 
 use std::path::Path;
 
@@ -27,10 +33,27 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Ca(CaCommand::Init(args)) => ca::init(&cli.pki, args, printer),
         Command::Ca(CaCommand::Show) => ca::show(&cli.pki, printer),
+        Command::Ca(CaCommand::Rotate(args)) => ca::rotate(&cli.pki, args, printer),
+        Command::Ca(CaCommand::Retire(args)) => ca::retire(&cli.pki, args, printer),
+        Command::Revoke(args) => revoke::run(&cli.pki, args, printer),
+        Command::Crl(args) => crl::run(&cli.pki, args, printer),
+        Command::Rotate(args) => rotate::run(&cli.pki, args, printer),
+        Command::Bundle(args) => bundle::run(&cli.pki, args, printer, cli.yes),
+        Command::Verify(args) => verify::run(&cli.pki, args, printer),
+        Command::Check(args) => check::run(&cli.pki, args, printer),
         Command::Issue(args) => issue::run(&cli.pki, args, printer),
         Command::List(args) => list::run(&cli.pki, args, printer),
         Command::Show(args) => show::run(&cli.pki, args, printer),
         Command::Inspect(args) => inspect::run(args, printer),
+    }
+}
+
+/// The CA passphrase when the PKI's CA keys are encrypted, else `None`.
+fn ca_passphrase(pki: &crate::pki::Pki, file: Option<&Path>) -> Result<Option<Passphrase>, Error> {
+    if crate::pki::ca::issuing_key_encrypted(pki) {
+        unlock_passphrase(file).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -22,10 +22,10 @@ use time::OffsetDateTime;
 use crate::pki::audit::{self, AuditEvent};
 use crate::pki::fsio::{self, Lock, Mode};
 use crate::pki::inspect::{CertInfo, cert_info};
-use crate::pki::inventory::{Inventory, lock_timeout};
+use crate::pki::inventory::{Generation, Inventory, Revoked, lock_timeout};
 use crate::pki::keys::{self, Passphrase, SecretKey};
 use crate::pki::layout::{CaLevel, Layout};
-use crate::pki::model::{DnsName, IpNet, KeyType, Validity};
+use crate::pki::model::{DnsName, IpNet, KeyType, RevocationReason, Validity};
 use crate::pki::settings::{CaSettings, Settings};
 use crate::pki::{Pki, PkiError};
 
@@ -167,7 +167,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         encrypted: req.passphrase.is_some(),
     });
     let crl_next = now + settings.defaults.crl_lifetime.duration();
-    let root_crl = sign_crl(&root_issuer, &root_info, 1, now, crl_next, Vec::new())?;
+    let root_crl = sign_crl(&root_issuer, &root_info, 1, now, crl_next, &[])?;
     fsio::write_atomic(
         &layout.ca_crl(generation, CaLevel::Root),
         root_crl.as_bytes(),
@@ -191,7 +191,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         let info = cert_info(cert.der())
             .map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Intermediate), e))?;
         let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
-        let crl = sign_crl(&issuer, &info, 1, now, crl_next, Vec::new())?;
+        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
         write_key(
             &layout.ca_key(generation, CaLevel::Intermediate),
             &key,
@@ -211,7 +211,18 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     };
 
     settings.save(&layout.settings())?;
-    drop(Inventory::create(&layout.inventory(), lock)?);
+    let mut inventory = Inventory::create(&layout.inventory(), lock)?;
+    inventory.add_generation(&Generation {
+        generation,
+        root_generation: generation,
+        single_tier: req.single_tier,
+        created_at: now,
+        retired_at: None,
+        intermediate_serial: intermediate_info.as_ref().map(|i| i.serial.to_string()),
+        intermediate_revoked_at: None,
+    })?;
+    publish(&layout, &inventory)?;
+    drop(inventory);
     let mut event = AuditEvent::new(
         "ca.init",
         serde_json::json!({
@@ -323,8 +334,23 @@ pub fn sign_crl(
     number: u64,
     this_update: OffsetDateTime,
     next_update: OffsetDateTime,
-    revoked: Vec<RevokedCertParams>,
+    revoked: &[Revoked],
 ) -> Result<String, PkiError> {
+    let revoked = revoked
+        .iter()
+        .map(|r| RevokedCertParams {
+            serial_number: SerialNumber::from_slice(
+                &hex::decode(r.serial.as_str()).unwrap_or_default(),
+            ),
+            revocation_time: r.revoked_at,
+            reason_code: r
+                .reason
+                .as_deref()
+                .and_then(|n| n.parse::<RevocationReason>().ok())
+                .and_then(RevocationReason::crl_code),
+            invalidity_date: None,
+        })
+        .collect();
     let ski = issuer_info
         .subject_key_id
         .as_deref()
@@ -388,7 +414,7 @@ impl IssuingCa {
     }
 }
 
-/// The level that issues leaves in the current generation.
+/// The level that issues leaves in a PKI.
 pub fn issuing_level(settings: &Settings) -> CaLevel {
     if settings.ca.single_tier {
         CaLevel::Root
@@ -397,7 +423,16 @@ pub fn issuing_level(settings: &Settings) -> CaLevel {
     }
 }
 
-/// True when the issuing CA's key is stored encrypted.
+/// The directory generation holding a CA level's files: a root lives in
+/// its root generation, an intermediate in its own.
+pub fn files_generation(g: &Generation, level: CaLevel) -> u32 {
+    match level {
+        CaLevel::Root => g.root_generation,
+        CaLevel::Intermediate => g.generation,
+    }
+}
+
+/// True when any CA key of the PKI is stored encrypted.
 pub fn issuing_key_encrypted(pki: &Pki) -> bool {
     let settings = pki.settings();
     let path = pki
@@ -411,13 +446,29 @@ pub fn issuing_key_encrypted(pki: &Pki) -> bool {
 
 /// Loads the issuing CA of the current generation, decrypting its key.
 pub fn load_issuing_ca(pki: &Pki, passphrase: Option<&Passphrase>) -> Result<IssuingCa, PkiError> {
-    let layout = pki.layout();
     let generation = pki.settings().ca.generation;
-    let level = issuing_level(pki.settings());
-    let cert_path = layout.ca_cert(generation, level);
+    load_ca(
+        pki,
+        generation,
+        issuing_level(pki.settings()),
+        generation,
+        passphrase,
+    )
+}
+
+/// Loads one CA (certificate and unlocked key) from `ca/<files_generation>/`.
+pub fn load_ca(
+    pki: &Pki,
+    files_generation: u32,
+    level: CaLevel,
+    generation: u32,
+    passphrase: Option<&Passphrase>,
+) -> Result<IssuingCa, PkiError> {
+    let layout = pki.layout();
+    let cert_path = layout.ca_cert(files_generation, level);
     let cert = read_cert(&cert_path)?;
     let info = cert_info(&cert).map_err(|e| ca_file(&cert_path, e))?;
-    let key_path = layout.ca_key(generation, level);
+    let key_path = layout.ca_key(files_generation, level);
     let key_pem = fs::read(&key_path)
         .map_err(|e| ca_file(&key_path, format!("cannot read the CA key: {e}")))?;
     let key = SecretKey::from_pem(&key_pem, passphrase).map_err(|source| PkiError::Key {
@@ -456,4 +507,413 @@ pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, PkiError> {
     let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read: {e}")))?;
     CertificateDer::from_pem_slice(&bytes)
         .map_err(|e| ca_file(path, format!("not a PEM certificate: {e}")))
+}
+
+/// The CRL number in a CRL file, to continue the sequence.
+fn crl_number(path: &Path) -> Result<u64, PkiError> {
+    let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read the CRL: {e}")))?;
+    match crate::pki::inspect::inspect(&bytes, None) {
+        Ok(crate::pki::inspect::Inspected::Crl(info)) => info
+            .crl_number
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| ca_file(path, "the CRL has no usable CRL number")),
+        _ => Err(ca_file(path, "not a CRL")),
+    }
+}
+
+/// One CRL that was (re)signed.
+#[derive(Debug, Clone)]
+pub struct SignedCrl {
+    /// The CRL file.
+    pub path: PathBuf,
+    /// The issuing CA's subject.
+    pub issuer: String,
+    /// Its new CRL number.
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: OffsetDateTime,
+    /// Number of entries.
+    pub entries: usize,
+}
+
+/// Re-signs the CRL of one CA level of a generation from the inventory,
+/// continuing its CRL number, and writes it atomically. The caller holds
+/// the inventory (and so the PKI lock) and calls [`publish`] afterwards.
+pub fn resign_crl(
+    pki: &Pki,
+    inventory: &Inventory,
+    generation: &Generation,
+    level: CaLevel,
+    passphrase: Option<&Passphrase>,
+    now: OffsetDateTime,
+) -> Result<SignedCrl, PkiError> {
+    resign_crl_with(pki, inventory, generation, level, passphrase, now, None)
+}
+
+/// [`resign_crl`] with one more entry that the inventory does not record
+/// yet (a revocation being made: the CRL is written before the commit).
+pub fn resign_crl_with(
+    pki: &Pki,
+    inventory: &Inventory,
+    generation: &Generation,
+    level: CaLevel,
+    passphrase: Option<&Passphrase>,
+    now: OffsetDateTime,
+    extra: Option<Revoked>,
+) -> Result<SignedCrl, PkiError> {
+    let files = files_generation(generation, level);
+    let ca = load_ca(pki, files, level, generation.generation, passphrase)?;
+    let path = pki.layout().ca_crl(files, level);
+    let number = crl_number(&path)?.saturating_add(1);
+    let mut revoked = Vec::new();
+    match level {
+        CaLevel::Root => {
+            // The root's CRL lists the intermediates it revoked (retired
+            // generations) and, when single-tier, the leaves it issued.
+            for g in inventory.generations()? {
+                if g.root_generation != files {
+                    continue;
+                }
+                if let (Some(serial), Some(at)) =
+                    (&g.intermediate_serial, g.intermediate_revoked_at)
+                {
+                    revoked.push(Revoked {
+                        serial: serial
+                            .parse()
+                            .map_err(|e| ca_file(&path, format!("bad intermediate serial: {e}")))?,
+                        revoked_at: at,
+                        reason: Some(RevocationReason::CessationOfOperation.as_str().to_owned()),
+                    });
+                }
+                if g.single_tier {
+                    revoked.extend(inventory.revoked_by(g.generation, now)?);
+                }
+            }
+        }
+        CaLevel::Intermediate => revoked.extend(inventory.revoked_by(generation.generation, now)?),
+    }
+    revoked.extend(extra);
+    let next_update = now + pki.settings().defaults.crl_lifetime.duration();
+    let pem = sign_crl(&ca.issuer()?, &ca.info, number, now, next_update, &revoked)?;
+    fsio::write_atomic(&path, pem.as_bytes(), Mode::Public)?;
+    Ok(SignedCrl {
+        path,
+        issuer: ca.info.subject.clone(),
+        number,
+        this_update: now,
+        next_update,
+        entries: revoked.len(),
+    })
+}
+
+/// The CA levels whose CRLs relying parties need now: every root and
+/// intermediate of a generation that is not retired.
+pub fn active_levels(generations: &[Generation]) -> Vec<(Generation, CaLevel)> {
+    let mut out: Vec<(Generation, CaLevel)> = Vec::new();
+    for g in generations.iter().filter(|g| g.retired_at.is_none()) {
+        let root_listed = out
+            .iter()
+            .any(|(o, l)| *l == CaLevel::Root && o.root_generation == g.root_generation);
+        if !root_listed {
+            out.push((g.clone(), CaLevel::Root));
+        }
+        if !g.single_tier {
+            out.push((g.clone(), CaLevel::Intermediate));
+        }
+    }
+    out
+}
+
+/// Rewrites `trust.pem` (every root of a generation that is not retired)
+/// and `crls.pem` (every CRL relying parties need), atomically.
+pub fn publish(layout: &Layout, inventory: &Inventory) -> Result<(), PkiError> {
+    let generations = inventory.generations()?;
+    let mut trust = String::new();
+    let mut crls = String::new();
+    for (g, level) in active_levels(&generations) {
+        let files = files_generation(&g, level);
+        if level == CaLevel::Root {
+            let path = layout.ca_cert(files, CaLevel::Root);
+            trust.push_str(&fs::read_to_string(&path).map_err(|e| ca_file(&path, e))?);
+        }
+        let crl = layout.ca_crl(files, level);
+        crls.push_str(&fs::read_to_string(&crl).map_err(|e| ca_file(&crl, e))?);
+    }
+    if trust.is_empty() {
+        return Err(ca_file(
+            &layout.trust(),
+            "no CA generation is active; refusing to write an empty trust bundle",
+        ));
+    }
+    fsio::write_atomic(&layout.trust(), trust.as_bytes(), Mode::Public)?;
+    fsio::write_atomic(&layout.crls(), crls.as_bytes(), Mode::Public)?;
+    Ok(())
+}
+
+/// Which CRL covers certificates issued by a generation: its intermediate's,
+/// or its root's when single-tier.
+pub fn issuing_crl_level(g: &Generation) -> CaLevel {
+    if g.single_tier {
+        CaLevel::Root
+    } else {
+        CaLevel::Intermediate
+    }
+}
+
+/// Finds a generation by number.
+pub fn find_generation(
+    generations: &[Generation],
+    generation: u32,
+) -> Result<Generation, PkiError> {
+    generations
+        .iter()
+        .find(|g| g.generation == generation)
+        .cloned()
+        .ok_or(PkiError::UnknownGeneration(generation))
+}
+
+/// What `ca rotate` made.
+#[derive(Debug)]
+pub struct RotateReport {
+    /// The new generation.
+    pub generation: u32,
+    /// The new root, when `--root`.
+    pub root: Option<CertInfo>,
+    /// The new intermediate (two-tier).
+    pub intermediate: Option<CertInfo>,
+    /// The generation it replaces as the issuer.
+    pub previous: u32,
+}
+
+/// `ca rotate [--root]`: a new generation. Without `root`, a new
+/// intermediate under the current root (relying parties change nothing);
+/// with it, a new root (added to trust.pem beside the old one) and, when
+/// two-tier, a new intermediate under it. New issuance uses the new
+/// generation; the previous one keeps working until retired.
+pub fn rotate(
+    pki: &Pki,
+    root: bool,
+    passphrase: Option<&Passphrase>,
+) -> Result<RotateReport, PkiError> {
+    let settings = pki.settings().clone();
+    if settings.ca.single_tier && !root {
+        return Err(PkiError::SingleTierRotate);
+    }
+    let layout = pki.layout();
+    let mut inventory = Inventory::open_for_write(layout)?;
+    let generations = inventory.generations()?;
+    let previous = find_generation(&generations, settings.ca.generation)?;
+    let next = generations.iter().map(|g| g.generation).max().unwrap_or(0) + 1;
+    let now = crate::pki::time::now();
+    let not_before = now - BACKDATE;
+    let key_type = settings.ca.key_type;
+    fsio::create_dir_all(&layout.ca_dir(next))?;
+
+    let crl_next = now + settings.defaults.crl_lifetime.duration();
+    let (root_generation, root_report, root_ca) = if root {
+        let prev_root = load_ca(
+            pki,
+            previous.root_generation,
+            CaLevel::Root,
+            previous.generation,
+            passphrase,
+        )?;
+        let lifetime = prev_root.info.not_after - prev_root.info.not_before - BACKDATE;
+        let key = SecretKey::generate(key_type)?;
+        let constraints = constraints_of(&prev_root.info);
+        let params = ca_params(
+            &format!("{} Root G{next}", settings.ca.name),
+            &key,
+            not_before,
+            now + lifetime,
+            if settings.ca.single_tier { 0 } else { 1 },
+            constraints,
+        )?;
+        let cert = params.self_signed(key.pair())?;
+        let info =
+            cert_info(cert.der()).map_err(|e| ca_file(&layout.ca_cert(next, CaLevel::Root), e))?;
+        let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
+        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
+        write_key(&layout.ca_key(next, CaLevel::Root), &key, passphrase)?;
+        fsio::write_atomic(
+            &layout.ca_cert(next, CaLevel::Root),
+            cert.pem().as_bytes(),
+            Mode::Public,
+        )?;
+        fsio::write_atomic(
+            &layout.ca_crl(next, CaLevel::Root),
+            crl.as_bytes(),
+            Mode::Public,
+        )?;
+        let ca = load_ca(pki, next, CaLevel::Root, next, passphrase)?;
+        (next, Some(info), ca)
+    } else {
+        let ca = load_ca(
+            pki,
+            previous.root_generation,
+            CaLevel::Root,
+            previous.generation,
+            passphrase,
+        )?;
+        (previous.root_generation, None, ca)
+    };
+
+    let intermediate = if settings.ca.single_tier {
+        None
+    } else {
+        let key = SecretKey::generate(key_type)?;
+        let mut params = ca_params(
+            &format!("{} Intermediate G{next}", settings.ca.name),
+            &key,
+            not_before,
+            root_ca.info.not_after,
+            0,
+            constraints_of(&root_ca.info),
+        )?;
+        params.use_authority_key_identifier_extension = true;
+        let cert = params.signed_by(key.pair(), &root_ca.issuer()?)?;
+        let info = cert_info(cert.der())
+            .map_err(|e| ca_file(&layout.ca_cert(next, CaLevel::Intermediate), e))?;
+        let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
+        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
+        write_key(
+            &layout.ca_key(next, CaLevel::Intermediate),
+            &key,
+            passphrase,
+        )?;
+        fsio::write_atomic(
+            &layout.ca_cert(next, CaLevel::Intermediate),
+            cert.pem().as_bytes(),
+            Mode::Public,
+        )?;
+        fsio::write_atomic(
+            &layout.ca_crl(next, CaLevel::Intermediate),
+            crl.as_bytes(),
+            Mode::Public,
+        )?;
+        Some(info)
+    };
+
+    inventory.add_generation(&Generation {
+        generation: next,
+        root_generation,
+        single_tier: settings.ca.single_tier,
+        created_at: now,
+        retired_at: None,
+        intermediate_serial: intermediate.as_ref().map(|i| i.serial.to_string()),
+        intermediate_revoked_at: None,
+    })?;
+    let mut new_settings = settings.clone();
+    new_settings.ca.generation = next;
+    new_settings.save(&layout.settings())?;
+    publish(layout, &inventory)?;
+    let event = AuditEvent::new(
+        "ca.rotate",
+        serde_json::json!({
+            "generation": next,
+            "previous_generation": previous.generation,
+            "new_root": root,
+            "root_serial": root_report.as_ref().map(|r| r.serial.to_string()),
+            "intermediate_serial": intermediate.as_ref().map(|i| i.serial.to_string()),
+        }),
+    );
+    audit::append(layout, &event)?;
+    Ok(RotateReport {
+        generation: next,
+        root: root_report,
+        intermediate,
+        previous: previous.generation,
+    })
+}
+
+fn constraints_of(info: &CertInfo) -> Option<NameConstraints> {
+    let dns: Vec<DnsName> = info
+        .permitted_names
+        .iter()
+        .filter_map(|n| n.strip_prefix("DNS:"))
+        .filter_map(|d| DnsName::parse_constraint(d).ok())
+        .collect();
+    let ips: Vec<IpNet> = info
+        .permitted_names
+        .iter()
+        .filter_map(|n| n.strip_prefix("IP:"))
+        .filter_map(|d| d.parse().ok())
+        .collect();
+    name_constraints(&dns, &ips)
+}
+
+/// What `ca retire` did.
+#[derive(Debug)]
+pub struct RetireReport {
+    /// The retired generation.
+    pub generation: u32,
+    /// True when its root left trust.pem.
+    pub root_removed: bool,
+    /// True when its intermediate was revoked in the root's CRL.
+    pub intermediate_revoked: bool,
+    /// Live leaves it still had (only with `--force`).
+    pub forced_leaves: Vec<crate::pki::inventory::Record>,
+}
+
+/// `ca retire GEN`: takes a generation out of service. Its intermediate is
+/// revoked in the root's CRL, and its root leaves trust.pem when no active
+/// generation still uses it. Refused for the current generation, and while
+/// unexpired, unrevoked leaves depend on it (unless `force`).
+pub fn retire(
+    pki: &Pki,
+    generation: u32,
+    force: bool,
+    passphrase: Option<&Passphrase>,
+) -> Result<RetireReport, PkiError> {
+    let layout = pki.layout();
+    let mut inventory = Inventory::open_for_write(layout)?;
+    let generations = inventory.generations()?;
+    let target = find_generation(&generations, generation)?;
+    if generation == pki.settings().ca.generation {
+        return Err(PkiError::RetireCurrent(generation));
+    }
+    if target.retired_at.is_some() {
+        return Err(PkiError::AlreadyRetired(generation));
+    }
+    let now = crate::pki::time::now();
+    let live = inventory.live_from(generation, now)?;
+    if !live.is_empty() && !force {
+        return Err(PkiError::GenerationInUse {
+            generation,
+            leaves: live
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.serial))
+                .collect(),
+        });
+    }
+    inventory.retire_generation(generation, now)?;
+    let generations = inventory.generations()?;
+    let root_still_used = generations
+        .iter()
+        .any(|g| g.retired_at.is_none() && g.root_generation == target.root_generation);
+    let intermediate_revoked = target.intermediate_serial.is_some() && root_still_used;
+    if intermediate_revoked {
+        let refreshed = find_generation(&generations, generation)?;
+        resign_crl(pki, &inventory, &refreshed, CaLevel::Root, passphrase, now)?;
+    }
+    publish(layout, &inventory)?;
+    let event = AuditEvent::new(
+        "ca.retire",
+        serde_json::json!({
+            "generation": generation,
+            "forced": force,
+            "live_leaves": live.iter().map(|r| r.serial.to_string()).collect::<Vec<_>>(),
+            "root_removed_from_trust": !root_still_used,
+            "intermediate_revoked": intermediate_revoked,
+        }),
+    );
+    audit::append(layout, &event)?;
+    Ok(RetireReport {
+        generation,
+        root_removed: !root_still_used,
+        intermediate_revoked,
+        forced_leaves: if force { live } else { Vec::new() },
+    })
 }

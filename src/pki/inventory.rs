@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 
 use crate::pki::fsio::{Lock, LockError};
 use crate::pki::layout::Layout;
-use crate::pki::model::{CertName, Fingerprint, KeyType, Profile, Role, Serial, Status};
+use crate::pki::model::{
+    CertName, DnValue, Fingerprint, KeyType, Profile, Role, Serial, Status, Validity,
+};
 use crate::pki::time::from_unix;
 
 /// "mtls" in ASCII: marks a SQLite file as an mtlsctl inventory.
@@ -36,6 +38,10 @@ CREATE TABLE certificates (
     profile           TEXT NOT NULL,
     key_type          TEXT,
     subject           TEXT NOT NULL,
+    cn                TEXT NOT NULL,
+    org               TEXT,
+    ou                TEXT,
+    lifetime          INTEGER NOT NULL,
     issuer            TEXT NOT NULL,
     sans              TEXT NOT NULL,
     not_before        INTEGER NOT NULL,
@@ -51,6 +57,16 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_name ON certificates(name);
 CREATE UNIQUE INDEX certificates_current_name ON certificates(name) WHERE current = 1;
 CREATE INDEX certificates_not_after ON certificates(not_after);
+CREATE INDEX certificates_revoked ON certificates(ca_generation, revoked_at);
+CREATE TABLE generations (
+    generation         INTEGER PRIMARY KEY,
+    root_generation    INTEGER NOT NULL,
+    single_tier        INTEGER NOT NULL,
+    created_at         INTEGER NOT NULL,
+    retired_at         INTEGER,
+    intermediate_serial TEXT,
+    intermediate_revoked_at INTEGER
+);
 CREATE TABLE roles (
     name TEXT NOT NULL,
     role TEXT NOT NULL,
@@ -108,6 +124,14 @@ pub struct Record {
     pub key_type: Option<KeyType>,
     /// Subject DN (RFC 4514 style).
     pub subject: String,
+    /// The subject's common name, as requested.
+    pub cn: DnValue,
+    /// The subject's organization, as requested.
+    pub org: Option<DnValue>,
+    /// The subject's organizational unit, as requested.
+    pub ou: Option<DnValue>,
+    /// The validity that was asked for (rotation reuses it).
+    pub lifetime: Validity,
     /// Issuer DN.
     pub issuer: String,
     /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
@@ -132,6 +156,37 @@ pub struct Record {
     pub revocation_reason: Option<String>,
     /// Roles held by its name.
     pub roles: Vec<Role>,
+}
+
+/// A revoked certificate as a CRL lists it.
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    /// Serial number.
+    pub serial: Serial,
+    /// When it was revoked.
+    pub revoked_at: OffsetDateTime,
+    /// RFC 5280 reason name.
+    pub reason: Option<String>,
+}
+
+/// One CA generation: an issuing CA (intermediate, or the root itself when
+/// single-tier) and the root it chains to.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// Its number (a directory under `ca/`).
+    pub generation: u32,
+    /// The generation whose root it chains to (itself for a new root).
+    pub root_generation: u32,
+    /// True when the root issues leaves directly.
+    pub single_tier: bool,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it was retired, if it was.
+    pub retired_at: Option<OffsetDateTime>,
+    /// The intermediate's serial (two-tier).
+    pub intermediate_serial: Option<String>,
+    /// When the intermediate was revoked (on retirement).
+    pub intermediate_revoked_at: Option<OffsetDateTime>,
 }
 
 impl Record {
@@ -323,19 +378,32 @@ impl Inventory {
     }
 
     /// Records a newly issued certificate as the current one for its name,
-    /// with its roles, in one transaction.
-    pub fn insert(&mut self, record: &Record) -> Result<(), InventoryError> {
+    /// with its roles, in one transaction. `replaces` (the name's previous
+    /// certificate, on rotation or re-issue after revocation) stops being
+    /// current in the same transaction.
+    pub fn insert(
+        &mut self,
+        record: &Record,
+        replaces: Option<&Serial>,
+    ) -> Result<(), InventoryError> {
         let path = self.path.clone();
         let sql = |source| InventoryError::Sqlite {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
+        if let Some(old) = replaces {
+            tx.execute(
+                "UPDATE certificates SET current = 0 WHERE serial = ?1",
+                params![old.as_str()],
+            )
+            .map_err(sql)?;
+        }
         tx.execute(
             "INSERT INTO certificates (serial, name, profile, key_type, subject, issuer, sans,
                  not_before, not_after, fingerprint, ca_generation, key_held, current, issued_at,
-                 revoked_at, revocation_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 revoked_at, revocation_reason, cn, org, ou, lifetime)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 record.serial.as_str(),
                 record.name.as_str(),
@@ -353,6 +421,10 @@ impl Inventory {
                 record.issued_at.unix_timestamp(),
                 record.revoked_at.map(|t| t.unix_timestamp()),
                 record.revocation_reason,
+                record.cn.as_str(),
+                record.org.as_ref().map(DnValue::as_str),
+                record.ou.as_ref().map(DnValue::as_str),
+                record.lifetime.seconds(),
             ],
         )
         .map_err(sql)?;
@@ -364,6 +436,147 @@ impl Inventory {
             .map_err(sql)?;
         }
         tx.commit().map_err(sql)
+    }
+
+    /// Marks a certificate revoked. Returns false when it already was.
+    pub fn revoke(
+        &mut self,
+        serial: &Serial,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> Result<bool, InventoryError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE certificates SET revoked_at = ?2, revocation_reason = ?3
+                 WHERE serial = ?1 AND revoked_at IS NULL",
+                params![serial.as_str(), at.unix_timestamp(), reason],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(changed == 1)
+    }
+
+    /// Revoked certificates a CA generation issued that have not expired by
+    /// `now` (expired entries may leave the CRL, RFC 5280 section 3.3).
+    pub fn revoked_by(
+        &self,
+        generation: u32,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Revoked>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT serial, revoked_at, revocation_reason FROM certificates
+                 WHERE ca_generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2
+                 ORDER BY revoked_at, serial",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![generation, now.unix_timestamp()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(serial, at, reason)| {
+                Ok(Revoked {
+                    serial: serial.parse().map_err(|e: crate::pki::model::ParseError| {
+                        InventoryError::Corrupt {
+                            path: self.path.clone(),
+                            why: format!("bad serial '{serial}': {e}"),
+                        }
+                    })?,
+                    revoked_at: from_unix(at),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Current, unrevoked, unexpired certificates issued by a generation.
+    pub fn live_from(
+        &self,
+        generation: u32,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Record>, InventoryError> {
+        Ok(self
+            .all(None)?
+            .into_iter()
+            .filter(|r| {
+                r.ca_generation == generation && r.revoked_at.is_none() && r.not_after >= now
+            })
+            .collect())
+    }
+
+    /// Every CA generation, oldest first.
+    pub fn generations(&self) -> Result<Vec<Generation>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT generation, root_generation, single_tier, created_at, retired_at,
+                        intermediate_serial, intermediate_revoked_at
+                 FROM generations ORDER BY generation",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(Generation {
+                    generation: row.get(0)?,
+                    root_generation: row.get(1)?,
+                    single_tier: row.get(2)?,
+                    created_at: from_unix(row.get(3)?),
+                    retired_at: row.get::<_, Option<i64>>(4)?.map(from_unix),
+                    intermediate_serial: row.get(5)?,
+                    intermediate_revoked_at: row.get::<_, Option<i64>>(6)?.map(from_unix),
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Records a new CA generation.
+    pub fn add_generation(&mut self, g: &Generation) -> Result<(), InventoryError> {
+        self.conn
+            .execute(
+                "INSERT INTO generations (generation, root_generation, single_tier, created_at,
+                     retired_at, intermediate_serial, intermediate_revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    g.generation,
+                    g.root_generation,
+                    g.single_tier,
+                    g.created_at.unix_timestamp(),
+                    g.retired_at.map(|t| t.unix_timestamp()),
+                    g.intermediate_serial,
+                    g.intermediate_revoked_at.map(|t| t.unix_timestamp()),
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Marks a generation retired (and its intermediate revoked, if it had one).
+    pub fn retire_generation(
+        &mut self,
+        generation: u32,
+        at: OffsetDateTime,
+    ) -> Result<(), InventoryError> {
+        self.conn
+            .execute(
+                "UPDATE generations SET retired_at = ?2,
+                     intermediate_revoked_at = CASE WHEN intermediate_serial IS NULL THEN NULL ELSE ?2 END
+                 WHERE generation = ?1",
+                params![generation, at.unix_timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     fn roles(&self, name: &str) -> Result<Vec<Role>, InventoryError> {
@@ -454,7 +667,8 @@ fn check_length(path: &Path) -> Result<(), String> {
 
 const COLUMNS: &str =
     "serial, name, profile, key_type, subject, issuer, sans, not_before, not_after,
-    fingerprint, ca_generation, key_held, current, issued_at, revoked_at, revocation_reason";
+    fingerprint, ca_generation, key_held, current, issued_at, revoked_at, revocation_reason, cn, org,
+    ou, lifetime";
 
 struct RawRecord {
     serial: String,
@@ -473,6 +687,10 @@ struct RawRecord {
     issued_at: i64,
     revoked_at: Option<i64>,
     revocation_reason: Option<String>,
+    cn: String,
+    org: Option<String>,
+    ou: Option<String>,
+    lifetime: i64,
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
@@ -493,6 +711,10 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         issued_at: row.get(13)?,
         revoked_at: row.get(14)?,
         revocation_reason: row.get(15)?,
+        cn: row.get(16)?,
+        org: row.get(17)?,
+        ou: row.get(18)?,
+        lifetime: row.get(19)?,
     })
 }
 
@@ -512,6 +734,21 @@ impl RawRecord {
                 .transpose()
                 .map_err(|e| bad("key type", &e))?,
             subject: self.subject.clone(),
+            cn: self.cn.parse().map_err(|e| bad("cn", &e))?,
+            org: self
+                .org
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| bad("org", &e))?,
+            ou: self
+                .ou
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| bad("ou", &e))?,
+            lifetime: Validity::from_seconds(self.lifetime)
+                .ok_or_else(|| bad("lifetime", &self.lifetime))?,
             issuer: self.issuer.clone(),
             sans: serde_json::from_str(&self.sans).map_err(|e| bad("SAN list", &e))?,
             not_before: from_unix(self.not_before),

@@ -26,6 +26,7 @@ use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::{SecretKey, key_identifier};
+use crate::pki::model::Serial;
 use crate::pki::model::{
     CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity,
 };
@@ -80,43 +81,181 @@ pub struct Issued {
     pub chain_path: PathBuf,
 }
 
-/// Issues, writes and records a certificate.
+/// Issues, writes and records a certificate. A name whose current
+/// certificate was revoked may be issued again; any other existing name is
+/// refused (rotate it instead).
 pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, PkiError> {
-    if req.profile.serves() && req.dns.is_empty() && req.ips.is_empty() {
-        return Err(PkiError::ServerNeedsSan(req.profile));
-    }
-    check_constraints(&req, ca)?;
     let defaults = &pki.settings().defaults;
-    let validity = req
+    let lifetime = req
         .validity
         .unwrap_or_else(|| defaults.validity(req.profile));
+    let mut roles = req.roles.clone();
+    roles.sort();
+    roles.dedup();
+    let cn = req.cn.clone().unwrap_or_else(|| DnValue::from(&req.name));
+    let spec = LeafSpec {
+        name: req.name.clone(),
+        profile: req.profile,
+        cn,
+        org: req.org.clone(),
+        ou: req.ou.clone(),
+        dns: req.dns.clone(),
+        ips: req.ips.clone(),
+        uris: req.uris.clone(),
+        emails: req.emails.clone(),
+        lifetime,
+        roles,
+    };
+    let key = match &req.key {
+        KeySource::Generate(k) => KeySource::Generate(Some(k.unwrap_or(defaults.key_type))),
+        KeySource::Csr(p) => KeySource::Csr(p.clone()),
+    };
+    let signed = sign(pki, &spec, &key, ca)?;
+    let mut inventory = Inventory::open_for_write(pki.layout())?;
+    let replaces = match inventory.current(&spec.name)? {
+        Some(existing) if existing.revoked_at.is_none() => {
+            return Err(PkiError::NameTaken {
+                name: spec.name,
+                serial: existing.serial,
+            });
+        }
+        Some(revoked) => Some(revoked.serial),
+        None => None,
+    };
+    let issued = commit(pki, &mut inventory, &spec, signed, replaces.as_ref())?;
+    let mut event = AuditEvent::new(
+        "issue",
+        serde_json::json!({
+            "profile": issued.record.profile.as_str(),
+            "subject": issued.record.subject,
+            "sans": issued.record.sans,
+            "not_after": crate::pki::time::rfc3339(issued.record.not_after),
+            "key": if matches!(req.key, KeySource::Csr(_)) { "csr" } else { "generated" },
+            "roles": issued.record.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+            "replaces_revoked": replaces.as_ref().map(|s| s.to_string()),
+        }),
+    );
+    event.name = Some(issued.record.name.as_str());
+    event.serial = Some(issued.record.serial.as_str());
+    event.fingerprint_sha256 = Some(issued.record.fingerprint.as_str());
+    audit::append(pki.layout(), &event)?;
+    drop(inventory);
+    Ok(issued)
+}
+
+/// Everything that identifies a leaf, independent of its key: what `issue`
+/// is given and what `rotate` carries over.
+#[derive(Debug, Clone)]
+pub struct LeafSpec {
+    /// The name it is filed under.
+    pub name: CertName,
+    /// Its profile.
+    pub profile: Profile,
+    /// Subject CN.
+    pub cn: DnValue,
+    /// Subject O.
+    pub org: Option<DnValue>,
+    /// Subject OU.
+    pub ou: Option<DnValue>,
+    /// DNS SANs.
+    pub dns: Vec<DnsName>,
+    /// IP SANs.
+    pub ips: Vec<IpAddr>,
+    /// URI SANs.
+    pub uris: Vec<SanUri>,
+    /// Email SANs.
+    pub emails: Vec<Email>,
+    /// Validity.
+    pub lifetime: Validity,
+    /// Roles, sorted and deduplicated.
+    pub roles: Vec<Role>,
+}
+
+impl LeafSpec {
+    /// The identity of an existing certificate, for rotation.
+    pub fn from_record(record: &Record) -> Result<LeafSpec, PkiError> {
+        let mut spec = LeafSpec {
+            name: record.name.clone(),
+            profile: record.profile,
+            cn: record.cn.clone(),
+            org: record.org.clone(),
+            ou: record.ou.clone(),
+            dns: Vec::new(),
+            ips: Vec::new(),
+            uris: Vec::new(),
+            emails: Vec::new(),
+            lifetime: record.lifetime,
+            roles: record.roles.clone(),
+        };
+        let bad = |san: &str| {
+            PkiError::Inventory(crate::pki::inventory::InventoryError::Corrupt {
+                path: PathBuf::from("inventory.db"),
+                why: format!("record {} has an unreadable SAN '{san}'", record.serial),
+            })
+        };
+        for san in &record.sans {
+            let (kind, value) = san.split_once(':').ok_or_else(|| bad(san))?;
+            match kind {
+                "DNS" => spec.dns.push(value.parse().map_err(|_| bad(san))?),
+                "IP" => spec.ips.push(value.parse().map_err(|_| bad(san))?),
+                "URI" => spec.uris.push(value.parse().map_err(|_| bad(san))?),
+                "email" => spec.emails.push(value.parse().map_err(|_| bad(san))?),
+                _ => return Err(bad(san)),
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// A signed certificate not yet written or recorded.
+pub struct Signed {
+    cert: rcgen::Certificate,
+    chain_pem: String,
+    key_pem: Option<zeroize::Zeroizing<String>>,
+    info: crate::pki::inspect::CertInfo,
+    generation: u32,
+    from_csr: bool,
+}
+
+/// Makes the key (or reads the CSR) and signs the certificate. Slow (key
+/// generation), so it runs before the PKI lock is taken.
+pub fn sign(
+    pki: &Pki,
+    spec: &LeafSpec,
+    key: &KeySource,
+    ca: &IssuingCa,
+) -> Result<Signed, PkiError> {
+    if spec.profile.serves() && spec.dns.is_empty() && spec.ips.is_empty() {
+        return Err(PkiError::ServerNeedsSan(spec.profile));
+    }
+    check_constraints(spec, ca)?;
     let now = crate::pki::time::now();
-    let not_after = now + validity.duration();
+    let not_after = now + spec.lifetime.duration();
     if not_after > ca.info.not_after {
         return Err(PkiError::ValidityPastCa {
             not_after: crate::pki::time::rfc3339(not_after),
             ca_not_after: crate::pki::time::rfc3339(ca.info.not_after),
         });
     }
-
     let issuer = ca.issuer()?;
-    let (key, cert) = match &req.key {
+    let from_csr = matches!(key, KeySource::Csr(_));
+    let (key, cert) = match key {
         KeySource::Generate(key_type) => {
-            let key_type = key_type.unwrap_or(defaults.key_type);
+            let key_type = key_type.unwrap_or(pki.settings().defaults.key_type);
             let key = SecretKey::generate(key_type)?;
             let key_id = key_identifier(key.pair().public_key_raw());
-            let params = leaf_params(&req, key_type, key_id, now - BACKDATE, not_after)?;
+            let params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
             let cert = params.signed_by(key.pair(), &issuer)?;
             (Some(key), cert)
         }
         KeySource::Csr(path) => {
             let (spki, key_type, key_id) = read_csr(path)?;
-            let params = leaf_params(&req, key_type, key_id, now - BACKDATE, not_after)?;
+            let params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
             (None, params.signed_by(&spki, &issuer)?)
         }
     };
     let info = cert_info(cert.der()).map_err(|e| PkiError::CaFile {
-        path: pki.layout().leaf_cert(&req.name),
+        path: pki.layout().leaf_cert(&spec.name),
         why: e.to_string(),
     })?;
     let mut chain_pem = cert.pem();
@@ -124,72 +263,68 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
         chain_pem.push_str(&pem_cert(intermediate));
     }
     let key_pem = key.as_ref().map(|k| k.to_pem(None)).transpose()?;
+    Ok(Signed {
+        cert,
+        chain_pem,
+        key_pem,
+        info,
+        generation: ca.generation,
+        from_csr,
+    })
+}
 
+/// Writes the files and records the certificate as current for its name,
+/// replacing `replaces`. The caller holds the inventory (the PKI lock).
+pub fn commit(
+    pki: &Pki,
+    inventory: &mut Inventory,
+    spec: &LeafSpec,
+    signed: Signed,
+    replaces: Option<&Serial>,
+) -> Result<Issued, PkiError> {
     let layout = pki.layout();
-    let mut inventory = Inventory::open_for_write(layout)?;
-    if let Some(existing) = inventory.current(&req.name)? {
-        return Err(PkiError::NameTaken {
-            name: req.name,
-            serial: existing.serial,
-        });
-    }
-    let dir = layout.leaf_dir(&req.name);
-    fsio::create_dir_all(&dir)?;
-    let key_path = layout.leaf_key(&req.name);
-    match &key_pem {
+    let now = crate::pki::time::now();
+    fsio::create_dir_all(&layout.leaf_dir(&spec.name))?;
+    let key_path = layout.leaf_key(&spec.name);
+    match &signed.key_pem {
         Some(pem) => fsio::write_atomic(&key_path, pem.as_bytes(), Mode::Secret)?,
         None => remove_stale(&key_path)?,
     }
     fsio::write_atomic(
-        &layout.leaf_cert(&req.name),
-        cert.pem().as_bytes(),
+        &layout.leaf_cert(&spec.name),
+        signed.cert.pem().as_bytes(),
         Mode::Public,
     )?;
     fsio::write_atomic(
-        &layout.leaf_chain(&req.name),
-        chain_pem.as_bytes(),
+        &layout.leaf_chain(&spec.name),
+        signed.chain_pem.as_bytes(),
         Mode::Public,
     )?;
-
-    let mut roles = req.roles.clone();
-    roles.sort();
-    roles.dedup();
+    let info = signed.info;
     let record = Record {
         serial: info.serial.clone(),
-        name: req.name.clone(),
-        profile: req.profile,
+        name: spec.name.clone(),
+        profile: spec.profile,
         key_type: info.key_type,
         subject: info.subject.clone(),
+        cn: spec.cn.clone(),
+        org: spec.org.clone(),
+        ou: spec.ou.clone(),
+        lifetime: spec.lifetime,
         issuer: info.issuer.clone(),
         sans: info.sans.clone(),
         not_before: info.not_before,
         not_after: info.not_after,
         fingerprint: info.fingerprint.clone(),
-        ca_generation: ca.generation,
-        key_held: key_pem.is_some(),
+        ca_generation: signed.generation,
+        key_held: !signed.from_csr,
         current: true,
         issued_at: now,
         revoked_at: None,
         revocation_reason: None,
-        roles,
+        roles: spec.roles.clone(),
     };
-    inventory.insert(&record)?;
-    let mut event = AuditEvent::new(
-        "issue",
-        serde_json::json!({
-            "profile": record.profile.as_str(),
-            "subject": record.subject,
-            "sans": record.sans,
-            "not_after": crate::pki::time::rfc3339(record.not_after),
-            "key": if matches!(req.key, KeySource::Csr(_)) { "csr" } else { "generated" },
-            "roles": record.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
-        }),
-    );
-    event.name = Some(record.name.as_str());
-    event.serial = Some(record.serial.as_str());
-    event.fingerprint_sha256 = Some(record.fingerprint.as_str());
-    audit::append(layout, &event)?;
-    drop(inventory);
+    inventory.insert(&record, replaces)?;
     Ok(Issued {
         cert_path: layout.leaf_cert(&record.name),
         key_path: record.key_held.then(|| layout.leaf_key(&record.name)),
@@ -213,7 +348,7 @@ fn pem_cert(der: &[u8]) -> String {
     )
 }
 
-fn check_constraints(req: &IssueRequest, ca: &IssuingCa) -> Result<(), PkiError> {
+fn check_constraints(req: &LeafSpec, ca: &IssuingCa) -> Result<(), PkiError> {
     let permitted_dns = ca.permitted_dns();
     let described = || ca.info.permitted_names.join(", ");
     if !permitted_dns.is_empty() {
@@ -238,7 +373,7 @@ fn check_constraints(req: &IssueRequest, ca: &IssuingCa) -> Result<(), PkiError>
 }
 
 fn leaf_params(
-    req: &IssueRequest,
+    req: &LeafSpec,
     key_type: KeyType,
     key_id: Vec<u8>,
     not_before: time::OffsetDateTime,
@@ -251,12 +386,7 @@ fn leaf_params(
     if let Some(ou) = &req.ou {
         dn.push(DnType::OrganizationalUnitName, ou.as_str());
     }
-    let cn = req
-        .cn
-        .as_ref()
-        .map(DnValue::as_str)
-        .unwrap_or(req.name.as_str());
-    dn.push(DnType::CommonName, cn);
+    dn.push(DnType::CommonName, req.cn.as_str());
 
     let mut sans = Vec::new();
     for d in &req.dns {

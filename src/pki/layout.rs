@@ -7,6 +7,7 @@
 //!   inventory.db            every certificate ever issued (SQLite)
 //!   audit.log               JSON lines, append-only
 //!   trust.pem               the roots relying parties should trust now
+//!   crls.pem                every CRL relying parties need now
 //!   .lock                   cross-process lock for writers
 //!   ca/<gen>/root.pem root.key root.crl
 //!   ca/<gen>/intermediate.pem intermediate.key intermediate.crl   (two-tier)
@@ -71,6 +72,12 @@ impl Layout {
     /// `trust.pem`: the current roots.
     pub fn trust(&self) -> PathBuf {
         self.root.join("trust.pem")
+    }
+
+    /// `crls.pem`: every CRL relying parties need now, concatenated
+    /// (nginx `ssl_crl`, the gateway).
+    pub fn crls(&self) -> PathBuf {
+        self.root.join("crls.pem")
     }
 
     /// `.lock`: the writers' lock file.

@@ -2,7 +2,9 @@
 //! No tokio, no hyper; the command line and (later) the gateway call in.
 
 pub mod audit;
+pub mod bundle;
 pub mod ca;
+pub mod expiry;
 pub mod fsio;
 pub mod inspect;
 pub mod inventory;
@@ -10,8 +12,11 @@ pub mod issue;
 pub mod keys;
 pub mod layout;
 pub mod model;
+pub mod revoke;
+pub mod rotate;
 pub mod settings;
 pub mod time;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +51,57 @@ pub enum PkiError {
     /// No certificate has that name or serial.
     #[error("no certificate named or with serial '{0}' in the inventory")]
     UnknownCert(String),
+    /// No CA generation with that number.
+    #[error("there is no CA generation {0}")]
+    UnknownGeneration(u32),
+    /// `ca retire` of the generation that issues now.
+    #[error("generation {0} is the current issuing CA and cannot be retired")]
+    RetireCurrent(u32),
+    /// `ca retire` of a generation already retired.
+    #[error("generation {0} is already retired")]
+    AlreadyRetired(u32),
+    /// `ca retire` while leaves still depend on the generation.
+    #[error("generation {generation} still has {} unexpired, unrevoked certificate(s): {}", leaves.len(), leaves.join(", "))]
+    GenerationInUse {
+        /// The generation.
+        generation: u32,
+        /// `name (serial)` of each live leaf.
+        leaves: Vec<String>,
+    },
+    /// `ca rotate` without `--root` on a single-tier CA.
+    #[error("a single-tier CA has no intermediate to rotate")]
+    SingleTierRotate,
+    /// `rotate` of a revoked certificate.
+    #[error("'{name}' (serial {serial}) is revoked and cannot be rotated")]
+    RotateRevoked {
+        /// The name.
+        name: CertName,
+        /// Its serial.
+        serial: Serial,
+    },
+    /// The certificate changed (rotated or revoked by another process) while this one worked.
+    #[error(
+        "'{0}' was rotated or revoked by another mtlsctl process meanwhile; nothing was changed"
+    )]
+    ChangedMeanwhile(CertName),
+    /// `rotate` of a certificate whose key came from a CSR, without a new CSR.
+    #[error("'{0}' was issued from a CSR; mtlsctl holds no key to rotate it with")]
+    RotateNeedsCsr(CertName),
+    /// `bundle` of a revoked certificate.
+    #[error("'{0}' is revoked; a bundle of it would be refused everywhere")]
+    BundleRevoked(CertName),
+    /// `bundle` of a certificate whose key mtlsctl never held.
+    #[error("'{0}' was issued from a CSR; mtlsctl does not hold its private key")]
+    BundleNoKey(CertName),
+    /// The output file exists.
+    #[error("{0} already exists")]
+    OutputExists(PathBuf),
+    /// p12-keystore failed to build the PKCS#12 file.
+    #[error("could not build the PKCS#12 file: {0}")]
+    Bundle(String),
+    /// `verify` could not read its input.
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
     /// A server or peer certificate without a DNS or IP SAN.
     #[error("a {0} certificate needs at least one DNS or IP subject alternative name")]
     ServerNeedsSan(model::Profile),
@@ -137,6 +193,25 @@ impl PkiError {
                 "run `mtlsctl rotate {name}` for a new key and certificate under the same name, or pick another name"
             ),
             PkiError::UnknownCert(_) => "run `mtlsctl list` to see the names and serials this PKI holds".into(),
+            PkiError::UnknownGeneration(_) => "run `mtlsctl ca show` to see the CA generations".into(),
+            PkiError::RetireCurrent(_) => {
+                "run `mtlsctl ca rotate` (or `ca rotate --root`) first, then retire the old generation".into()
+            }
+            PkiError::AlreadyRetired(_) => "nothing to do; `mtlsctl ca show` lists the generations".into(),
+            PkiError::GenerationInUse { .. } => {
+                "rotate those certificates (`mtlsctl rotate --all`) or let them expire, or pass --force to cut them off".into()
+            }
+            PkiError::SingleTierRotate => "use `mtlsctl ca rotate --root` for a new root".into(),
+            PkiError::RotateRevoked { name, .. } => {
+                format!("issue a new certificate with `mtlsctl issue {name}` (a revoked name may be issued again)")
+            }
+            PkiError::BundleRevoked(name) => format!("issue a new certificate with `mtlsctl issue {name}`"),
+            PkiError::BundleNoKey(_) => {
+                "build the bundle where the key lives (e.g. `openssl pkcs12 -export`), or issue without --csr".into()
+            }
+            PkiError::OutputExists(_) => "pass --yes to replace it, or choose another --out".into(),
+            PkiError::ChangedMeanwhile(name) => format!("run `mtlsctl show {name}` and retry if still needed"),
+            PkiError::RotateNeedsCsr(name) => format!("pass a new CSR: `mtlsctl rotate {name} --csr FILE`"),
             PkiError::ServerNeedsSan(_) => "add --dns NAME or --ip ADDRESS (e.g. --dns api.example.com)".into(),
             PkiError::ValidityPastCa { .. } => {
                 "pass a shorter --validity, or rotate the CA with `mtlsctl ca rotate`".into()

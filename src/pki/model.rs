@@ -581,6 +581,88 @@ impl FromStr for IpNet {
     }
 }
 
+/// An RFC 5280 revocation reason that `revoke --reason` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// No reason given (the CRL entry then carries no reason code, as RFC 5280 advises).
+    Unspecified,
+    /// The certificate's private key leaked or may have.
+    KeyCompromise,
+    /// The CA's key leaked or may have.
+    CaCompromise,
+    /// The subject's name or affiliation changed.
+    AffiliationChanged,
+    /// Replaced by a newer certificate (what `rotate --revoke-previous` uses).
+    Superseded,
+    /// No longer needed.
+    CessationOfOperation,
+    /// The subject lost the privileges it carried.
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    /// Every reason.
+    pub const ALL: [RevocationReason; 7] = [
+        RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise,
+        RevocationReason::CaCompromise,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+        RevocationReason::PrivilegeWithdrawn,
+    ];
+
+    /// The spelling on the command line, in JSON, the inventory and `inspect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "key-compromise",
+            RevocationReason::CaCompromise => "ca-compromise",
+            RevocationReason::AffiliationChanged => "affiliation-changed",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessation-of-operation",
+            RevocationReason::PrivilegeWithdrawn => "privilege-withdrawn",
+        }
+    }
+
+    /// The CRL reasonCode to write; `None` for unspecified (RFC 5280
+    /// section 5.3.1: the extension SHOULD then be absent).
+    pub fn crl_code(self) -> Option<rcgen::RevocationReason> {
+        Some(match self {
+            RevocationReason::Unspecified => return None,
+            RevocationReason::KeyCompromise => rcgen::RevocationReason::KeyCompromise,
+            RevocationReason::CaCompromise => rcgen::RevocationReason::CaCompromise,
+            RevocationReason::AffiliationChanged => rcgen::RevocationReason::AffiliationChanged,
+            RevocationReason::Superseded => rcgen::RevocationReason::Superseded,
+            RevocationReason::CessationOfOperation => rcgen::RevocationReason::CessationOfOperation,
+            RevocationReason::PrivilegeWithdrawn => rcgen::RevocationReason::PrivilegeWithdrawn,
+        })
+    }
+}
+
+impl fmt::Display for RevocationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RevocationReason {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RevocationReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                ParseError::new(format!(
+                    "unknown revocation reason '{s}'; use one of: {}",
+                    RevocationReason::ALL
+                        .map(RevocationReason::as_str)
+                        .join(", ")
+                ))
+            })
+    }
+}
+
 /// Where a certificate stands, as `list --status` filters it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -651,6 +733,13 @@ impl DnValue {
     /// The value.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<&CertName> for DnValue {
+    /// A name is always a valid CN (1-64 safe ASCII characters).
+    fn from(name: &CertName) -> Self {
+        DnValue(name.as_str().to_owned())
     }
 }
 

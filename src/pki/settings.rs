@@ -116,9 +116,9 @@ impl Settings {
     /// Settings for a new PKI.
     pub fn new(ca: CaSettings) -> Self {
         let ninety_days = Validity::from_seconds(90 * 86_400);
-        let week = Validity::from_seconds(7 * 86_400);
+        let month = Validity::from_seconds(30 * 86_400);
         // Both are constants well inside Validity's range.
-        let (Some(ninety_days), Some(week)) = (ninety_days, week) else {
+        let (Some(ninety_days), Some(month)) = (ninety_days, month) else {
             unreachable!("constant validities are in range")
         };
         Settings {
@@ -128,7 +128,7 @@ impl Settings {
                 client_validity: ninety_days,
                 server_validity: ninety_days,
                 peer_validity: ninety_days,
-                crl_lifetime: week,
+                crl_lifetime: month,
             },
         }
     }

@@ -1,0 +1,145 @@
+//! `check --warn DUR`: the CI gate. Lists everything that has expired or
+//! will within the window: current leaves (not revoked), the CAs of every
+//! generation still in service, and every CRL's nextUpdate.
+
+use time::OffsetDateTime;
+
+use crate::pki::ca::{self, files_generation};
+use crate::pki::inspect::{self, Inspected};
+use crate::pki::inventory::Inventory;
+use crate::pki::layout::CaLevel;
+use crate::pki::model::Validity;
+use crate::pki::{Pki, PkiError};
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A leaf certificate.
+    Leaf,
+    /// A root or intermediate CA.
+    Ca,
+    /// A CRL's nextUpdate.
+    Crl,
+}
+
+impl Subject {
+    /// JSON/table spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Leaf => "leaf",
+            Subject::Ca => "ca",
+            Subject::Crl => "crl",
+        }
+    }
+}
+
+/// One thing that needs attention.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Leaf, CA or CRL.
+    pub subject: Subject,
+    /// The certificate name, CA subject, or CRL file.
+    pub what: String,
+    /// The serial, for certificates.
+    pub serial: Option<String>,
+    /// The deadline (notAfter, or nextUpdate).
+    pub deadline: OffsetDateTime,
+    /// True when already past.
+    pub past: bool,
+    /// What to run.
+    pub fix: String,
+}
+
+/// Everything checked, and what was found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// The window.
+    pub window: Validity,
+    /// Leaves, CAs and CRLs looked at.
+    pub checked: usize,
+    /// Problems, soonest first.
+    pub findings: Vec<Finding>,
+}
+
+/// Runs the check at `now`.
+pub fn check(pki: &Pki, window: Validity, now: OffsetDateTime) -> Result<CheckReport, PkiError> {
+    let horizon = now + window.duration();
+    let inventory = Inventory::open_for_read(pki.layout())?;
+    let mut findings = Vec::new();
+    let mut checked = 0;
+    for record in inventory
+        .all(None)?
+        .into_iter()
+        .filter(|r| r.current && r.revoked_at.is_none())
+    {
+        checked += 1;
+        if record.not_after <= horizon {
+            findings.push(Finding {
+                subject: Subject::Leaf,
+                what: record.name.to_string(),
+                serial: Some(record.serial.to_string()),
+                deadline: record.not_after,
+                past: record.not_after < now,
+                fix: if record.key_held {
+                    format!("mtlsctl rotate {}", record.name)
+                } else {
+                    format!("mtlsctl rotate {} --csr NEW.csr", record.name)
+                },
+            });
+        }
+    }
+    let generations = inventory.generations()?;
+    let layout = pki.layout();
+    for (g, level) in ca::active_levels(&generations) {
+        let files = files_generation(&g, level);
+        let cert = ca::read_cert(&layout.ca_cert(files, level))?;
+        let info = inspect::cert_info(&cert).map_err(|e| PkiError::CaFile {
+            path: layout.ca_cert(files, level),
+            why: e.to_string(),
+        })?;
+        checked += 1;
+        if info.not_after <= horizon {
+            findings.push(Finding {
+                subject: Subject::Ca,
+                what: info.subject.clone(),
+                serial: Some(info.serial.to_string()),
+                deadline: info.not_after,
+                past: info.not_after < now,
+                fix: if level == CaLevel::Root {
+                    "mtlsctl ca rotate --root".into()
+                } else {
+                    "mtlsctl ca rotate".into()
+                },
+            });
+        }
+        let crl_path = layout.ca_crl(files, level);
+        let bytes = std::fs::read(&crl_path).map_err(|e| PkiError::CaFile {
+            path: crl_path.clone(),
+            why: format!("cannot read the CRL: {e}"),
+        })?;
+        let Ok(Inspected::Crl(crl)) = inspect::inspect(&bytes, None) else {
+            return Err(PkiError::CaFile {
+                path: crl_path,
+                why: "not a CRL".into(),
+            });
+        };
+        checked += 1;
+        let next = crl.next_update.unwrap_or(crl.this_update);
+        if next <= horizon {
+            findings.push(Finding {
+                subject: Subject::Crl,
+                what: crl_path.display().to_string(),
+                serial: None,
+                deadline: next,
+                past: next < now,
+                fix: "mtlsctl crl".into(),
+            });
+        }
+    }
+    findings.sort_by_key(|f| f.deadline);
+    Ok(CheckReport {
+        window,
+        checked,
+        findings,
+    })
+}

@@ -260,3 +260,43 @@ fn pkilint_finds_errors_in_a_bad_certificate() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn pkilint_accepts_crls_with_every_reason_and_ca_rotation() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let reasons = [
+        "unspecified",
+        "key-compromise",
+        "ca-compromise",
+        "affiliation-changed",
+        "superseded",
+        "cessation-of-operation",
+        "privilege-withdrawn",
+    ];
+    for (i, reason) in reasons.iter().enumerate() {
+        let name = format!("r{i}");
+        env.issue(&[&name]);
+        env.cmd()
+            .args(["revoke", &name, "--reason", reason])
+            .assert()
+            .success();
+    }
+    // A retired intermediate is listed on the root's CRL.
+    env.cmd().args(["ca", "rotate"]).assert().success();
+    env.cmd().args(["ca", "retire", "1"]).assert().success();
+    env.cmd().arg("crl").assert().success();
+    let mut bad = lint_pki(&env, &[]);
+    bad.extend(lint("lint_crl", &env.pki().join("ca/2/intermediate.crl")));
+    bad.extend(lint(
+        "lint_pkix_cert",
+        &env.pki().join("ca/2/intermediate.pem"),
+    ));
+    assert!(bad.is_empty(), "pkilint findings:\n{}", bad.join("\n"));
+    let root_crl = common::openssl_ok(
+        env.dir.path(),
+        &["crl", "-in", "pki/ca/1/root.crl", "-noout", "-text"],
+    );
+    assert!(root_crl.contains("Cessation Of Operation"), "{root_crl}");
+    Ok(())
+}

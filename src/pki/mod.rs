@@ -199,7 +199,7 @@ impl PkiError {
             }
             PkiError::AlreadyRetired(_) => "nothing to do; `mtlsctl ca show` lists the generations".into(),
             PkiError::GenerationInUse { .. } => {
-                "rotate those certificates (`mtlsctl rotate --all`) or let them expire, or pass --force to cut them off".into()
+                "move them to the current CA with `mtlsctl rotate --all --revoke-previous` (superseded certificates count until revoked or expired), or pass --force to cut them off".into()
             }
             PkiError::SingleTierRotate => "use `mtlsctl ca rotate --root` for a new root".into(),
             PkiError::RotateRevoked { name, .. } => {

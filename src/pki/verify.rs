@@ -338,24 +338,27 @@ impl webpki::ExtendedKeyUsageValidator for AnyUsage {
 }
 
 fn untrusted_words(pki: &Pki, cert: &CertInfo, e: &webpki::Error) -> String {
+    let look_alike = || {
+        format!(
+            "issued by an unknown CA whose name matches ours ({}): same name, different key, so it comes from another PKI (or a retired CA generation)",
+            cert.issuer
+        )
+    };
     match e {
+        webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey
+            if known_ca_subjects(pki).contains(&cert.issuer) =>
+        {
+            look_alike()
+        }
         webpki::Error::UnknownIssuer => {
-            let ours = known_ca_subjects(pki);
-            if ours.contains(&cert.issuer) {
-                format!(
-                    "issued by an unknown CA whose name matches ours ({}): same name, different key, so it is from another PKI or a retired CA generation",
-                    cert.issuer
-                )
-            } else {
-                format!(
-                    "issued by {}, which does not chain to any root in trust.pem",
-                    cert.issuer
-                )
-            }
+            format!(
+                "issued by {}, which does not chain to any root in trust.pem",
+                cert.issuer
+            )
         }
         webpki::Error::InvalidSignatureForPublicKey => {
             format!(
-                "its signature does not verify with the key of {} (tampered, or a look-alike CA)",
+                "its signature does not verify with the key of {} (tampered?)",
                 cert.issuer
             )
         }

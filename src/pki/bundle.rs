@@ -1,7 +1,7 @@
 //! `bundle`: hand a certificate to software that wants one file.
 //!
-//! PKCS#12 (p12-keystore): key, leaf, intermediates and root under the
-//! friendly name NAME; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
+//! PKCS#12 (p12-keystore): key, leaf, intermediates and root; the key entry
+//! carries the friendly name NAME (the Java alias), certificates their DN; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
 //! HMAC-SHA256 MAC by default, or `--legacy` 3DES with a SHA-1 MAC for old
 //! keystores (Java 8 before 8u301, Windows Server 2016, macOS before 10.15).
 //! PEM: key + leaf + chain in one file, or just the trust bundle.

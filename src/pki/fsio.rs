@@ -72,7 +72,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError
             .create_new(true)
             .mode(mode.bits())
             .open(&tmp)
-            .map_err(|e| FsError::new("create a file next to", path, e))?;
+            .map_err(|e| FsError::new("write", path, e))?;
         // The umask may have cleared bits we asked for; set exactly.
         file.set_permissions(fs::Permissions::from_mode(mode.bits()))
             .map_err(|e| FsError::new("set permissions on", &tmp, e))?;

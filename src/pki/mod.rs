@@ -15,6 +15,7 @@ pub mod model;
 pub mod revoke;
 pub mod rotate;
 pub mod settings;
+pub mod snapshot;
 pub mod time;
 pub mod verify;
 
@@ -239,6 +240,7 @@ impl PkiError {
                 "wait for the other mtlsctl process to finish, or raise MTLSCTL_LOCK_TIMEOUT (e.g. 120s)".into()
             }
             PkiError::Settings(_) => format!("fix {dir}/mtlsctl.toml (see docs/pki-directory.md)"),
+            PkiError::Fs(_) => "check that the directory exists, is writable and has free space".into(),
             _ => return None,
         })
     }

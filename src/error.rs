@@ -98,6 +98,9 @@ pub enum Error {
         /// What to run about it.
         hint: Option<String>,
     },
+    /// The gateway could not start.
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
     /// stdout was closed by the reader (`| head`): exit quietly.
     #[error("output pipe closed")]
     BrokenPipe,
@@ -112,6 +115,8 @@ impl Error {
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
             Error::Output(_) => exit::FAILURE,
             Error::CheckFailed { .. } => exit::CHECK_FAILED,
+            Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => exit::DAMAGED,
+            Error::Gateway(_) => exit::FAILURE,
             Error::BrokenPipe => exit::OK,
         }
     }
@@ -150,6 +155,13 @@ impl Error {
                 Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
             }
             Error::CheckFailed { hint, .. } => hint.clone(),
+            Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => Some(
+                "the gateway does not start without valid trust and CRLs: run `mtlsctl check` and `mtlsctl crl`, or restore the PKI".into(),
+            ),
+            Error::Gateway(crate::gateway::GatewayError::Bind { .. }) => {
+                Some("pick another --listen address, or stop what is using it".into())
+            }
+            Error::Gateway(_) => None,
             Error::Output(_) | Error::BrokenPipe => None,
         }
     }

@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod gateway;
 pub mod output;
 pub mod pki;

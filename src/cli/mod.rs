@@ -77,6 +77,98 @@ pub enum Command {
     Verify(VerifyArgs),
     /// CI gate: fail (exit 3) when anything expires within the window.
     Check(CheckArgs),
+    /// Run the mTLS gateway from the PKI (identity echo unless --upstream).
+    Serve(ServeArgs),
+}
+
+/// `serve --stale-crl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StaleCrlArg {
+    /// Refuse certificates covered by a CRL past its nextUpdate.
+    Deny,
+    /// Keep using the stale CRL and log a warning.
+    Warn,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Forward verified requests to this http:// upstream (default: the identity echo).
+    #[arg(long, value_name = "URL", value_parser = parse_upstream)]
+    pub upstream: Option<http::Uri>,
+    /// A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1).
+    #[arg(long = "server-name", value_name = "NAME", value_parser = parse_server_name)]
+    pub server_names: Vec<ServerName>,
+    /// Make a throwaway PKI with a client certificate, serve it, and print curl commands.
+    #[arg(long)]
+    pub demo: bool,
+    /// Also accept TLS 1.2 (TLS 1.3 only by default).
+    #[arg(long)]
+    pub tls12: bool,
+    /// What to do when a CRL is past its nextUpdate.
+    #[arg(long, value_enum, default_value = "deny")]
+    pub stale_crl: StaleCrlArg,
+    /// Deadline for a TLS handshake.
+    #[arg(long, default_value = "10s", value_name = "DUR")]
+    pub handshake_timeout: Validity,
+    /// Deadline for a request's headers.
+    #[arg(long, default_value = "10s", value_name = "DUR")]
+    pub header_timeout: Validity,
+    /// Close a connection idle this long.
+    #[arg(long, default_value = "60s", value_name = "DUR")]
+    pub idle_timeout: Validity,
+    /// Largest request header block in bytes (431 above it).
+    #[arg(long, default_value = "65536", value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub max_header_bytes: u32,
+    /// Most concurrent connections.
+    #[arg(long, default_value = "4096", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Deadline for the upstream's response headers (504 after it).
+    #[arg(long, default_value = "30s", value_name = "DUR")]
+    pub upstream_timeout: Validity,
+    /// How long SIGTERM/SIGINT waits for requests in flight.
+    #[arg(long, default_value = "10s", value_name = "DUR")]
+    pub drain_timeout: Validity,
+    /// Runtime worker threads (default: one per CPU).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+    /// CA passphrase source (needed only to issue or renew the server certificate).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// A name the gateway's server certificate covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerName {
+    /// A DNS name.
+    Dns(DnsName),
+    /// An IP address.
+    Ip(IpAddr),
+}
+
+fn parse_server_name(s: &str) -> Result<ServerName, ParseError> {
+    match s.parse::<IpAddr>() {
+        Ok(ip) => Ok(ServerName::Ip(ip)),
+        Err(_) => s.parse::<DnsName>().map(ServerName::Dns),
+    }
+}
+
+fn parse_upstream(s: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = s
+        .parse()
+        .map_err(|e| format!("'{s}' is not a URL ({e}); write e.g. http://127.0.0.1:8080"))?;
+    match uri.scheme_str() {
+        Some("http") if uri.authority().is_some() => Ok(uri),
+        Some("https") => Err(format!(
+            "'{s}': https upstreams (upstream mTLS) are not supported yet; use an http:// upstream on a trusted network or loopback"
+        )),
+        _ => Err(format!(
+            "'{s}' is not an http:// URL with a host, e.g. http://127.0.0.1:8080"
+        )),
+    }
 }
 
 /// `ca` subcommands.

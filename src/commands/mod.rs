@@ -10,6 +10,7 @@ mod issue;
 mod list;
 mod revoke;
 mod rotate;
+mod serve;
 mod show;
 mod verify;
 
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Bundle(args) => bundle::run(&cli.pki, args, printer, cli.yes),
         Command::Verify(args) => verify::run(&cli.pki, args, printer),
         Command::Check(args) => check::run(&cli.pki, args, printer),
+        Command::Serve(args) => serve::run(&cli.pki, args, printer),
         Command::Issue(args) => issue::run(&cli.pki, args, printer),
         Command::List(args) => list::run(&cli.pki, args, printer),
         Command::Show(args) => show::run(&cli.pki, args, printer),

@@ -12,7 +12,7 @@
 //! are checked (a foreign or garbage file is refused). A damaged inventory is
 //! never rewritten: the error says so and how to restore it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -511,6 +511,36 @@ impl Inventory {
                 r.ca_generation == generation && r.revoked_at.is_none() && r.not_after >= now
             })
             .collect())
+    }
+
+    /// Roles by certificate serial (big-endian bytes, no leading zeros), for
+    /// every certificate whose name holds roles.
+    pub fn roles_by_serial(&self) -> Result<HashMap<Vec<u8>, Vec<String>>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT c.serial, r.role FROM certificates c JOIN roles r ON r.name = c.name ORDER BY r.role")
+            .map_err(|e| self.err(e))?;
+        let pairs = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut out: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
+        for (serial, role) in pairs {
+            let bytes = hex::decode(if serial.len() % 2 == 1 {
+                format!("0{serial}")
+            } else {
+                serial.clone()
+            })
+            .map_err(|_| InventoryError::Corrupt {
+                path: self.path.clone(),
+                why: format!("bad serial '{serial}'"),
+            })?;
+            out.entry(bytes).or_default().push(role);
+        }
+        Ok(out)
     }
 
     /// Every CA generation, oldest first.

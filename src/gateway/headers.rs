@@ -1,0 +1,137 @@
+//! Identity headers: what the gateway strips from every request and what it
+//! adds for the upstream. A header counts as an identity header whatever its
+//! letter case and with `_` written for `-`, because some upstream stacks
+//! (CGI, WSGI, PHP) fold both to the same variable.
+
+use base64::Engine;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::gateway::identity::ClientIdentity;
+
+/// Headers the client may never set, normalised (lowercase, `-`).
+const IDENTITY_HEADERS: &[&str] = &[
+    "client-cert",
+    "client-cert-chain",
+    "x-client-verify",
+    "x-client-dn",
+    "x-client-cn",
+    "x-client-serial",
+    "x-client-fingerprint",
+    "x-client-san-uri",
+    "x-client-roles",
+    "x-forwarded-client-cert",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+];
+
+/// True when `name` is an identity header in any spelling.
+pub fn is_identity_header(name: &str) -> bool {
+    let normalised: String = name
+        .chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    IDENTITY_HEADERS.contains(&normalised.as_str())
+}
+
+/// Removes every identity header the client sent.
+pub fn strip(headers: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_identity_header(name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(&name);
+    }
+}
+
+/// Adds the verified identity (RFC 9440 and `X-Client-*`) and forwarding
+/// headers for the upstream.
+pub fn add(
+    headers: &mut HeaderMap,
+    identity: &ClientIdentity,
+    roles: &[String],
+    peer_ip: std::net::IpAddr,
+) {
+    let b64 = |der: &[u8]| {
+        format!(
+            ":{}:",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    };
+    let mut set = |name: &'static str, value: String| {
+        headers.insert(HeaderName::from_static(name), value_of(&value));
+    };
+    set("client-cert", b64(&identity.leaf));
+    if !identity.chain.is_empty() {
+        set(
+            "client-cert-chain",
+            identity
+                .chain
+                .iter()
+                .map(|c| b64(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    set("x-client-verify", "SUCCESS".into());
+    set("x-client-dn", identity.subject.clone());
+    if let Some(cn) = &identity.cn {
+        set("x-client-cn", cn.clone());
+    }
+    set("x-client-serial", identity.serial.clone());
+    set("x-client-fingerprint", identity.fingerprint.clone());
+    let uris = identity.uris();
+    if !uris.is_empty() {
+        set("x-client-san-uri", uris.join(","));
+    }
+    if !roles.is_empty() {
+        set("x-client-roles", roles.join(","));
+    }
+    set("x-forwarded-for", peer_ip.to_string());
+    set("x-forwarded-proto", "https".into());
+}
+
+/// A header value from text; bytes outside visible ASCII are
+/// percent-encoded so a DN with non-ASCII text still arrives intact.
+fn value_of(text: &str) -> HeaderValue {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_an_identity_header_is_stripped() {
+        let mut headers = HeaderMap::new();
+        for name in [
+            "x-client-cn",
+            "X_Client_CN",
+            "client_cert",
+            "X-FORWARDED-CLIENT-CERT",
+            "x_forwarded_for",
+            "accept",
+        ] {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
+            headers.append(name, HeaderValue::from_static("spoofed"));
+        }
+        strip(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("accept"));
+    }
+}

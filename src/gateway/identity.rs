@@ -1,0 +1,121 @@
+//! The verified client identity of one connection, extracted once after the
+//! handshake, and what the per-request steps (revocation recheck, policy,
+//! headers, echo, access log) read.
+
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::pki::inspect;
+use crate::pki::snapshot::{RevocationLink, Snapshot};
+
+/// A client that completed the mTLS handshake.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Subject CN.
+    pub cn: Option<String>,
+    /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
+    pub sans: Vec<String>,
+    /// Lowercase hex serial.
+    pub serial: String,
+    /// Serial as big-endian bytes (for role lookups).
+    pub serial_bytes: Vec<u8>,
+    /// SHA-256 fingerprint, lowercase hex.
+    pub fingerprint: String,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// The leaf (DER).
+    pub leaf: CertificateDer<'static>,
+    /// Intermediates the client sent (DER).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The path to the root for per-request revocation lookups.
+    pub revocation: Vec<RevocationLink>,
+}
+
+impl ClientIdentity {
+    /// Reads the identity from the peer certificates of a verified connection.
+    pub fn from_peer(
+        certs: &[CertificateDer<'static>],
+        snapshot: &Snapshot,
+    ) -> Option<ClientIdentity> {
+        let leaf = certs.first()?.clone();
+        let info = inspect::cert_info(&leaf).ok()?;
+        let cn = info
+            .subject
+            .split(", ")
+            .find_map(|part| part.strip_prefix("CN="))
+            .map(str::to_owned);
+        let serial_bytes = hex::decode(pad(info.serial.as_str())).unwrap_or_default();
+        Some(ClientIdentity {
+            revocation: snapshot.revocation_path(&leaf),
+            subject: info.subject,
+            issuer: info.issuer,
+            cn,
+            sans: info.sans,
+            serial: info.serial.to_string(),
+            serial_bytes,
+            fingerprint: info.fingerprint.to_string(),
+            not_after: info.not_after,
+            leaf,
+            chain: certs[1..].to_vec(),
+        })
+    }
+
+    /// URI SANs only.
+    pub fn uris(&self) -> Vec<&str> {
+        self.sans
+            .iter()
+            .filter_map(|s| s.strip_prefix("URI:"))
+            .collect()
+    }
+}
+
+fn pad(hex: &str) -> String {
+    if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex.to_owned()
+    }
+}
+
+/// The identity echo's JSON body.
+#[derive(Debug, Serialize)]
+pub struct EchoBody<'a> {
+    /// Always `SUCCESS`: the echo only answers verified clients.
+    pub verify: &'static str,
+    /// Subject DN.
+    pub subject: &'a str,
+    /// Issuer DN.
+    pub issuer: &'a str,
+    /// CN.
+    pub cn: Option<&'a str>,
+    /// SANs.
+    pub sans: &'a [String],
+    /// Serial, lowercase hex.
+    pub serial: &'a str,
+    /// SHA-256 fingerprint.
+    pub fingerprint_sha256: &'a str,
+    /// RFC 3339.
+    pub not_after: String,
+    /// Roles from the inventory.
+    pub roles: &'a [String],
+    /// The request as the gateway saw it.
+    pub request: EchoRequest,
+}
+
+/// The request part of the echo.
+#[derive(Debug, Serialize)]
+pub struct EchoRequest {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// HTTP version.
+    pub version: String,
+    /// TLS SNI.
+    pub sni: Option<String>,
+}

@@ -1,0 +1,336 @@
+//! The mTLS gateway (`mtlsctl serve`): tokio + rustls + hyper. It reads the
+//! PKI only through [`crate::pki::snapshot::Snapshot`].
+//!
+//! Per connection: accept (bounded by `max_connections`), TLS handshake
+//! under a deadline against the current snapshot's config, then HTTP/1.1 or
+//! HTTP/2 by ALPN. Per request ([`proxy`]): SNI/Host check, revocation and
+//! expiry recheck against the *current* snapshot, identity headers, then
+//! the echo or the upstream. Reloads swap the snapshot atomically
+//! ([`reload`]); open connections keep running and see the new revocation
+//! state on their next request.
+
+pub mod access_log;
+pub mod echo;
+pub mod headers;
+pub mod identity;
+pub mod proxy;
+pub mod reload;
+pub mod shutdown;
+pub mod tls;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::gateway::identity::ClientIdentity;
+use crate::gateway::tls::TlsOptions;
+use crate::pki::layout::Layout;
+use crate::pki::model::CertName;
+use crate::pki::snapshot::{Snapshot, SnapshotError};
+
+/// What the gateway serves with: one snapshot and the TLS config built
+/// from it, swapped together.
+pub struct Live {
+    /// The PKI view.
+    pub snapshot: Arc<Snapshot>,
+    /// The TLS server configuration for new connections.
+    pub tls: Arc<ServerConfig>,
+    /// Reload generation (1 at start).
+    pub generation: u64,
+}
+
+/// Settings that do not come from the PKI.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// `http://` upstream; the identity echo when `None`.
+    pub upstream: Option<http::Uri>,
+    /// The certificate name of the gateway's server credential.
+    pub server_cert: CertName,
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// Deadline for a TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Deadline for a request's headers.
+    pub header_timeout: Duration,
+    /// Close a connection with no request in flight after this long.
+    pub idle_timeout: Duration,
+    /// Largest request header block, in bytes (431 above it).
+    pub max_header_bytes: usize,
+    /// Most connections at once (further ones wait in the accept queue).
+    pub max_connections: usize,
+    /// Deadline for the upstream's response headers (504 after it).
+    pub upstream_timeout: Duration,
+    /// Deadline for connecting to the upstream (502 after it).
+    pub connect_timeout: Duration,
+    /// How long SIGTERM/SIGINT waits for requests in flight.
+    pub drain_timeout: Duration,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The PKI could not be loaded: the gateway does not start without it.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The TLS configuration failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Signal handlers or the file watcher could not be set up.
+    #[error("cannot start: {0}")]
+    Setup(String),
+}
+
+/// Per-connection facts the request handler needs.
+pub struct ConnCtx {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// TLS SNI, lowercased.
+    pub sni: Option<String>,
+    /// The verified client.
+    pub identity: ClientIdentity,
+    /// Requests in flight and the last activity, for the idle timeout.
+    pub activity: Activity,
+}
+
+/// Activity of one connection.
+#[derive(Default)]
+pub struct Activity {
+    in_flight: AtomicUsize,
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self, epoch: Instant) {
+        self.last
+            .store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
+pub fn build_live(
+    layout: &Layout,
+    options: &GatewayOptions,
+    generation: u64,
+) -> Result<Live, GatewayError> {
+    let snapshot = Arc::new(Snapshot::load(layout, &options.server_cert)?);
+    let tls = tls::server_config(snapshot.clone(), options.tls)?;
+    Ok(Live {
+        snapshot,
+        tls,
+        generation,
+    })
+}
+
+/// Runs the gateway until SIGTERM/SIGINT (or `stop` turns true), then drains.
+/// `ready` receives the bound address once listening.
+pub async fn run(
+    pki_dir: PathBuf,
+    options: GatewayOptions,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), GatewayError> {
+    let layout = Layout::new(&pki_dir);
+    let live = build_live(&layout, &options, 1)?;
+    let shared = Arc::new(ArcSwap::from_pointee(live));
+    let listener =
+        TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| GatewayError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+    let addr = listener.local_addr().map_err(|source| GatewayError::Bind {
+        addr: options.listen,
+        source,
+    })?;
+    let options = Arc::new(options);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
+    let _watcher = reload::spawn(layout.clone(), options.clone(), shared.clone())
+        .map_err(GatewayError::Setup)?;
+    let upstream = options
+        .upstream
+        .clone()
+        .map(|u| Arc::new(upstream::Upstream::new(u, &options)));
+    {
+        let live = shared.load();
+        tracing::info!(
+            target: "mtlsctl::gateway",
+            message = "listening",
+            addr = %addr,
+            upstream = options.upstream.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "echo".into()),
+            generation = live.generation,
+            revoked = live.snapshot.revoked_count,
+            server_cert_not_after = %crate::pki::time::rfc3339(live.snapshot.server.not_after),
+        );
+    }
+    ready(addr);
+
+    let permits = Arc::new(Semaphore::new(options.max_connections));
+    let epoch = Instant::now();
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut stop = stop_rx.clone();
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(target: "mtlsctl::gateway", message = "accept failed", error = %e);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let shared = shared.clone();
+        let options = options.clone();
+        let upstream = upstream.clone();
+        let stop_rx = stop_rx.clone();
+        let open = open.clone();
+        open.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            serve_connection(tcp, peer, shared, options, upstream, stop_rx, epoch).await;
+            open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!(target: "mtlsctl::gateway", message = "draining", open_connections = open.load(Ordering::Relaxed));
+    let deadline = Instant::now() + options.drain_timeout;
+    while open.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::info!(target: "mtlsctl::gateway", message = "stopped", abandoned_connections = open.load(Ordering::Relaxed));
+    Ok(())
+}
+
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<ArcSwap<Live>>,
+    options: Arc<GatewayOptions>,
+    upstream: Option<Arc<upstream::Upstream>>,
+    mut stop: watch::Receiver<bool>,
+    epoch: Instant,
+) {
+    let live = shared.load_full();
+    let acceptor = tokio_rustls::TlsAcceptor::from(live.tls.clone());
+    let handshake = tokio::time::timeout(options.handshake_timeout, acceptor.accept(tcp)).await;
+    let tls = match handshake {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            let (refusal, words) = tls::refusal_of(&e);
+            tracing::warn!(
+                target: "mtlsctl::handshake",
+                message = "handshake failed",
+                peer = %peer,
+                reason = %words,
+                refusal = refusal.map(|r| r.as_str()).unwrap_or("tls_error"),
+            );
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                target: "mtlsctl::handshake",
+                message = "handshake failed",
+                peer = %peer,
+                reason = "handshake timeout",
+                refusal = "timeout",
+            );
+            return;
+        }
+    };
+    let (_, conn) = tls.get_ref();
+    let sni = conn.server_name().map(str::to_ascii_lowercase);
+    let identity = conn
+        .peer_certificates()
+        .and_then(|certs| ClientIdentity::from_peer(certs, &live.snapshot));
+    let Some(identity) = identity else {
+        tracing::warn!(target: "mtlsctl::handshake", message = "handshake failed", peer = %peer, reason = "no client certificate", refusal = "no_cert");
+        return;
+    };
+    let ctx = Arc::new(ConnCtx {
+        peer,
+        sni,
+        identity,
+        activity: Activity::default(),
+    });
+    ctx.activity.touch(epoch);
+    let service = {
+        let ctx = ctx.clone();
+        let options = options.clone();
+        service_fn(move |req| {
+            let ctx = ctx.clone();
+            let shared = shared.clone();
+            let upstream = upstream.clone();
+            let options = options.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    proxy::handle(req, ctx, shared, upstream, options, epoch).await,
+                )
+            }
+        })
+    };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .max_buf_size(options.max_header_bytes.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    let idle = options.idle_timeout;
+    let mut tick = tokio::time::interval(Duration::from_millis(250).min(idle));
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(target: "mtlsctl::gateway", message = "connection ended", peer = %peer, error = %e);
+                }
+                break;
+            }
+            _ = stop.changed(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick(), if !closing => {
+                let idle_ms = epoch.elapsed().as_millis() as u64 - ctx.activity.last.load(Ordering::Relaxed);
+                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_ms >= idle.as_millis() as u64 {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The per-request path: SNI/Host, revocation and expiry recheck against
+//! the current snapshot, identity headers, then the echo or the upstream,
+//! and one access-log line.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+
+use crate::gateway::access_log::{self, AccessLine};
+use crate::gateway::tls::StaleCrlPolicy;
+use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, upstream};
+use crate::pki::snapshot::RevocationProblem;
+use crate::pki::verify::Refusal;
+
+/// The response body type of every answer.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// A small body from bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`.
+pub fn refuse(status: StatusCode, reason: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({
+        "error": status.canonical_reason().unwrap_or("error"),
+        "reason": reason,
+        "message": message,
+    });
+    let mut resp = Response::new(full(format!("{body}\n")));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Handles one request on a verified connection.
+pub async fn handle(
+    req: Request<Incoming>,
+    ctx: Arc<ConnCtx>,
+    shared: Arc<ArcSwap<Live>>,
+    upstream: Option<Arc<upstream::Upstream>>,
+    options: Arc<GatewayOptions>,
+    epoch: Instant,
+) -> Response<Body> {
+    let start = Instant::now();
+    ctx.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+    ctx.activity.touch(epoch);
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "/".into());
+    let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
+    ctx.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+    ctx.activity.touch(epoch);
+    access_log::log(&AccessLine {
+        peer: ctx.peer,
+        sni: ctx.sni.as_deref(),
+        method: &method,
+        path: &path,
+        status: response.status().as_u16(),
+        bytes: response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+        duration: start.elapsed(),
+        identity: &ctx.identity,
+        decision,
+    });
+    response
+}
+
+async fn decide(
+    mut req: Request<Incoming>,
+    ctx: &ConnCtx,
+    shared: &ArcSwap<Live>,
+    upstream: Option<&upstream::Upstream>,
+    options: &GatewayOptions,
+) -> (Response<Body>, &'static str) {
+    if let Err(message) = check_host(&req, ctx.sni.as_deref()) {
+        return (
+            refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                Refusal::SniMismatch.as_str(),
+                &message,
+            ),
+            Refusal::SniMismatch.as_str(),
+        );
+    }
+    let live = shared.load();
+    let now = crate::pki::time::now();
+    if now > ctx.identity.not_after {
+        let msg = format!(
+            "client certificate expired {}",
+            crate::pki::time::rfc3339(ctx.identity.not_after)
+        );
+        return (
+            refuse(StatusCode::FORBIDDEN, Refusal::Expired.as_str(), &msg),
+            Refusal::Expired.as_str(),
+        );
+    }
+    let stale_ok = options.tls.stale_crl == StaleCrlPolicy::Warn;
+    if let Err(problem) = live.snapshot.check(&ctx.identity.revocation, now, stale_ok) {
+        let refusal = match problem {
+            RevocationProblem::Revoked(_) => Refusal::Revoked,
+            RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
+        };
+        return (
+            refuse(
+                StatusCode::FORBIDDEN,
+                refusal.as_str(),
+                &problem.to_string(),
+            ),
+            refusal.as_str(),
+        );
+    }
+    let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
+    headers::strip(req.headers_mut());
+    headers::add(req.headers_mut(), &ctx.identity, &roles, ctx.peer.ip());
+    match upstream {
+        None => (echo::respond(&req, ctx, &roles), "allow"),
+        Some(up) => (up.forward(req).await, "allow"),
+    }
+}
+
+/// With client auth on, the Host a request names must be the name the TLS
+/// connection was made for (SNI); a connection without SNI may only address
+/// the server by IP literal. Case-insensitive, port and trailing dot ignored.
+fn check_host(req: &Request<Incoming>, sni: Option<&str>) -> Result<(), String> {
+    let host = req
+        .uri()
+        .host()
+        .map(str::to_owned)
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| "the request names no host".to_owned())?;
+    let host = strip_port(&host).trim_end_matches('.').to_ascii_lowercase();
+    match sni {
+        Some(sni) if sni.trim_end_matches('.') == host => Ok(()),
+        Some(sni) => Err(format!(
+            "this connection was made for {sni} (TLS SNI) but the request is for {host}"
+        )),
+        None => {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            if bare.parse::<std::net::IpAddr>().is_ok() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the connection sent no TLS SNI, so it may only address this server by IP, not {host}"
+                ))
+            }
+        }
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        return match rest.find(']') {
+            Some(end) => &host[..end + 2],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_port;
+
+    #[test]
+    fn ports_are_stripped() {
+        assert_eq!(strip_port("localhost:8443"), "localhost");
+        assert_eq!(strip_port("[::1]:8443"), "[::1]");
+        assert_eq!(strip_port("::1"), "::1");
+        assert_eq!(strip_port("example.com"), "example.com");
+    }
+}

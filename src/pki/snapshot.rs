@@ -1,0 +1,438 @@
+//! THE door between the PKI and the gateway: [`Snapshot::load`] reads the
+//! PKI directory into a read-only, fully checked view, or fails. Everything
+//! expensive is done here once per (re)load, never per handshake:
+//!
+//! - trust.pem must hold at least one root (never system roots);
+//! - every CRL in crls.pem is parsed and its signature verified against the
+//!   CA that issued it, then reduced to a hash set of revoked serials, so a
+//!   100,000-entry CRL costs one lookup per handshake (rustls-webpki would
+//!   re-verify the CRL's signature on every lookup, rustls/webpki#81);
+//! - every CA a chain may pass through has a CRL, or loading fails;
+//! - roles come from the inventory; the server credential from certs/NAME/.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::pki::inventory::{Inventory, InventoryError};
+use crate::pki::layout::Layout;
+use crate::pki::model::CertName;
+use crate::pki::time::from_unix;
+
+/// Why a snapshot could not be loaded. The gateway refuses to start on any
+/// of these, and keeps its last good snapshot when a reload hits one.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// A file could not be read.
+    #[error("{path}: {why}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// trust.pem holds no usable root.
+    #[error("{0}: no trusted root; refusing to run without one (system roots are never used)")]
+    NoTrust(PathBuf),
+    /// A CRL failed its signature check, or names no known CA.
+    #[error("{path}: CRL {index} ({issuer}): {why}")]
+    Crl {
+        /// crls.pem.
+        path: PathBuf,
+        /// 1-based position in the file.
+        index: usize,
+        /// Its issuer.
+        issuer: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A CA in service has no CRL.
+    #[error("{path}: no CRL for the CA {ca}; run `mtlsctl crl`")]
+    MissingCrl {
+        /// crls.pem.
+        path: PathBuf,
+        /// The CA's subject.
+        ca: String,
+    },
+    /// The inventory could not be read.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+}
+
+/// A CA identified the way certificates name their issuer: subject DER
+/// plus key identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CaKey {
+    subject: Vec<u8>,
+    key_id: Vec<u8>,
+}
+
+/// One link of a certificate's path to its root, for revocation lookups:
+/// the CA that issued a certificate and that certificate's serial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationLink {
+    issuer: CaKey,
+    serial: Vec<u8>,
+    /// The certificate's subject, for messages.
+    pub subject: String,
+}
+
+/// The revocation state of one CA.
+#[derive(Debug, Clone)]
+struct CrlState {
+    revoked: HashSet<Vec<u8>>,
+    next_update: Option<OffsetDateTime>,
+}
+
+/// Why revocation says no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationProblem {
+    /// A certificate in the path is listed on its issuer's CRL.
+    Revoked(String),
+    /// A CA in the path has no CRL in this snapshot.
+    Unknown(String),
+    /// The CRL that covers a certificate in the path is past its nextUpdate.
+    Stale(String),
+}
+
+impl std::fmt::Display for RevocationProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevocationProblem::Revoked(s) => write!(f, "{s} is revoked"),
+            RevocationProblem::Unknown(s) => write!(f, "no CRL covers {s}"),
+            RevocationProblem::Stale(s) => write!(f, "the CRL covering {s} is past its nextUpdate"),
+        }
+    }
+}
+
+/// The gateway's own server certificate and key.
+pub struct ServerCredential {
+    /// Leaf + intermediates.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+    /// Its notAfter.
+    pub not_after: OffsetDateTime,
+}
+
+/// A read-only, fully checked view of the PKI.
+pub struct Snapshot {
+    /// The roots to trust (trust.pem).
+    pub roots: Vec<CertificateDer<'static>>,
+    /// Every CA certificate the PKI has made, by subject+key id.
+    cas: HashMap<CaKey, CaInfo>,
+    crls: HashMap<CaKey, CrlState>,
+    roles: HashMap<Vec<u8>, Vec<String>>,
+    /// The server credential.
+    pub server: ServerCredential,
+    /// The earliest nextUpdate of any CRL in service.
+    pub earliest_next_update: Option<OffsetDateTime>,
+    /// Revoked serials across all CRLs.
+    pub revoked_count: usize,
+}
+
+#[derive(Debug, Clone)]
+struct CaInfo {
+    subject_text: String,
+    serial: Vec<u8>,
+    issuer: CaKey,
+    self_signed: bool,
+}
+
+impl Snapshot {
+    /// Loads and checks the PKI at `layout`, with the server credential of
+    /// the certificate filed under `server_name`.
+    pub fn load(layout: &Layout, server_name: &CertName) -> Result<Snapshot, SnapshotError> {
+        let trust_path = layout.trust();
+        let roots = read_certs(&trust_path)?;
+        if roots.is_empty() {
+            return Err(SnapshotError::NoTrust(trust_path));
+        }
+        let mut cas: HashMap<CaKey, CaInfo> = HashMap::new();
+        let mut ca_ders: HashMap<CaKey, CertificateDer<'static>> = HashMap::new();
+        let mut ca_files: Vec<PathBuf> = Vec::new();
+        if let Ok(dirs) = std::fs::read_dir(layout.root().join("ca")) {
+            for dir in dirs.flatten() {
+                for file in ["root.pem", "intermediate.pem"] {
+                    let path = dir.path().join(file);
+                    if path.exists() {
+                        ca_files.push(path);
+                    }
+                }
+            }
+        }
+        let mut all_ca_certs: Vec<(PathBuf, CertificateDer<'static>)> = roots
+            .iter()
+            .map(|r| (trust_path.clone(), r.clone()))
+            .collect();
+        for path in ca_files {
+            for cert in read_certs(&path)? {
+                all_ca_certs.push((path.clone(), cert));
+            }
+        }
+        for (path, der) in &all_ca_certs {
+            let (_, cert) = X509Certificate::from_der(der).map_err(|e| SnapshotError::File {
+                path: path.clone(),
+                why: format!("not a certificate: {e}"),
+            })?;
+            let key = CaKey {
+                subject: cert.subject().as_raw().to_vec(),
+                key_id: ski(&cert),
+            };
+            cas.insert(
+                key.clone(),
+                CaInfo {
+                    subject_text: cert.subject().to_string(),
+                    serial: canonical_serial(cert.raw_serial()),
+                    issuer: issuer_key(&cert),
+                    self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+                },
+            );
+            ca_ders.insert(key, der.clone());
+        }
+
+        let crl_path = layout.crls();
+        let crl_bytes = std::fs::read(&crl_path).map_err(|e| SnapshotError::File {
+            path: crl_path.clone(),
+            why: e.to_string(),
+        })?;
+        let mut crls: HashMap<CaKey, CrlState> = HashMap::new();
+        let mut earliest: Option<OffsetDateTime> = None;
+        let mut revoked_count = 0;
+        for (i, crl) in CertificateRevocationListDer::pem_slice_iter(&crl_bytes).enumerate() {
+            let index = i + 1;
+            let crl = crl.map_err(|e| SnapshotError::Crl {
+                path: crl_path.clone(),
+                index,
+                issuer: "?".into(),
+                why: format!("unreadable PEM: {e}"),
+            })?;
+            let (_, parsed) = CertificateRevocationList::from_der(crl.as_ref()).map_err(|e| {
+                SnapshotError::Crl {
+                    path: crl_path.clone(),
+                    index,
+                    issuer: "?".into(),
+                    why: format!("not a CRL: {e}"),
+                }
+            })?;
+            let issuer_text = parsed.issuer().to_string();
+            let crl_err = |why: String| SnapshotError::Crl {
+                path: crl_path.clone(),
+                index,
+                issuer: issuer_text.clone(),
+                why,
+            };
+            let aki = parsed
+                .extensions()
+                .iter()
+                .find_map(|ext| match ext.parsed_extension() {
+                    x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                        aki.key_identifier.as_ref().map(|k| k.0.to_vec())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let key = CaKey {
+                subject: parsed.issuer().as_raw().to_vec(),
+                key_id: aki,
+            };
+            let issuer_der = ca_ders
+                .get(&key)
+                .ok_or_else(|| crl_err("issued by no CA this PKI knows".into()))?;
+            let (_, issuer_cert) =
+                X509Certificate::from_der(issuer_der).map_err(|e| crl_err(e.to_string()))?;
+            parsed
+                .verify_signature(issuer_cert.public_key())
+                .map_err(|e| crl_err(format!("signature does not verify: {e}")))?;
+            let next_update = parsed.next_update().map(|t| from_unix(t.timestamp()));
+            if let Some(n) = next_update {
+                earliest = Some(earliest.map_or(n, |e: OffsetDateTime| e.min(n)));
+            }
+            let revoked: HashSet<Vec<u8>> = parsed
+                .iter_revoked_certificates()
+                .map(|r| canonical_serial(r.raw_serial()))
+                .collect();
+            revoked_count += revoked.len();
+            crls.insert(
+                key,
+                CrlState {
+                    revoked,
+                    next_update,
+                },
+            );
+        }
+        // Every root in trust.pem must have a CRL.
+        for root in &roots {
+            if let Ok((_, cert)) = X509Certificate::from_der(root) {
+                let key = CaKey {
+                    subject: cert.subject().as_raw().to_vec(),
+                    key_id: ski(&cert),
+                };
+                if !crls.contains_key(&key) {
+                    return Err(SnapshotError::MissingCrl {
+                        path: crl_path,
+                        ca: cert.subject().to_string(),
+                    });
+                }
+            }
+        }
+
+        let roles = {
+            let inventory = Inventory::open_for_read(layout)?;
+            inventory.roles_by_serial()?
+        };
+        let server = load_server(layout, server_name)?;
+        Ok(Snapshot {
+            roots,
+            cas,
+            crls,
+            roles,
+            server,
+            earliest_next_update: earliest,
+            revoked_count,
+        })
+    }
+
+    /// The path from a presented leaf to its root, as (issuer, serial)
+    /// links; computed once per connection, looked up per request.
+    pub fn revocation_path(&self, leaf: &[u8]) -> Vec<RevocationLink> {
+        let Ok((_, cert)) = X509Certificate::from_der(leaf) else {
+            return Vec::new();
+        };
+        let mut current = issuer_key(&cert);
+        let mut out = vec![RevocationLink {
+            issuer: current.clone(),
+            serial: canonical_serial(cert.raw_serial()),
+            subject: cert.subject().to_string(),
+        }];
+        for _ in 0..8 {
+            let Some(ca) = self.cas.get(&current) else {
+                break;
+            };
+            if ca.self_signed {
+                break;
+            }
+            out.push(RevocationLink {
+                issuer: ca.issuer.clone(),
+                serial: ca.serial.clone(),
+                subject: ca.subject_text.clone(),
+            });
+            current = ca.issuer.clone();
+        }
+        out
+    }
+
+    /// Checks a revocation path against this snapshot's CRLs at `now`.
+    /// `stale_ok` lets a CRL past its nextUpdate still answer (policy warn).
+    pub fn check(
+        &self,
+        path: &[RevocationLink],
+        now: OffsetDateTime,
+        stale_ok: bool,
+    ) -> Result<(), RevocationProblem> {
+        if path.is_empty() {
+            return Err(RevocationProblem::Unknown("the certificate".into()));
+        }
+        for link in path {
+            let Some(crl) = self.crls.get(&link.issuer) else {
+                return Err(RevocationProblem::Unknown(link.subject.clone()));
+            };
+            if crl.revoked.contains(&link.serial) {
+                return Err(RevocationProblem::Revoked(link.subject.clone()));
+            }
+            if !stale_ok && crl.next_update.is_some_and(|n| n < now) {
+                return Err(RevocationProblem::Stale(link.subject.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Roles recorded for the certificate with this serial (big-endian bytes).
+    pub fn roles(&self, serial: &[u8]) -> &[String] {
+        self.roles
+            .get(&canonical_serial(serial))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+fn canonical_serial(raw: &[u8]) -> Vec<u8> {
+    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    raw[start..].to_vec()
+}
+
+fn ski(cert: &X509Certificate<'_>) -> Vec<u8> {
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn issuer_key(cert: &X509Certificate<'_>) -> CaKey {
+    let aki = cert
+        .extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        });
+    let self_signed = cert.subject().as_raw() == cert.issuer().as_raw();
+    CaKey {
+        subject: cert.issuer().as_raw().to_vec(),
+        key_id: match (aki, self_signed) {
+            (Some(a), _) => a,
+            (None, true) => ski(cert),
+            (None, false) => Vec::new(),
+        },
+    }
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, SnapshotError> {
+    let bytes = std::fs::read(path).map_err(|e| SnapshotError::File {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SnapshotError::File {
+            path: path.to_owned(),
+            why: format!("unreadable PEM: {e}"),
+        })
+}
+
+fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, SnapshotError> {
+    let chain = read_certs(&layout.leaf_chain(name))?;
+    let Some(leaf) = chain.first() else {
+        return Err(SnapshotError::File {
+            path: layout.leaf_chain(name),
+            why: "no certificate in the file".into(),
+        });
+    };
+    let not_after = X509Certificate::from_der(leaf)
+        .map(|(_, c)| from_unix(c.validity().not_after.timestamp()))
+        .map_err(|e| SnapshotError::File {
+            path: layout.leaf_chain(name),
+            why: e.to_string(),
+        })?;
+    let key_path = layout.leaf_key(name);
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| SnapshotError::File {
+        path: key_path.clone(),
+        why: format!("unreadable private key: {e}"),
+    })?;
+    Ok(ServerCredential {
+        chain,
+        key,
+        not_after,
+    })
+}

@@ -1,6 +1,8 @@
 //! The command-line definitions. Value parsers yield domain types
 //! ([`crate::pki::model`]), so commands never re-check strings.
 
+pub mod generate;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -79,6 +81,26 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the mTLS gateway from the PKI (identity echo unless --upstream).
     Serve(ServeArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Regenerate man/ and completions/ under DIR (for maintainers).
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `generate-docs`.
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// The repository root (man/ and completions/ are written under it).
+    pub dir: PathBuf,
 }
 
 /// `serve --stale-crl`.

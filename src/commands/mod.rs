@@ -43,6 +43,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => verify::run(&cli.pki, args, printer),
         Command::Check(args) => check::run(&cli.pki, args, printer),
         Command::Serve(args) => serve::run(&cli.pki, args, printer),
+        Command::Completions(args) => {
+            let mut text = Vec::new();
+            crate::cli::generate::completions(args.shell, &mut text);
+            printer.raw(&text)
+        }
+        Command::GenerateDocs(args) => {
+            crate::cli::generate::generate_docs(&args.dir).map_err(Error::Output)
+        }
         Command::Issue(args) => issue::run(&cli.pki, args, printer),
         Command::List(args) => list::run(&cli.pki, args, printer),
         Command::Show(args) => show::run(&cli.pki, args, printer),

@@ -44,6 +44,13 @@ impl Printer {
     }
 }
 
+impl Printer {
+    /// Writes bytes as they are (completion scripts), even with --quiet.
+    pub fn raw(&self, bytes: &[u8]) -> Result<(), Error> {
+        write_stdout(&String::from_utf8_lossy(bytes))
+    }
+}
+
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())

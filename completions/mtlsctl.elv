@@ -1,0 +1,408 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[mtlsctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'mtlsctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'mtlsctl'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ca 'Create and manage the certificate authority'
+            cand issue 'Issue a certificate (key, cert and chain written under certs/NAME/)'
+            cand list 'List the certificates in the inventory'
+            cand show 'Show one certificate from the inventory by name or serial'
+            cand inspect 'Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER)'
+            cand revoke 'Revoke a certificate and re-sign its CA''s CRL at once'
+            cand crl 'Re-sign every CRL now (cron, before nextUpdate), or export them'
+            cand rotate 'New key and certificate with the same identity, for one name or all'
+            cand bundle 'Write a PKCS#12 or PEM bundle of a certificate and its key'
+            cand verify 'Would this PKI accept a certificate? If not, why (exit 3)'
+            cand check 'CI gate: fail (exit 3) when anything expires within the window'
+            cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
+            cand completions 'Print a shell completion script'
+            cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;ca'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
+            cand show 'Show the CA generations and their certificates'
+            cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
+            cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;ca;init'= {
+            cand --name 'The CA''s name; the root and intermediate common names derive from it'
+            cand --key-type 'Key type of the CA keys'
+            cand --validity 'Validity of the root (the intermediate ends with it)'
+            cand --permit-dns 'Permit only this DNS subtree (name constraint; repeatable; .example.com = subdomains only)'
+            cand --permit-ip 'Permit only this IP network (name constraint; repeatable)'
+            cand --passphrase-file 'Encrypt the CA keys with the passphrase on the first line of FILE'
+            cand --pki 'The PKI directory'
+            cand --single-tier 'Make only a root, which issues leaves itself'
+            cand --no-passphrase 'Store the CA keys unencrypted (mode 0600)'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;ca;show'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;ca;rotate'= {
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --root 'Make a new root too (trust.pem then holds the old and the new root)'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;ca;retire'= {
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --force 'Retire even though unexpired, unrevoked certificates still depend on it'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;ca;help'= {
+            cand init 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
+            cand show 'Show the CA generations and their certificates'
+            cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
+            cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;ca;help;init'= {
+        }
+        &'mtlsctl;ca;help;show'= {
+        }
+        &'mtlsctl;ca;help;rotate'= {
+        }
+        &'mtlsctl;ca;help;retire'= {
+        }
+        &'mtlsctl;ca;help;help'= {
+        }
+        &'mtlsctl;issue'= {
+            cand --profile 'What the certificate is for'
+            cand --cn 'Subject common name (default: NAME)'
+            cand --org 'Subject organization (O)'
+            cand --ou 'Subject organizational unit (OU)'
+            cand --dns 'DNS subject alternative name (repeatable)'
+            cand --ip 'IP subject alternative name (repeatable)'
+            cand --uri 'URI subject alternative name, e.g. a SPIFFE ID (repeatable)'
+            cand --email 'Email subject alternative name (repeatable)'
+            cand --validity 'Validity (default from mtlsctl.toml: 90d)'
+            cand --key-type 'Key type (default from mtlsctl.toml: ecdsa-p256)'
+            cand --csr 'Sign this CSR (PEM or DER) instead of making a key; only its public key is used'
+            cand --role 'Role kept in the inventory for gateway policies (repeatable)'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;list'= {
+            cand --status 'Only certificates with this status'
+            cand --expiring-within 'Only certificates that are valid now and expire within DUR'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;show'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;inspect'= {
+            cand --password-file 'PKCS#12 password from the first line of FILE (else MTLSCTL_P12_PASSWORD, else a prompt)'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;revoke'= {
+            cand --reason 'RFC 5280 reason'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;crl'= {
+            cand --out 'Export instead of re-signing: every current CRL (PEM), or with --der the issuing CA''s CRL'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --der 'With --out: the current issuing CA''s CRL in DER'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;rotate'= {
+            cand --if-expiring-within 'Only certificates that expire within DUR (safe to run nightly)'
+            cand --csr 'A new CSR for a certificate issued from a CSR (one name only)'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --all 'Rotate every current certificate'
+            cand --revoke-previous 'Revoke the previous certificate (reason superseded)'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;bundle'= {
+            cand --format 'Bundle format'
+            cand --out 'Output file (default NAME.p12 or NAME.pem in the current directory; mode 0600)'
+            cand --password-file 'PKCS#12 password from the first line of FILE (else MTLSCTL_P12_PASSWORD, else a prompt)'
+            cand --pki 'The PKI directory'
+            cand --legacy 'PKCS#12 with 3DES and a SHA-1 MAC, for keystores older than 2020'
+            cand --trust 'With --format pem: the trust bundle (trust.pem''s roots) instead of a key and chain'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;verify'= {
+            cand --chain 'More intermediates (PEM)'
+            cand --usage 'The extended key usage to require'
+            cand --pki 'The PKI directory'
+            cand --explain 'Print every check, not just the verdict'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;check'= {
+            cand --warn 'Fail when anything expires (or a CRL''s nextUpdate falls) within DUR'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;serve'= {
+            cand --listen 'Address to listen on (port 0 picks a free port; the log says which)'
+            cand --upstream 'Forward verified requests to this http:// upstream (default: the identity echo)'
+            cand --server-name 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)'
+            cand --stale-crl 'What to do when a CRL is past its nextUpdate'
+            cand --handshake-timeout 'Deadline for a TLS handshake'
+            cand --header-timeout 'Deadline for a request''s headers'
+            cand --idle-timeout 'Close a connection idle this long'
+            cand --max-header-bytes 'Largest request header block in bytes (431 above it)'
+            cand --max-connections 'Most concurrent connections'
+            cand --upstream-timeout 'Deadline for the upstream''s response headers (504 after it)'
+            cand --drain-timeout 'How long SIGTERM/SIGINT waits for requests in flight'
+            cand --workers 'Runtime worker threads (default: one per CPU)'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --demo 'Make a throwaway PKI with a client certificate, serve it, and print curl commands'
+            cand --tls12 'Also accept TLS 1.2 (TLS 1.3 only by default)'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;completions'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;generate-docs'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;help'= {
+            cand ca 'Create and manage the certificate authority'
+            cand issue 'Issue a certificate (key, cert and chain written under certs/NAME/)'
+            cand list 'List the certificates in the inventory'
+            cand show 'Show one certificate from the inventory by name or serial'
+            cand inspect 'Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER)'
+            cand revoke 'Revoke a certificate and re-sign its CA''s CRL at once'
+            cand crl 'Re-sign every CRL now (cron, before nextUpdate), or export them'
+            cand rotate 'New key and certificate with the same identity, for one name or all'
+            cand bundle 'Write a PKCS#12 or PEM bundle of a certificate and its key'
+            cand verify 'Would this PKI accept a certificate? If not, why (exit 3)'
+            cand check 'CI gate: fail (exit 3) when anything expires within the window'
+            cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
+            cand completions 'Print a shell completion script'
+            cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;help;ca'= {
+            cand init 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
+            cand show 'Show the CA generations and their certificates'
+            cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
+            cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+        }
+        &'mtlsctl;help;ca;init'= {
+        }
+        &'mtlsctl;help;ca;show'= {
+        }
+        &'mtlsctl;help;ca;rotate'= {
+        }
+        &'mtlsctl;help;ca;retire'= {
+        }
+        &'mtlsctl;help;issue'= {
+        }
+        &'mtlsctl;help;list'= {
+        }
+        &'mtlsctl;help;show'= {
+        }
+        &'mtlsctl;help;inspect'= {
+        }
+        &'mtlsctl;help;revoke'= {
+        }
+        &'mtlsctl;help;crl'= {
+        }
+        &'mtlsctl;help;rotate'= {
+        }
+        &'mtlsctl;help;bundle'= {
+        }
+        &'mtlsctl;help;verify'= {
+        }
+        &'mtlsctl;help;check'= {
+        }
+        &'mtlsctl;help;serve'= {
+        }
+        &'mtlsctl;help;completions'= {
+        }
+        &'mtlsctl;help;generate-docs'= {
+        }
+        &'mtlsctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

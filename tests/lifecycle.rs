@@ -734,43 +734,99 @@ fn bundle_pem_and_trust_and_refusals() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     let c = env.issue(&["app"]);
-    let v = json(&env, &["bundle", "app", "--format", "pem", "--out", "app.pem"]);
+    let v = json(
+        &env,
+        &["bundle", "app", "--format", "pem", "--out", "app.pem"],
+    );
     assert_eq!(v["includes_private_key"], true);
     assert_eq!(v["serial"], c.serial.as_str());
     let text = std::fs::read_to_string(env.path("app.pem"))?;
     assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "leaf + intermediate");
-    assert_eq!(std::fs::metadata(env.path("app.pem"))?.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        text.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "leaf + intermediate"
+    );
+    assert_eq!(
+        std::fs::metadata(env.path("app.pem"))?.permissions().mode() & 0o777,
+        0o600
+    );
     // openssl reads the key and the first certificate from the one file.
-    let cert_pub = openssl_ok(env.dir.path(), &["x509", "-in", "app.pem", "-noout", "-pubkey"]);
+    let cert_pub = openssl_ok(
+        env.dir.path(),
+        &["x509", "-in", "app.pem", "-noout", "-pubkey"],
+    );
     let key_pub = openssl_ok(env.dir.path(), &["pkey", "-in", "app.pem", "-pubout"]);
     assert_eq!(cert_pub, key_pub);
 
     // An existing output file is kept unless --yes.
     let before = std::fs::read(env.path("app.pem"))?;
-    let out = env.cmd().args(["bundle", "app", "--format", "pem", "--out", "app.pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["bundle", "app", "--format", "pem", "--out", "app.pem"])
+        .output()?;
     assert_refused(&out, 5, &["app.pem", "--yes"]);
     assert_eq!(std::fs::read(env.path("app.pem"))?, before);
-    env.cmd().args(["--yes", "bundle", "app", "--format", "pem", "--out", "app.pem"]).assert().success();
+    env.cmd()
+        .args([
+            "--yes", "bundle", "app", "--format", "pem", "--out", "app.pem",
+        ])
+        .assert()
+        .success();
 
     // The trust bundle.
-    let v = json(&env, &["bundle", "--format", "pem", "--trust", "--out", "roots.pem"]);
+    let v = json(
+        &env,
+        &["bundle", "--format", "pem", "--trust", "--out", "roots.pem"],
+    );
     assert_eq!(v["includes_private_key"], false);
-    assert_eq!(std::fs::read(env.path("roots.pem"))?, std::fs::read(env.pki().join("trust.pem"))?);
+    assert_eq!(
+        std::fs::read(env.path("roots.pem"))?,
+        std::fs::read(env.pki().join("trust.pem"))?
+    );
 
     // p12 without a password source names the flags.
-    let out = env.cmd().args(["bundle", "app", "--out", "app.p12"]).output()?;
+    let out = env
+        .cmd()
+        .args(["bundle", "app", "--out", "app.p12"])
+        .output()?;
     assert_refused(&out, 2, &["--password-file", "MTLSCTL_P12_PASSWORD"]);
     assert!(!env.path("app.p12").exists());
     // Revoked and CSR-issued certificates are refused.
-    openssl_ok(env.dir.path(), &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-subj", "/CN=x", "-out", "r.csr"]);
+    openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=x",
+            "-out",
+            "r.csr",
+        ],
+    );
     env.issue(&["ext", "--csr", "r.csr"]);
-    let out = env.cmd().args(["bundle", "ext", "--format", "pem", "--out", "ext.pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["bundle", "ext", "--format", "pem", "--out", "ext.pem"])
+        .output()?;
     assert_refused(&out, 2, &["CSR"]);
     env.cmd().args(["revoke", "app"]).assert().success();
-    let out = env.cmd().args(["bundle", "app", "--format", "pem", "--out", "again.pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["bundle", "app", "--format", "pem", "--out", "again.pem"])
+        .output()?;
     assert_refused(&out, 5, &["revoked"]);
-    let out = env.cmd().args(["bundle", "nobody", "--format", "pem"]).output()?;
+    let out = env
+        .cmd()
+        .args(["bundle", "nobody", "--format", "pem"])
+        .output()?;
     assert_refused(&out, 4, &["nobody"]);
     assert!(audit_actions(&env).contains(&"bundle".to_owned()));
     Ok(())

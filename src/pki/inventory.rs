@@ -57,7 +57,7 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_name ON certificates(name);
 CREATE UNIQUE INDEX certificates_current_name ON certificates(name) WHERE current = 1;
 CREATE INDEX certificates_not_after ON certificates(not_after);
-CREATE INDEX certificates_revoked ON certificates(ca_generation, revoked_at);
+CREATE INDEX certificates_revoked ON certificates(ca_generation, revoked_at, serial, not_after, revocation_reason);
 CREATE TABLE generations (
     generation         INTEGER PRIMARY KEY,
     root_generation    INTEGER NOT NULL,
@@ -468,7 +468,7 @@ impl Inventory {
             .prepare_cached(
                 "SELECT serial, revoked_at, revocation_reason FROM certificates
                  WHERE ca_generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2
-                 ORDER BY revoked_at, serial",
+                 ORDER BY revoked_at",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt

@@ -108,6 +108,8 @@ pub struct ConnCtx {
     pub sni: Option<String>,
     /// The verified client.
     pub identity: ClientIdentity,
+    /// True when ALPN chose HTTP/2.
+    pub alpn_h2: bool,
     /// Requests in flight and the last activity, for the idle timeout.
     pub activity: Activity,
 }
@@ -116,6 +118,7 @@ pub struct ConnCtx {
 #[derive(Default)]
 pub struct Activity {
     in_flight: AtomicUsize,
+    started: AtomicU64,
     last: AtomicU64,
 }
 
@@ -273,10 +276,12 @@ async fn serve_connection(
         tracing::warn!(target: "mtlsctl::handshake", message = "handshake failed", peer = %peer, reason = "no client certificate", refusal = "no_cert");
         return;
     };
+    let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
     let ctx = Arc::new(ConnCtx {
         peer,
         sni,
         identity,
+        alpn_h2,
         activity: Activity::default(),
     });
     ctx.activity.touch(epoch);
@@ -296,6 +301,12 @@ async fn serve_connection(
         })
     };
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // ALPN already chose the protocol: no sniffing of the first bytes.
+    builder = if ctx.alpn_h2 {
+        builder.http2_only()
+    } else {
+        builder.http1_only()
+    };
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -310,7 +321,8 @@ async fn serve_connection(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     tokio::pin!(conn);
     let idle = options.idle_timeout;
-    let mut tick = tokio::time::interval(Duration::from_millis(250).min(idle));
+    let header_timeout = options.header_timeout;
+    let mut tick = tokio::time::interval(Duration::from_millis(250).min(idle).min(header_timeout));
     let mut closing = false;
     loop {
         tokio::select! {
@@ -326,7 +338,10 @@ async fn serve_connection(
             }
             _ = tick.tick(), if !closing => {
                 let idle_ms = epoch.elapsed().as_millis() as u64 - ctx.activity.last.load(Ordering::Relaxed);
-                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_ms >= idle.as_millis() as u64 {
+                // Until the first request arrives, the header deadline
+                // applies: a verified client may not hold a slot silently.
+                let limit = if ctx.activity.started.load(Ordering::Relaxed) == 0 { header_timeout } else { idle };
+                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_ms >= limit.as_millis() as u64 {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
                 }

@@ -55,6 +55,7 @@ pub async fn handle(
 ) -> Response<Body> {
     let start = Instant::now();
     ctx.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+    ctx.activity.started.fetch_add(1, Ordering::Relaxed);
     ctx.activity.touch(epoch);
     let method = req.method().to_string();
     let path = req
@@ -128,6 +129,19 @@ async fn decide(
         );
     }
     let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
+    // The request's authority is the one checked against SNI; an
+    // absolute-form target or HTTP/2 :authority replaces any Host sent
+    // (RFC 9112 section 3.2.2), so the upstream sees the checked name.
+    if let Some(authority) = req.uri().authority().map(|a| a.as_str().to_owned())
+        && let Ok(value) = header::HeaderValue::from_str(&authority)
+    {
+        req.headers_mut().insert(header::HOST, value);
+    }
+    // Hop-by-hop removal (including headers the client lists in
+    // Connection) happens before the identity headers are added, so a
+    // client cannot name them in Connection to have them dropped.
+    let upgrade = upstream::is_upgrade(req.headers());
+    upstream::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
     headers::add(req.headers_mut(), &ctx.identity, &roles, ctx.peer.ip());
     match upstream {

@@ -72,7 +72,6 @@ impl Upstream {
         };
         *out.uri_mut() = uri;
         let mut headers = req.headers().clone();
-        remove_hop_by_hop(&mut headers, upgrade);
         if !headers.contains_key(header::HOST)
             && let Some(authority) = req.uri().authority()
             && let Ok(v) = HeaderValue::from_str(authority.as_str())
@@ -123,7 +122,8 @@ impl Upstream {
     }
 }
 
-fn is_upgrade(headers: &HeaderMap) -> bool {
+/// True for an HTTP/1.1 upgrade request (WebSocket and the like).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(header::UPGRADE)
         && headers
             .get_all(header::CONNECTION)
@@ -137,7 +137,7 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 
 /// Removes hop-by-hop headers (RFC 9110 section 7.6.1), keeping the
 /// upgrade pair when passing an upgrade through.
-fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()

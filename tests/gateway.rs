@@ -1,0 +1,1666 @@
+//! The mTLS gateway (`mtlsctl serve`) over real sockets on 127.0.0.1 with
+//! real clients: curl (HTTP/1.1 and HTTP/2), Python's ssl + http.client,
+//! openssl s_client and raw TCP. Every test starts its own gateway on port 0,
+//! reads the port from the "listening" log line and asserts on the JSON log
+//! lines the gateway writes to stderr. Every wait has a deadline.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::{Env, TestResult};
+use serde_json::Value;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
+
+/// How long a log line may take to appear after the client saw the event.
+const LOG_WAIT: Duration = Duration::from_secs(5);
+
+// ---------------------------------------------------------------------------
+// External tools: required, never skipped.
+
+fn require_tools() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (tool, arg) in [
+            ("curl", "--version"),
+            ("openssl", "version"),
+            ("python3", "--version"),
+        ] {
+            let ok = Command::new(tool)
+                .arg(arg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "{tool} is required for the gateway tests (see .ci/run)");
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Line collection from a child's pipe, with timestamps.
+
+struct Line {
+    at: Instant,
+    text: String,
+}
+
+#[derive(Default)]
+struct Lines {
+    lines: Vec<Line>,
+    closed: bool,
+}
+
+#[derive(Clone, Default)]
+struct SharedLines(Arc<(Mutex<Lines>, Condvar)>);
+
+impl SharedLines {
+    /// Collects every line `pipe` produces on a thread.
+    fn collect(pipe: impl Read + Send + 'static) -> SharedLines {
+        let shared = SharedLines::default();
+        let inner = shared.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            loop {
+                let mut buf = Vec::new();
+                let n = reader.read_until(b'\n', &mut buf).unwrap_or(0);
+                let (lock, cvar) = &*inner.0;
+                let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+                if n == 0 {
+                    state.closed = true;
+                    cvar.notify_all();
+                    return;
+                }
+                let text = String::from_utf8_lossy(&buf).trim_end().to_owned();
+                state.lines.push(Line {
+                    at: Instant::now(),
+                    text,
+                });
+                cvar.notify_all();
+            }
+        });
+        shared
+    }
+
+    fn len(&self) -> usize {
+        self.0
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lines
+            .len()
+    }
+
+    fn texts(&self, from: usize) -> Vec<String> {
+        let state = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .lines
+            .iter()
+            .skip(from)
+            .map(|l| l.text.clone())
+            .collect()
+    }
+
+    /// The first line at index >= `from` that `pred` accepts, waiting up to
+    /// `timeout`: (index, arrival time, text).
+    fn wait(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Option<(usize, Instant, String)> {
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &*self.0;
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut checked = from;
+        loop {
+            while checked < state.lines.len() {
+                let line = &state.lines[checked];
+                if pred(&line.text) {
+                    return Some((checked, line.at, line.text.clone()));
+                }
+                checked += 1;
+            }
+            let now = Instant::now();
+            if state.closed || now >= deadline {
+                return None;
+            }
+            state = cvar
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A child process killed when the test ends, however it ends.
+
+struct Guard {
+    child: Child,
+}
+
+impl Guard {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own.
+    fn wait_exit(&mut self, timeout: Duration) -> Res<Option<std::process::ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The gateway.
+
+struct Gateway {
+    proc: Guard,
+    port: u16,
+    log: SharedLines,
+    /// A copy of trust.pem taken at start, for the clients (a test may
+    /// damage the PKI's own).
+    cacert: PathBuf,
+}
+
+/// A client credential: chain.pem (leaf + intermediate) and key.pem.
+struct Cred {
+    chain: PathBuf,
+    key: PathBuf,
+}
+
+fn cred(env: &Env, name: &str) -> Cred {
+    let dir = env.pki().join("certs").join(name);
+    Cred {
+        chain: dir.join("chain.pem"),
+        key: dir.join("key.pem"),
+    }
+}
+
+/// What curl saw.
+#[derive(Debug)]
+struct CurlOut {
+    exit: Option<i32>,
+    status: u16,
+    version: String,
+    body: String,
+    stderr: String,
+}
+
+impl CurlOut {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is JSON ({e}): {:?}", self.body))
+    }
+
+    fn assert_status(&self, status: u16) {
+        assert_eq!(
+            self.status, status,
+            "HTTP status; curl exit {:?}, stderr {:?}, body {:?}",
+            self.exit, self.stderr, self.body
+        );
+        assert_eq!(self.exit, Some(0), "curl exit; stderr {:?}", self.stderr);
+    }
+
+    /// The TLS handshake was refused: curl failed and saw no HTTP answer.
+    fn assert_refused(&self, what: &str) {
+        assert_ne!(
+            self.exit,
+            Some(0),
+            "{what}: curl should fail, got status {} body {:?}",
+            self.status,
+            self.body
+        );
+        assert_eq!(
+            self.status, 0,
+            "{what}: no HTTP answer expected; body {:?}",
+            self.body
+        );
+    }
+}
+
+impl Gateway {
+    fn start(env: &Env, extra: &[&str]) -> Res<Gateway> {
+        require_tools();
+        std::fs::copy(env.pki().join("trust.pem"), env.path("client-trust.pem"))?;
+        let mut child = Command::new(BIN)
+            .current_dir(env.dir.path())
+            .env_remove("MTLSCTL_PKI")
+            .env_remove("MTLSCTL_LOG")
+            .env_remove("MTLSCTL_CA_PASSPHRASE")
+            .arg("--pki")
+            .arg(env.pki())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+        let log = SharedLines::collect(stderr);
+        let mut gw = Gateway {
+            proc: Guard { child },
+            port: 0,
+            log,
+            cacert: env.path("client-trust.pem"),
+        };
+        let Some(listening) =
+            gw.wait_json(0, Duration::from_secs(30), |v| v["message"] == "listening")
+        else {
+            return Err(format!(
+                "the gateway logged no \"listening\" line within 30 s; stderr:\n{}",
+                gw.dump()
+            )
+            .into());
+        };
+        let addr = listening["addr"]
+            .as_str()
+            .ok_or("the listening line has an addr")?;
+        let (host, port) = addr.rsplit_once(':').ok_or("addr is host:port")?;
+        assert_eq!(host, "127.0.0.1", "listening line: {listening}");
+        gw.port = port.parse()?;
+        assert_ne!(gw.port, 0);
+        Ok(gw)
+    }
+
+    /// The number of log lines so far: a mark for "lines after this".
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    fn dump(&self) -> String {
+        self.log.texts(0).join("\n")
+    }
+
+    /// Every log line from `from` on, decoded; a line that is not JSON fails.
+    fn json_lines(&self, from: usize) -> Vec<Value> {
+        self.log
+            .texts(from)
+            .iter()
+            .map(|t| {
+                serde_json::from_str(t)
+                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {t}"))
+            })
+            .collect()
+    }
+
+    fn wait_json(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        self.wait_json_at(from, timeout, pred).map(|(_, v)| v)
+    }
+
+    fn wait_json_at(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<(Instant, Value)> {
+        self.log
+            .wait(from, timeout, |text| {
+                serde_json::from_str::<Value>(text).is_ok_and(|v| pred(&v))
+            })
+            .and_then(|(_, at, text)| serde_json::from_str(&text).ok().map(|v| (at, v)))
+    }
+
+    /// The access-log line for `path` after `from`.
+    fn access_line(&self, from: usize, path: &str) -> Value {
+        self.wait_json(from, LOG_WAIT, |v| {
+            v["target"] == "mtlsctl::access" && v["path"] == path
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no access-log line for {path} after line {from}; log:\n{}",
+                self.dump()
+            )
+        })
+    }
+
+    /// Waits for the handshake-failed line after `from`, asserts its refusal
+    /// and that no request got through since `from`.
+    fn expect_refusal(&self, from: usize, refusal: &str, what: &str) -> Value {
+        let line = self
+            .wait_json(from, LOG_WAIT, |v| {
+                v["target"] == "mtlsctl::handshake" && v["message"] == "handshake failed"
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{what}: no \"handshake failed\" line after line {from}; log:\n{}",
+                    self.dump()
+                )
+            });
+        assert_eq!(line["refusal"], refusal, "{what}: refusal in {line}");
+        assert!(
+            line["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{what}: reason in words: {line}"
+        );
+        assert!(
+            line["peer"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("127.0.0.1:")),
+            "{what}: peer: {line}"
+        );
+        let through: Vec<Value> = self
+            .json_lines(from)
+            .into_iter()
+            .filter(|v| v["target"] == "mtlsctl::access")
+            .collect();
+        assert!(
+            through.is_empty(),
+            "{what}: a refused client made requests: {through:?}"
+        );
+        line
+    }
+
+    /// Every line is JSON and nothing panicked.
+    fn assert_clean_log(&self) {
+        let text = self.dump();
+        assert!(!text.contains("panicked"), "a panic in the log:\n{text}");
+        let _ = self.json_lines(0);
+    }
+
+    /// `https://HOST:PORT/PATH`; `localhost` resolves to 127.0.0.1 (curl
+    /// gets `--resolve`).
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}:{}{path}", self.port)
+    }
+
+    /// curl against this gateway, trusting the PKI's trust.pem.
+    fn curl(&self, cred: Option<&Cred>, url: &str, extra: &[&str]) -> CurlOut {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "10", "--connect-timeout", "5"])
+            .arg("--cacert")
+            .arg(&self.cacert)
+            .arg("--resolve")
+            .arg(format!("localhost:{}:127.0.0.1", self.port));
+        if let Some(c) = cred {
+            cmd.arg("--cert").arg(&c.chain).arg("--key").arg(&c.key);
+        }
+        cmd.args(["-w", "\n%{http_code} %{http_version}"])
+            .args(extra)
+            .arg(url)
+            .stdin(Stdio::null());
+        let out = cmd.output().expect("curl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, tail) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
+        let mut parts = tail.split_whitespace();
+        let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let version = parts.next().unwrap_or("").to_owned();
+        CurlOut {
+            exit: out.status.code(),
+            status,
+            version,
+            body: body.to_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// SIGTERM, then wait up to `timeout` for the exit.
+    fn terminate(&mut self, timeout: Duration) -> Res<Option<std::process::ExitStatus>> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.proc.pid().to_string()])
+            .status()?;
+        assert!(status.success(), "kill -TERM");
+        self.proc.wait_exit(timeout)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Other processes.
+
+/// Runs a command with stdin bytes and a hard deadline (killed after it).
+fn run_with_deadline(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Res<Output> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut input = child.stdin.take().ok_or("stdin")?;
+    let bytes = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let mut out_pipe = child.stdout.take().ok_or("stdout")?;
+    let mut err_pipe = child.stderr.take().ok_or("stderr")?;
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let mut guard = Guard { child };
+    let status = guard.wait_exit(timeout)?;
+    let Some(status) = status else {
+        guard.kill();
+        return Err(format!("{cmd:?} did not finish within {timeout:?}").into());
+    };
+    let _ = writer.join();
+    Ok(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+fn write_script(env: &Env, name: &str, text: &str) -> Res<PathBuf> {
+    let path = env.path(name);
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// A Python ssl + http.client client. Modes:
+/// - `once`: one GET, prints {"status","body","local"} or {"error"};
+/// - `twice`: as `once`, prints "ready", waits for a line on stdin, then a
+///   second GET on the same connection;
+/// - `hold DATA`: TLS handshake, sends DATA, then waits for the server to
+///   close; prints {"closed_after": seconds, "data": what arrived}.
+const PY_CLIENT: &str = r#"
+import http.client, json, socket, ssl, sys, time
+port, trust, chain, key, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+ctx = ssl.create_default_context(cafile=trust)
+if chain != "-":
+    ctx.load_cert_chain(chain, key)
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+if mode == "hold":
+    data = sys.argv[6].encode().decode("unicode_escape").encode()
+    raw = socket.create_connection(("127.0.0.1", port), timeout=8)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    start = time.monotonic()
+    if data:
+        tls.sendall(data)
+    got = b""
+    try:
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        emit({"error": "still open after 8 s", "data": got.decode("latin-1")})
+        sys.exit(0)
+    except Exception as e:
+        pass
+    emit({"closed_after": time.monotonic() - start, "data": got.decode("latin-1")})
+    sys.exit(0)
+
+conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+
+def get(path):
+    try:
+        conn.request("GET", path)
+        local = list(conn.sock.getsockname())
+        r = conn.getresponse()
+        body = r.read().decode()
+        return {"status": r.status, "body": body, "local": local}
+    except Exception as e:
+        return {"error": type(e).__name__ + ": " + str(e)}
+
+first = get("/first")
+emit(first)
+if mode == "twice" and "status" in first:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    emit(get("/second"))
+"#;
+
+fn py_client(env: &Env, gw: &Gateway, cred: Option<&Cred>, mode: &[&str]) -> Res<Command> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let script = write_script(env, &format!("client-{n}.py"), PY_CLIENT)?;
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .arg(gw.port.to_string())
+        .arg(env.pki().join("trust.pem"));
+    match cred {
+        Some(c) => cmd.arg(&c.chain).arg(&c.key),
+        None => cmd.args(["-", "-"]),
+    };
+    cmd.args(mode);
+    Ok(cmd)
+}
+
+/// One Python request; the JSON line it printed.
+fn py_once(env: &Env, gw: &Gateway, cred: Option<&Cred>) -> Res<Value> {
+    let out = run_with_deadline(
+        &mut py_client(env, gw, cred, &["once"])?,
+        b"",
+        Duration::from_secs(20),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next().unwrap_or("");
+    serde_json::from_str(line).map_err(|e| {
+        format!(
+            "python printed {text:?} ({e}); stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()
+    })
+}
+
+/// Python's `hold` mode: how long the server kept the connection open.
+fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
+    let out = run_with_deadline(
+        &mut py_client(env, gw, Some(cred), &["hold", data])?,
+        b"",
+        Duration::from_secs(25),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
+        format!(
+            "python printed {text:?} ({e}); stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()
+    })
+}
+
+/// An HTTP upstream on 127.0.0.1:0: prints its port, then "got PATH" for
+/// each request, and answers (after `delay` seconds) with the request's
+/// headers as a JSON list of [name, value] pairs, duplicates kept.
+const PY_UPSTREAM: &str = r#"
+import json, sys, time
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+delay = float(sys.argv[1])
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        print("got " + self.path, flush=True)
+        if delay:
+            time.sleep(delay)
+        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+srv.daemon_threads = True
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+struct Upstream {
+    proc: Guard,
+    port: u16,
+    out: SharedLines,
+}
+
+fn start_upstream(env: &Env, delay_secs: f64) -> Res<Upstream> {
+    let script = write_script(env, "upstream.py", PY_UPSTREAM)?;
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(delay_secs.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("stdout")?;
+    let out = SharedLines::collect(stdout);
+    let proc = Guard { child };
+    let (_, _, first) = out
+        .wait(0, Duration::from_secs(15), |_| true)
+        .ok_or("the upstream printed no port within 15 s")?;
+    Ok(Upstream {
+        proc,
+        port: first.trim().parse()?,
+        out,
+    })
+}
+
+fn pem_blocks(path: &Path) -> Res<Vec<Vec<u8>>> {
+    Ok(pem::parse_many(std::fs::read(path)?)?
+        .into_iter()
+        .map(|p| p.contents().to_vec())
+        .collect())
+}
+
+/// `:base64:` (RFC 9440 byte sequence) to bytes.
+fn sf_binary(value: &str) -> Res<Vec<u8>> {
+    let inner = value
+        .trim()
+        .strip_prefix(':')
+        .and_then(|v| v.strip_suffix(':'))
+        .ok_or_else(|| format!("not an RFC 9440 byte sequence: {value}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.decode(inner)?)
+}
+
+fn sorted(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+// ---------------------------------------------------------------------------
+// 1. The identity echo.
+
+#[test]
+fn echo_answers_a_valid_client() -> TestResult {
+    let env = Env::new();
+    env.init(&["--name", "Echo Test"]);
+    let alice = env.issue(&[
+        "alice",
+        "--role",
+        "admin",
+        "--role",
+        "ops",
+        "--uri",
+        "spiffe://acme/alice",
+    ]);
+    let gw = Gateway::start(&env, &[])?;
+    let c = cred(&env, "alice");
+
+    // Default: curl negotiates HTTP/2 by ALPN.
+    let mark = gw.mark();
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/hello?x=1"), &[]);
+    out.assert_status(200);
+    assert_eq!(out.version, "2", "ALPN h2 by default: {out:?}");
+    let body = out.json();
+    assert_eq!(body["verify"], "SUCCESS");
+    assert_eq!(body["serial"], alice.serial.as_str());
+    assert_eq!(
+        body["fingerprint_sha256"],
+        alice.fingerprint_sha256.as_str()
+    );
+    assert_eq!(body["cn"], "alice");
+    assert_eq!(body["subject"], alice.subject.as_str());
+    assert_eq!(body["issuer"], alice.issuer.as_str());
+    assert_eq!(body["not_after"], alice.not_after.as_str());
+    assert_eq!(sorted(&body["sans"]), {
+        let mut s = alice.sans.clone();
+        s.sort();
+        s
+    });
+    assert_eq!(sorted(&body["roles"]), ["admin", "ops"]);
+    assert_eq!(body["request"]["method"], "GET");
+    assert_eq!(body["request"]["path"], "/hello?x=1");
+    assert_eq!(body["request"]["sni"], "localhost");
+    assert_eq!(body["request"]["version"], "HTTP/2.0");
+
+    let line = gw.access_line(mark, "/hello?x=1");
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["decision"], "allow", "{line}");
+    assert_eq!(line["client_serial"], alice.serial.as_str(), "{line}");
+    assert_eq!(
+        line["client_fingerprint"],
+        alice.fingerprint_sha256.as_str(),
+        "{line}"
+    );
+    assert_eq!(line["client_cn"], "alice", "{line}");
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["sni"], "localhost", "{line}");
+    assert_eq!(line["bytes"], out.body.len(), "body length: {line}");
+    assert!(line["duration_ms"].is_number(), "{line}");
+    assert!(
+        line["peer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("127.0.0.1:")),
+        "{line}"
+    );
+
+    // HTTP/1.1 and explicit HTTP/2.
+    let mark = gw.mark();
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/h1"), &["--http1.1"]);
+    out.assert_status(200);
+    assert_eq!(out.version, "1.1");
+    assert_eq!(out.json()["request"]["version"], "HTTP/1.1");
+    assert_eq!(out.json()["serial"], alice.serial.as_str());
+    assert_eq!(gw.access_line(mark, "/h1")["status"], 200);
+
+    let mark = gw.mark();
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/h2"), &["--http2"]);
+    out.assert_status(200);
+    assert_eq!(out.version, "2");
+    assert_eq!(out.json()["request"]["version"], "HTTP/2.0");
+    assert_eq!(gw.access_line(mark, "/h2")["status"], 200);
+
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 2. Refusals in the TLS handshake.
+
+#[test]
+fn handshake_refusals_are_logged_with_their_reason() -> TestResult {
+    let env = Env::new();
+    env.init(&["--name", "Same Name CA"]);
+    env.issue(&["alice"]);
+    let issued_expiring = Instant::now();
+    env.issue(&["shortlived", "--validity", "1s"]);
+    env.issue(&["web", "--profile", "server", "--dns", "web.example"]);
+
+    // Another PKI with the same CA name and the same leaf name: identical
+    // subject and issuer names, different keys.
+    let other = Env::new();
+    other.init(&["--name", "Same Name CA"]);
+    other.issue(&["alice"]);
+
+    // A self-signed client certificate from openssl.
+    common::openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "selfsigned.key",
+            "-out",
+            "selfsigned.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=alice",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=clientAuth",
+        ],
+    );
+
+    let gw = Gateway::start(&env, &["--handshake-timeout", "2s"])?;
+    let url = gw.url("localhost", "/");
+
+    // Sanity: the valid client passes.
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+
+    // No certificate.
+    let mark = gw.mark();
+    gw.curl(None, &url, &[]).assert_refused("no certificate");
+    gw.expect_refusal(mark, "no_cert", "no certificate");
+
+    // Same names, another CA.
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&other, "alice")), &url, &[])
+        .assert_refused("certificate from another PKI");
+    gw.expect_refusal(mark, "untrusted", "certificate from another PKI");
+
+    // Self-signed.
+    let mark = gw.mark();
+    let selfsigned = Cred {
+        chain: env.path("selfsigned.pem"),
+        key: env.path("selfsigned.key"),
+    };
+    gw.curl(Some(&selfsigned), &url, &[])
+        .assert_refused("self-signed certificate");
+    gw.expect_refusal(mark, "untrusted", "self-signed certificate");
+
+    // A server-profile certificate (serverAuth only).
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&env, "web")), &url, &[])
+        .assert_refused("server certificate");
+    gw.expect_refusal(mark, "bad_usage", "server certificate");
+
+    // Expired: --validity 1s, and at least 2 s later.
+    let ready = issued_expiring + Duration::from_millis(2200);
+    if let Some(left) = ready.checked_duration_since(Instant::now()) {
+        std::thread::sleep(left);
+    }
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&env, "shortlived")), &url, &[])
+        .assert_refused("expired certificate");
+    gw.expect_refusal(mark, "expired", "expired certificate");
+
+    // TLS 1.2 only: refused by default.
+    let mark = gw.mark();
+    let out = gw.curl(Some(&cred(&env, "alice")), &url, &["--tls-max", "1.2"]);
+    out.assert_refused("TLS 1.2 client");
+    gw.expect_refusal(mark, "tls_error", "TLS 1.2 client");
+    gw.assert_clean_log();
+
+    // ... and accepted by a gateway started with --tls12.
+    let gw12 = Gateway::start(&env, &["--tls12"])?;
+    let mark = gw12.mark();
+    let out = gw12.curl(
+        Some(&cred(&env, "alice")),
+        &gw12.url("localhost", "/tls12"),
+        &["--tls-max", "1.2", "--http1.1"],
+    );
+    out.assert_status(200);
+    assert_eq!(gw12.access_line(mark, "/tls12")["client_cn"], "alice");
+    gw12.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 3. Revocation while the gateway runs, with a connection already open.
+
+#[test]
+fn revoked_while_running() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let alice = env.issue(&["alice"]);
+    env.issue(&["bob"]);
+    let gw = Gateway::start(&env, &[])?;
+
+    // A keep-alive connection, opened before the revocation.
+    let mut child = py_client(&env, &gw, Some(&cred(&env, "alice")), &["twice"])?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut py_in = child.stdin.take().ok_or("stdin")?;
+    let py_out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
+    let mut py = Guard { child };
+    let (_, _, first) = py_out
+        .wait(0, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing for request 1")?;
+    let first: Value = serde_json::from_str(&first)?;
+    assert_eq!(first["status"], 200, "request 1: {first}");
+    py_out
+        .wait(1, Duration::from_secs(5), |l| l == "ready")
+        .ok_or("python did not get ready")?;
+
+    let mark = gw.mark();
+    let revoke_start = Instant::now();
+    env.cmd().args(["revoke", "alice"]).assert().success();
+    let revoke_end = Instant::now();
+    let (reloaded_at, reloaded) = gw
+        .wait_json_at(
+            mark,
+            Duration::from_secs(2) + (revoke_end - revoke_start),
+            |v| {
+                v["target"] == "mtlsctl::reload"
+                    && v["message"] == "reloaded"
+                    && v["revoked"].as_u64().is_none_or(|n| n >= 1)
+            },
+        )
+        .unwrap_or_else(|| panic!("no reload within 2 s of the revoke; log:\n{}", gw.dump()));
+    let lag = reloaded_at.saturating_duration_since(revoke_end);
+    assert!(
+        lag < Duration::from_secs(1),
+        "reloaded {lag:?} after the revoke finished: {reloaded}"
+    );
+    assert!(
+        reloaded["generation"].as_u64().is_some_and(|g| g >= 2),
+        "{reloaded}"
+    );
+
+    // The open connection: its next request is refused.
+    let mark = gw.mark();
+    writeln!(py_in, "go")?;
+    py_in.flush()?;
+    let (_, _, second) = py_out
+        .wait(2, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing for request 2")?;
+    let second: Value = serde_json::from_str(&second)?;
+    assert_eq!(second["status"], 403, "request 2: {second}");
+    assert_eq!(
+        second["local"], first["local"],
+        "request 2 went on the same connection"
+    );
+    let body: Value = serde_json::from_str(second["body"].as_str().unwrap_or(""))?;
+    assert_eq!(body["reason"], "revoked", "{body}");
+    let line = gw.access_line(mark, "/second");
+    assert_eq!(line["status"], 403, "{line}");
+    assert_eq!(line["decision"], "revoked", "{line}");
+    assert_eq!(line["client_serial"], alice.serial.as_str(), "{line}");
+    drop(py_in);
+    let _ = py.wait_exit(Duration::from_secs(5))?;
+
+    // A new handshake with the revoked certificate fails.
+    let url = gw.url("localhost", "/");
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_refused("revoked certificate");
+    gw.expect_refusal(mark, "revoked", "revoked certificate");
+
+    // Another client is unaffected.
+    let out = gw.curl(Some(&cred(&env, "bob")), &url, &[]);
+    out.assert_status(200);
+    assert_eq!(out.json()["cn"], "bob");
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 4. The upstream gets the verified identity and nothing the client forged.
+
+#[test]
+fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let alice = env.issue(&["alice", "--role", "billing", "--uri", "spiffe://acme/alice"]);
+    let mut upstream = start_upstream(&env, 0.0)?;
+    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let gw = Gateway::start(&env, &["--upstream", &up_url])?;
+    let c = cred(&env, "alice");
+    let blocks = pem_blocks(&env.pki().join("certs/alice/chain.pem"))?;
+    let leaf_der = pem_blocks(&env.pki().join("certs/alice/cert.pem"))?
+        .into_iter()
+        .next()
+        .ok_or("cert.pem holds a certificate")?;
+    assert_eq!(blocks.len(), 2, "chain.pem is leaf + intermediate");
+
+    let spoof = [
+        "-H",
+        "X-Client-CN: admin",
+        "-H",
+        "x_client_cn: admin2",
+        "-H",
+        "Client-Cert: :AAAA:",
+        "-H",
+        "X-Forwarded-Client-Cert: By=evil",
+        "-H",
+        "X-FORWARDED-FOR: 6.6.6.6",
+        "-H",
+        "X-Client-Verify: evil-SUCCESS",
+        "-H",
+        "client_cert_chain: :AAAA:",
+    ];
+    for version in ["--http1.1", "--http2"] {
+        let path = format!("/spoof{}", version.trim_start_matches("--http"));
+        let mut args = vec![version];
+        args.extend(spoof);
+        let out = gw.curl(Some(&c), &gw.url("localhost", &path), &args);
+        out.assert_status(200);
+        let seen = out.json();
+        assert_eq!(seen["path"], path.as_str());
+        let headers: Vec<(String, String)> = seen["headers"]
+            .as_array()
+            .ok_or("headers list")?
+            .iter()
+            .map(|pair| {
+                (
+                    pair[0].as_str().unwrap_or("").to_ascii_lowercase(),
+                    pair[1].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let all = |name: &str| -> Vec<&str> {
+            headers
+                .iter()
+                .filter(|(n, _)| n.replace('_', "-") == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        let ctx = format!("{version}: upstream saw {headers:?}");
+        assert_eq!(all("x-client-cn"), ["alice"], "{ctx}");
+        assert_eq!(all("x-client-serial"), [alice.serial.as_str()], "{ctx}");
+        assert_eq!(
+            all("x-client-fingerprint"),
+            [alice.fingerprint_sha256.as_str()],
+            "{ctx}"
+        );
+        assert_eq!(all("x-client-verify"), ["SUCCESS"], "{ctx}");
+        assert_eq!(all("x-client-dn"), [alice.subject.as_str()], "{ctx}");
+        assert_eq!(all("x-client-san-uri"), ["spiffe://acme/alice"], "{ctx}");
+        assert_eq!(all("x-client-roles"), ["billing"], "{ctx}");
+        assert_eq!(all("x-forwarded-for"), ["127.0.0.1"], "{ctx}");
+        assert_eq!(all("x-forwarded-proto"), ["https"], "{ctx}");
+        assert!(all("x-forwarded-client-cert").is_empty(), "{ctx}");
+        let cert = all("client-cert");
+        assert_eq!(cert.len(), 1, "{ctx}");
+        assert_eq!(sf_binary(cert[0])?, leaf_der, "Client-Cert is the leaf DER");
+        let chain = all("client-cert-chain");
+        assert_eq!(chain.len(), 1, "{ctx}");
+        let chain_ders: Vec<Vec<u8>> = chain[0].split(',').map(sf_binary).collect::<Res<_>>()?;
+        assert_eq!(
+            chain_ders,
+            blocks[1..],
+            "Client-Cert-Chain is the intermediate"
+        );
+        for (name, value) in &headers {
+            for bad in ["admin", "6.6.6.6", "evil", "AAAA"] {
+                assert!(
+                    !name.contains(bad) && !value.contains(bad),
+                    "a forged value reached the upstream: {name}: {value}"
+                );
+            }
+        }
+    }
+
+    // SNI must match Host also for an absolute-form request target: the
+    // gateway checks the target's authority, so the upstream must never be
+    // handed a different Host (RFC 9112 section 3.2.2: the target's
+    // authority replaces Host). Either 421 or Host rewritten.
+    let target = gw.url("localhost", "/absolute");
+    let out = gw.curl(
+        Some(&c),
+        &gw.url("localhost", "/"),
+        &[
+            "--http1.1",
+            "--request-target",
+            &target,
+            "-H",
+            "Host: other.example",
+        ],
+    );
+    let absolute_problem = match out.status {
+        421 => None,
+        200 => {
+            let seen = out.json();
+            let hosts: Vec<String> = seen["headers"]
+                .as_array()
+                .ok_or("headers list")?
+                .iter()
+                .filter(|p| {
+                    p[0].as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("host"))
+                })
+                .map(|p| p[1].as_str().unwrap_or("").to_owned())
+                .collect();
+            let rewritten = hosts.len() == 1
+                && [format!("localhost:{}", gw.port), "localhost".to_owned()]
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&hosts[0]));
+            (!rewritten).then(|| {
+                format!(
+                    "`GET {target} HTTP/1.1` with `Host: other.example` on a connection with \
+                     SNI localhost was accepted (200) and the upstream got Host {hosts:?}: \
+                     an SNI/Host bypass for Host-routed upstreams"
+                )
+            })
+        }
+        other => Some(format!(
+            "absolute-form target with a foreign Host: status {other}: {out:?}"
+        )),
+    };
+
+    // Naming identity headers in Connection (hop-by-hop) must not remove
+    // what the gateway adds: the client cannot edit its identity.
+    let out = gw.curl(
+        Some(&c),
+        &gw.url("localhost", "/hop"),
+        &[
+            "--http1.1",
+            "-H",
+            "Connection: keep-alive, X-Client-CN, X-Client-Verify, Client-Cert, X-Client-Roles",
+        ],
+    );
+    out.assert_status(200);
+    let seen = out.json();
+    let names: Vec<String> = seen["headers"]
+        .as_array()
+        .ok_or("headers list")?
+        .iter()
+        .map(|pair| pair[0].as_str().unwrap_or("").to_ascii_lowercase())
+        .collect();
+    // Collected, so the 502/504 checks below still run.
+    let missing: Vec<&str> = [
+        "x-client-cn",
+        "x-client-verify",
+        "client-cert",
+        "x-client-roles",
+    ]
+    .into_iter()
+    .filter(|wanted| !names.iter().any(|n| n == wanted))
+    .collect();
+    let hop_problem = (!missing.is_empty()).then(|| {
+        format!(
+            "a client header `Connection: keep-alive, X-Client-CN, X-Client-Verify, \
+             Client-Cert, X-Client-Roles` removed the gateway's own {missing:?} before \
+             the upstream; the upstream saw only {names:?}"
+        )
+    });
+
+    // The upstream goes away: 502.
+    upstream.proc.kill();
+    let mark = gw.mark();
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/gone"), &[]);
+    out.assert_status(502);
+    assert_eq!(out.json()["reason"], "upstream_unavailable", "{out:?}");
+    assert_eq!(gw.access_line(mark, "/gone")["status"], 502);
+    gw.assert_clean_log();
+
+    // A slow upstream with --upstream-timeout 1s: 504, after about 1 s.
+    let slow = start_upstream(&env, 3.0)?;
+    let slow_url = format!("http://127.0.0.1:{}", slow.port);
+    let gw2 = Gateway::start(&env, &["--upstream", &slow_url, "--upstream-timeout", "1s"])?;
+    let mark = gw2.mark();
+    let t = Instant::now();
+    let out = gw2.curl(Some(&c), &gw2.url("localhost", "/slow"), &[]);
+    let took = t.elapsed();
+    out.assert_status(504);
+    assert!(
+        took < Duration::from_millis(2800),
+        "504 came after {took:?}, not after the 1 s upstream timeout"
+    );
+    assert_eq!(out.json()["reason"], "upstream_timeout", "{out:?}");
+    slow.out
+        .wait(1, Duration::from_secs(2), |l| l == "got /slow")
+        .ok_or("the slow upstream saw the request")?;
+    assert_eq!(gw2.access_line(mark, "/slow")["status"], 504);
+    gw2.assert_clean_log();
+    let problems: Vec<String> = [absolute_problem, hop_problem]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "gateway defects:\n- {}",
+        problems.join("\n- ")
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 5. SNI and Host.
+
+#[test]
+fn sni_must_match_host() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let gw = Gateway::start(&env, &[])?;
+    let c = cred(&env, "alice");
+
+    for version in ["--http1.1", "--http2"] {
+        // SNI localhost, Host other.example: 421.
+        let mark = gw.mark();
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("localhost", "/misdirected"),
+            &[version, "-H", "Host: other.example"],
+        );
+        out.assert_status(421);
+        assert_eq!(out.json()["reason"], "sni_mismatch", "{version}: {out:?}");
+        let line = gw.access_line(mark, "/misdirected");
+        assert_eq!(line["status"], 421, "{line}");
+        assert_eq!(line["decision"], "sni_mismatch", "{line}");
+        assert_eq!(line["sni"], "localhost", "{line}");
+
+        // No SNI (an IP in the URL), Host the IP: allowed.
+        let out = gw.curl(Some(&c), &gw.url("127.0.0.1", "/by-ip"), &[version]);
+        out.assert_status(200);
+        assert_eq!(out.json()["request"]["sni"], Value::Null, "{out:?}");
+
+        // No SNI and a DNS Host: not more permissive, 421.
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("127.0.0.1", "/no-sni-dns-host"),
+            &[version, "-H", "Host: localhost"],
+        );
+        out.assert_status(421);
+
+        // Host compared without case, port and trailing dot.
+        let host = format!("Host: LocalHost.:{}", gw.port);
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("localhost", "/case"),
+            &[version, "-H", &host],
+        );
+        out.assert_status(200);
+    }
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 6. Python's ssl module and openssl s_client.
+
+#[test]
+fn python_ssl_and_openssl_s_client() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let alice = env.issue(&["alice"]);
+    let gw = Gateway::start(&env, &[])?;
+    let c = cred(&env, "alice");
+
+    // Python ssl + http.client.
+    let got = py_once(&env, &gw, Some(&c))?;
+    assert_eq!(got["status"], 200, "{got}");
+    let body: Value = serde_json::from_str(got["body"].as_str().unwrap_or(""))?;
+    assert_eq!(body["serial"], alice.serial.as_str());
+    assert_eq!(body["request"]["version"], "HTTP/1.1");
+
+    let mark = gw.mark();
+    let got = py_once(&env, &gw, None)?;
+    assert!(got.get("error").is_some(), "no cert must fail: {got}");
+    gw.expect_refusal(mark, "no_cert", "python without a certificate");
+
+    // openssl s_client: leaf via -cert, the intermediate via -cert_chain.
+    let blocks = pem::parse_many(std::fs::read(&c.chain)?)?;
+    assert_eq!(blocks.len(), 2);
+    std::fs::write(env.path("intermediate.pem"), pem::encode(&blocks[1]))?;
+    let request = b"GET /s_client HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let port = format!("127.0.0.1:{}", gw.port);
+    let trust = env.pki().join("trust.pem");
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", &port, "-servername", "localhost"])
+        .arg("-cert")
+        .arg(&c.chain)
+        .arg("-cert_chain")
+        .arg(env.path("intermediate.pem"))
+        .arg("-key")
+        .arg(&c.key)
+        .arg("-CAfile")
+        .arg(&trust)
+        .arg("-ign_eof");
+    let mark = gw.mark();
+    let out = run_with_deadline(&mut cmd, request, Duration::from_secs(15))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HTTP/1.1 200"), "s_client got: {text}");
+    assert!(
+        text.contains("Verify return code: 0"),
+        "s_client got: {text}"
+    );
+    assert!(text.contains(&alice.serial), "echo body: {text}");
+    assert_eq!(gw.access_line(mark, "/s_client")["status"], 200);
+
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", &port, "-servername", "localhost"])
+        .arg("-CAfile")
+        .arg(&trust)
+        .arg("-ign_eof");
+    let mark = gw.mark();
+    let out = run_with_deadline(&mut cmd, request, Duration::from_secs(15))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("HTTP/1.1 200"),
+        "s_client without -cert got: {text}"
+    );
+    gw.expect_refusal(mark, "no_cert", "s_client without a certificate");
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 7. A bad file on reload keeps the last good configuration.
+
+#[test]
+fn corrupted_crl_keeps_last_good() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    env.issue(&["bob"]);
+    let gw = Gateway::start(&env, &[])?;
+    let url = gw.url("localhost", "/");
+    let crls = env.pki().join("crls.pem");
+
+    let mark = gw.mark();
+    std::fs::write(&crls, "this is not a CRL\n")?;
+    let failed = gw
+        .wait_json(mark, Duration::from_secs(3), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "reload failed; keeping the last good configuration"
+        })
+        .unwrap_or_else(|| panic!("no reload failure logged; log:\n{}", gw.dump()));
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("crls.pem")),
+        "the error names the file: {failed}"
+    );
+    assert!(
+        !gw.json_lines(mark)
+            .iter()
+            .any(|v| v["message"] == "reloaded"),
+        "garbage must never be loaded; log:\n{}",
+        gw.dump()
+    );
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+    gw.curl(Some(&cred(&env, "bob")), &url, &[])
+        .assert_status(200);
+
+    // A revoke rewrites crls.pem properly: reload succeeds, bob is refused.
+    let mark = gw.mark();
+    env.cmd().args(["revoke", "bob"]).assert().success();
+    let reloaded = gw
+        .wait_json(mark, Duration::from_secs(3), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "reloaded"
+                && v["revoked"].as_u64().is_none_or(|n| n >= 1)
+        })
+        .unwrap_or_else(|| panic!("no reload after the revoke; log:\n{}", gw.dump()));
+    assert!(
+        reloaded["generation"].as_u64().is_some_and(|g| g >= 2),
+        "{reloaded}"
+    );
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&env, "bob")), &url, &[])
+        .assert_refused("revoked bob");
+    gw.expect_refusal(mark, "revoked", "revoked bob");
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+
+    // An empty trust.pem is refused too (never an empty trust store).
+    let trust = env.pki().join("trust.pem");
+    let good = std::fs::read(&trust)?;
+    let mark = gw.mark();
+    std::fs::write(&trust, "")?;
+    let failed = gw
+        .wait_json(mark, Duration::from_secs(3), |v| {
+            v["message"] == "reload failed; keeping the last good configuration"
+        })
+        .unwrap_or_else(|| panic!("empty trust.pem: no reload failure; log:\n{}", gw.dump()));
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("trust.pem")),
+        "the error names the file: {failed}"
+    );
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+    let mark = gw.mark();
+    std::fs::write(&trust, good)?;
+    gw.wait_json(mark, Duration::from_secs(3), |v| v["message"] == "reloaded")
+        .unwrap_or_else(|| panic!("restored trust.pem: no reload; log:\n{}", gw.dump()));
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+
+    // SIGHUP reloads too.
+    let mark = gw.mark();
+    let hup = Command::new("kill")
+        .args(["-HUP", &gw.proc.pid().to_string()])
+        .status()?;
+    assert!(hup.success());
+    let line = gw
+        .wait_json(mark, Duration::from_secs(3), |v| v["message"] == "reloaded")
+        .unwrap_or_else(|| panic!("SIGHUP: no reload; log:\n{}", gw.dump()));
+    assert_eq!(line["cause"], "SIGHUP", "{line}");
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_status(200);
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 8. Slow and silent clients, and oversized headers.
+
+#[test]
+fn slowloris_and_big_headers() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let gw = Gateway::start(
+        &env,
+        &["--handshake-timeout", "2s", "--header-timeout", "2s"],
+    )?;
+    let c = cred(&env, "alice");
+
+    // 200 connections that never send a byte.
+    let mark = gw.mark();
+    let silent: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(("127.0.0.1", gw.port)))
+        .collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/"), &["--max-time", "5"]);
+    out.assert_status(200);
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    // The handshake timeout closes them and logs each one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let timeouts = gw
+            .json_lines(mark)
+            .iter()
+            .filter(|v| v["message"] == "handshake failed" && v["refusal"] == "timeout")
+            .count();
+        if timeouts >= 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{timeouts} of 200 silent connections timed out in 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for mut s in silent {
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let mut buf = [0u8; 16];
+        match s.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!("a silent connection got {n} bytes"),
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a silent connection is still open after its handshake timeout"
+            ),
+        }
+    }
+
+    // Defects that would otherwise hide each other are collected and
+    // reported together at the end.
+    let mut problems: Vec<String> = Vec::new();
+
+    // Oversized headers (default --max-header-bytes 65536): 431 (HTTP/1.1).
+    let header_file = |name: &str, len: usize| -> Res<String> {
+        let path = env.path(name);
+        std::fs::write(&path, format!("X-Big: {}\n", "a".repeat(len)))?;
+        Ok(format!("@{}", path.display()))
+    };
+    let small = header_file("small.txt", 8 * 1024)?;
+    let over = header_file("over.txt", 70 * 1024)?;
+    let big = header_file("big.txt", 1_000_000)?;
+    let url = gw.url("localhost", "/big");
+    gw.curl(Some(&c), &url, &["--http1.1", "-H", &small])
+        .assert_status(200);
+    gw.curl(Some(&c), &url, &["--http1.1", "-H", &over])
+        .assert_status(431);
+    let out = gw.curl(Some(&c), &url, &["--http1.1", "-H", &big]);
+    if out.status != 431 {
+        problems.push(format!(
+            "1 MB header over HTTP/1.1: expected 431, curl got status {} exit {:?} \
+             ({}); the gateway closes the socket right after writing the 431 \
+             while request bytes are still unread (no lingering close), so \
+             the client's send fails with EPIPE/RST before it reads the 431",
+            out.status,
+            out.exit,
+            out.stderr.trim()
+        ));
+    }
+    // HTTP/2: never passed on (curl ignores the 431 that precedes the
+    // REFUSED_STREAM reset, and retries).
+    let out = gw.curl(Some(&c), &url, &["--http2", "-H", &big]);
+    assert_ne!(out.status, 200, "{out:?}");
+    // Still serving.
+    gw.curl(Some(&c), &gw.url("localhost", "/after"), &[])
+        .assert_status(200);
+
+    // After the TLS handshake: half a request head, one byte, and no request
+    // at all. --header-timeout covers the whole wait for a request head, not
+    // only a head that has started (a silent TLS connection is the cheapest
+    // slowloris).
+    let holds = [
+        (
+            "half a request head",
+            "GET / HTTP/1.1\\r\\nHost: localhost\\r\\n",
+        ),
+        ("one byte", "G"),
+        ("no request bytes", ""),
+    ];
+    // Run together: each may take up to its 8 s deadline.
+    let results: Vec<(&str, Result<Value, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = holds
+            .iter()
+            .map(|&(_, data)| {
+                let (env, gw, c) = (&env, &gw, &c);
+                scope.spawn(move || py_hold(env, gw, c, data).map_err(|e| e.to_string()))
+            })
+            .collect();
+        holds
+            .iter()
+            .zip(handles)
+            .map(|(&(what, _), h)| (what, h.join().unwrap_or(Err("panicked".into()))))
+            .collect()
+    });
+    for (what, got) in results {
+        let got = got?;
+        let after = got["closed_after"].as_f64().unwrap_or(f64::MAX);
+        if after >= 5.0 {
+            problems.push(format!(
+                "TLS connection with {what}: --header-timeout 2s should close it \
+                 within 5 s; python saw {got}"
+            ));
+        }
+    }
+    gw.assert_clean_log();
+
+    // --max-header-bytes is honoured.
+    let gw16 = Gateway::start(&env, &["--max-header-bytes", "16384"])?;
+    let url = gw16.url("localhost", "/limit");
+    let medium = header_file("medium.txt", 20 * 1024)?;
+    gw16.curl(Some(&c), &url, &["--http1.1", "-H", &small])
+        .assert_status(200);
+    gw16.curl(Some(&c), &url, &["--http1.1", "-H", &medium])
+        .assert_status(431);
+    gw16.assert_clean_log();
+
+    assert!(
+        problems.is_empty(),
+        "gateway defects:\n- {}",
+        problems.join("\n- ")
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 9. SIGTERM drains and exits 0.
+
+#[test]
+fn graceful_stop() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let upstream = start_upstream(&env, 1.5)?;
+    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let mut gw = Gateway::start(&env, &["--upstream", &up_url])?;
+
+    // An idle keep-alive connection: the drain must not wait for it.
+    let mut child = py_client(&env, &gw, Some(&cred(&env, "alice")), &["twice"])?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut py_in = child.stdin.take().ok_or("stdin")?;
+    let py_out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
+    let mut py = Guard { child };
+    let (_, _, first) = py_out
+        .wait(0, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing")?;
+    assert_eq!(
+        serde_json::from_str::<Value>(&first)?["status"],
+        200,
+        "{first}"
+    );
+    py_out
+        .wait(1, Duration::from_secs(5), |l| l == "ready")
+        .ok_or("python did not get ready")?;
+
+    // A request in flight when SIGTERM arrives.
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"])
+        .arg("--cacert")
+        .arg(&gw.cacert)
+        .arg("--resolve")
+        .arg(format!("localhost:{}:127.0.0.1", gw.port))
+        .arg("--cert")
+        .arg(env.pki().join("certs/alice/chain.pem"))
+        .arg("--key")
+        .arg(env.pki().join("certs/alice/key.pem"))
+        .arg(gw.url("localhost", "/in-flight"));
+    let in_flight = std::thread::spawn(move || curl.output());
+    upstream
+        .out
+        .wait(1, Duration::from_secs(10), |l| l == "got /in-flight")
+        .ok_or("the request did not reach the upstream")?;
+
+    let sent = Instant::now();
+    let Some(status) = gw.terminate(Duration::from_secs(5))? else {
+        panic!(
+            "the gateway did not exit within 5 s of SIGTERM; log:\n{}",
+            gw.dump()
+        );
+    };
+    assert_eq!(status.code(), Some(0), "exit status; log:\n{}", gw.dump());
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    let out = in_flight.join().map_err(|_| "curl thread")??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.trim_end().ends_with("200"),
+        "the request in flight finished with 200: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    gw.wait_json(0, LOG_WAIT, |v| v["message"] == "stopped")
+        .unwrap_or_else(|| panic!("\"stopped\" logged; log:\n{}", gw.dump()));
+    let lines = gw.json_lines(0);
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["message"] == "shutting down" && v["signal"] == "SIGTERM"),
+        "log:\n{}",
+        gw.dump()
+    );
+    assert!(
+        lines.iter().any(|v| v["target"] == "mtlsctl::access"
+            && v["path"] == "/in-flight"
+            && v["status"] == 200),
+        "log:\n{}",
+        gw.dump()
+    );
+
+    // The keep-alive connection was closed: its next request gets no answer.
+    writeln!(py_in, "go")?;
+    py_in.flush()?;
+    let (_, _, second) = py_out
+        .wait(2, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing for request 2")?;
+    let second: Value = serde_json::from_str(&second)?;
+    assert!(second.get("error").is_some(), "after the stop: {second}");
+    drop(py_in);
+    let _ = py.wait_exit(Duration::from_secs(5))?;
+    gw.assert_clean_log();
+    Ok(())
+}

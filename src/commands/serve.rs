@@ -74,6 +74,12 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
         .enable_all()
         .build()
         .map_err(|e| Error::Gateway(GatewayError::Setup(format!("tokio runtime: {e}"))))?;
+    spawn_renewal(
+        &runtime,
+        pki_dir.clone(),
+        names.clone(),
+        args.passphrase.passphrase_file.clone(),
+    );
     let result = runtime.block_on(gateway::run(pki_dir.clone(), options, |addr| {
         if let Some(demo) = &demo {
             print_demo(demo, addr);
@@ -142,11 +148,21 @@ fn ensure_server_cert(
     passphrase_file: Option<&Path>,
 ) -> Result<CertName, Error> {
     let name = server_cert_name(names);
+    if let Some(rotate_existing) = server_cert_due(pki, &name)? {
+        let passphrase = ca_passphrase(pki, passphrase_file)?;
+        provide_server_cert(pki, names, &name, rotate_existing, passphrase.as_ref())?;
+    }
+    Ok(name)
+}
+
+/// `None` when the server certificate is fine; `Some(true)` when it must be
+/// renewed; `Some(false)` when it must be issued (missing or revoked).
+fn server_cert_due(pki: &Pki, name: &CertName) -> Result<Option<bool>, Error> {
     let current = Inventory::open_for_read(pki.layout())
-        .and_then(|inv| inv.current(&name))
+        .and_then(|inv| inv.current(name))
         .map_err(PkiError::from)?;
     let now = crate::pki::time::now();
-    let needs = match &current {
+    Ok(match &current {
         None => Some(false),
         Some(r) if r.revoked_at.is_some() => Some(false),
         Some(r) => {
@@ -155,12 +171,17 @@ fn ensure_server_cert(
             let margin = third.min(time::Duration::days(30));
             (r.not_after - now < margin).then_some(true)
         }
-    };
-    let Some(rotate_existing) = needs else {
-        return Ok(name);
-    };
-    let passphrase = ca_passphrase(pki, passphrase_file)?;
-    let issuing = ca::load_issuing_ca(pki, passphrase.as_ref())?;
+    })
+}
+
+fn provide_server_cert(
+    pki: &Pki,
+    names: &[ServerName],
+    name: &CertName,
+    rotate_existing: bool,
+    passphrase: Option<&crate::pki::keys::Passphrase>,
+) -> Result<(), Error> {
+    let issuing = ca::load_issuing_ca(pki, passphrase)?;
     if rotate_existing {
         rotate::rotate(
             pki,
@@ -171,40 +192,88 @@ fn ensure_server_cert(
                 csr: None,
             },
             &issuing,
-            passphrase.as_ref(),
+            passphrase,
         )?;
         tracing::info!(target: "mtlsctl::gateway", message = "renewed the server certificate", name = %name);
-    } else {
-        let (dns, ips) = names
-            .iter()
-            .fold((Vec::new(), Vec::new()), |(mut d, mut i), n| {
-                match n {
-                    ServerName::Dns(x) => d.push(x.clone()),
-                    ServerName::Ip(x) => i.push(*x),
-                }
-                (d, i)
-            });
-        issue::issue(
-            pki,
-            IssueRequest {
-                name: name.clone(),
-                profile: Profile::Server,
-                cn: None,
-                org: None,
-                ou: None,
-                dns,
-                ips,
-                uris: Vec::new(),
-                emails: Vec::new(),
-                validity: Some(server_validity(pki, &issuing)),
-                key: KeySource::Generate(Some(KeyType::EcdsaP256)),
-                roles: Vec::new(),
-            },
-            &issuing,
-        )?;
-        tracing::info!(target: "mtlsctl::gateway", message = "issued the server certificate", name = %name);
+        return Ok(());
     }
-    Ok(name)
+    let (dns, ips) = names
+        .iter()
+        .fold((Vec::new(), Vec::new()), |(mut d, mut i), n| {
+            match n {
+                ServerName::Dns(x) => d.push(x.clone()),
+                ServerName::Ip(x) => i.push(*x),
+            }
+            (d, i)
+        });
+    issue::issue(
+        pki,
+        IssueRequest {
+            name: name.clone(),
+            profile: Profile::Server,
+            cn: None,
+            org: None,
+            ou: None,
+            dns,
+            ips,
+            uris: Vec::new(),
+            emails: Vec::new(),
+            validity: Some(server_validity(pki, &issuing)),
+            key: KeySource::Generate(Some(KeyType::EcdsaP256)),
+            roles: Vec::new(),
+        },
+        &issuing,
+    )?;
+    tracing::info!(target: "mtlsctl::gateway", message = "issued the server certificate", name = %name);
+    Ok(())
+}
+
+/// Checks the server certificate hourly while serving and renews it when
+/// due; the new files trigger a reload. With encrypted CA keys the
+/// passphrase must come from --passphrase-file or MTLSCTL_CA_PASSPHRASE
+/// (never a prompt): otherwise the log says to renew by hand.
+fn spawn_renewal(
+    runtime: &tokio::runtime::Runtime,
+    pki_dir: PathBuf,
+    names: Vec<ServerName>,
+    passphrase_file: Option<PathBuf>,
+) {
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            let pki_dir = pki_dir.clone();
+            let names = names.clone();
+            let passphrase_file = passphrase_file.clone();
+            let outcome = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+                let pki = Pki::open(&pki_dir)?;
+                let name = server_cert_name(&names);
+                let Some(rotate_existing) = server_cert_due(&pki, &name)? else { return Ok(()) };
+                let passphrase = if ca::issuing_key_encrypted(&pki) {
+                    let text = match &passphrase_file {
+                        Some(path) => crate::pki::fsio::read_first_line(path).ok(),
+                        None => std::env::var(crate::commands::PASSPHRASE_ENV).ok(),
+                    };
+                    match text.and_then(crate::pki::keys::Passphrase::new) {
+                        Some(p) => Some(p),
+                        None => return Err(Error::Usage(UsageError::NoPassphraseSource { init: false })),
+                    }
+                } else {
+                    None
+                };
+                provide_server_cert(&pki, &names, &name, rotate_existing, passphrase.as_ref())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(
+                    target: "mtlsctl::gateway",
+                    message = "could not renew the server certificate; renew it with `mtlsctl rotate NAME`",
+                    error = %e,
+                ),
+                Err(e) => tracing::error!(target: "mtlsctl::gateway", message = "renewal task failed", error = %e),
+            }
+        }
+    });
 }
 
 /// The profile's default validity, cut short to end with the issuing CA.

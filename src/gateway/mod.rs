@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod echo;
 pub mod headers;
 pub mod identity;
+pub mod linger;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;
@@ -318,7 +319,8 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
         .max_concurrent_streams(256);
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    let conn =
+        builder.serve_connection_with_upgrades(TokioIo::new(linger::Linger::new(tls)), service);
     tokio::pin!(conn);
     let idle = options.idle_timeout;
     let header_timeout = options.header_timeout;

@@ -1664,3 +1664,117 @@ fn graceful_stop() -> TestResult {
     gw.assert_clean_log();
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// WebSocket (HTTP/1.1 upgrade) pass-through.
+
+/// An upstream that answers an upgrade request with 101 and then echoes
+/// every byte back, upper-cased; it prints its port and the request head.
+const PY_UPGRADE_UPSTREAM: &str = r#"
+import socket, sys
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+head = b""
+while b"\r\n\r\n" not in head:
+    chunk = conn.recv(4096)
+    if not chunk:
+        sys.exit(1)
+    head += chunk
+print(head.split(b"\r\n\r\n")[0].decode().replace("\r\n", "|"), flush=True)
+conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: test\r\n\r\n")
+while True:
+    data = conn.recv(4096)
+    if not data:
+        break
+    conn.sendall(data.upper())
+"#;
+
+/// A client that sends an upgrade through the gateway, then "ping" on the
+/// upgraded connection, and prints the status line and what came back.
+const PY_UPGRADE_CLIENT: &str = r#"
+import socket, ssl, sys
+port, chain, key, ca = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(chain, key)
+ctx.set_alpn_protocols(["http/1.1"])
+with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Client-CN: spoofed\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        status = head.split(b"\r\n")[0].decode()
+        s.sendall(b"ping")
+        echoed = s.recv(4096).decode()
+        print(status)
+        print(echoed)
+"#;
+
+#[test]
+fn websocket_upgrades_pass_through_with_identity() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["ws-client"]);
+    let upstream_script = write_script(&env, "ws_upstream.py", PY_UPGRADE_UPSTREAM)?;
+    let mut upstream = Command::new("python3")
+        .arg(&upstream_script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let upstream_out = upstream.stdout.take().ok_or("upstream stdout")?;
+    let upstream_lines = SharedLines::collect(upstream_out);
+    let _upstream_guard = Guard { child: upstream };
+    let (_, _, port_line) = upstream_lines
+        .wait(0, Duration::from_secs(10), |l| !l.is_empty())
+        .ok_or("the upstream printed its port")?;
+    let up_port: u16 = port_line.trim().parse()?;
+    let gw = Gateway::start(
+        &env,
+        &["--upstream", &format!("http://127.0.0.1:{up_port}")],
+    )?;
+    let client_script = write_script(&env, "ws_client.py", PY_UPGRADE_CLIENT)?;
+    let c = cred(&env, "ws-client");
+    let out = run_with_deadline(
+        Command::new("python3")
+            .arg(&client_script)
+            .arg(gw.port.to_string())
+            .arg(&c.chain)
+            .arg(&c.key)
+            .arg(&gw.cacert),
+        b"",
+        Duration::from_secs(20),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("HTTP/1.1 101 Switching Protocols"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        lines.next(),
+        Some("PING"),
+        "bytes flow both ways after the upgrade: {text}"
+    );
+    let (_, _, head) = upstream_lines
+        .wait(1, Duration::from_secs(5), |l| l.contains("GET /ws"))
+        .ok_or("the upstream logged the request head")?;
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("upgrade: websocket"), "{head}");
+    assert!(
+        lower.contains("x-client-cn: ws-client"),
+        "identity added: {head}"
+    );
+    assert!(
+        !lower.contains("spoofed"),
+        "spoofed header stripped: {head}"
+    );
+    Ok(())
+}

@@ -134,31 +134,6 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
     let not_after = now + req.validity.duration();
     let constraints = name_constraints(&req.permit_dns, &req.permit_ip);
 
-    let root_key = SecretKey::generate(req.key_type)?;
-    let root_params = ca_params(
-        &format!("{} Root G{generation}", req.name),
-        &root_key,
-        not_before,
-        not_after,
-        if req.single_tier { 0 } else { 1 },
-        constraints.clone(),
-    )?;
-    let root_cert = root_params.self_signed(root_key.pair())?;
-    let root_issuer = Issuer::from_ca_cert_der(root_cert.der(), root_key.pair())?;
-    let root_info = cert_info(root_cert.der())
-        .map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Root), e))?;
-
-    write_key(
-        &layout.ca_key(generation, CaLevel::Root),
-        &root_key,
-        req.passphrase.as_ref(),
-    )?;
-    fsio::write_atomic(
-        &layout.ca_cert(generation, CaLevel::Root),
-        root_cert.pem().as_bytes(),
-        Mode::Public,
-    )?;
-    fsio::write_atomic(&layout.trust(), root_cert.pem().as_bytes(), Mode::Public)?;
     let settings = Settings::new(CaSettings {
         name: req.name.clone(),
         generation,
@@ -167,47 +142,43 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         encrypted: req.passphrase.is_some(),
     });
     let crl_next = now + settings.defaults.crl_lifetime.duration();
-    let root_crl = sign_crl(&root_issuer, &root_info, 1, now, crl_next, &[])?;
-    fsio::write_atomic(
-        &layout.ca_crl(generation, CaLevel::Root),
-        root_crl.as_bytes(),
-        Mode::Public,
+    let spec = |level: CaLevel, common_name: String, path_len: u8| NewCa {
+        layout: &layout,
+        generation,
+        level,
+        common_name,
+        key_type: req.key_type,
+        not_before,
+        not_after,
+        path_len,
+        constraints: constraints.clone(),
+        passphrase: req.passphrase.as_ref(),
+        now,
+        crl_next,
+    };
+    let root = make_ca(
+        spec(
+            CaLevel::Root,
+            format!("{} Root G{generation}", req.name),
+            if req.single_tier { 0 } else { 1 },
+        ),
+        None,
     )?;
-
+    fsio::write_atomic(&layout.trust(), root.cert.pem().as_bytes(), Mode::Public)?;
+    let root_info = root.info.clone();
     let intermediate_info = if req.single_tier {
         None
     } else {
-        let key = SecretKey::generate(req.key_type)?;
-        let mut params = ca_params(
-            &format!("{} Intermediate G{generation}", req.name),
-            &key,
-            not_before,
-            not_after,
-            0,
-            constraints,
+        let root_issuer = Issuer::from_ca_cert_der(root.cert.der(), root.key.pair())?;
+        let made = make_ca(
+            spec(
+                CaLevel::Intermediate,
+                format!("{} Intermediate G{generation}", req.name),
+                0,
+            ),
+            Some(&root_issuer),
         )?;
-        params.use_authority_key_identifier_extension = true;
-        let cert = params.signed_by(key.pair(), &root_issuer)?;
-        let info = cert_info(cert.der())
-            .map_err(|e| ca_file(&layout.ca_cert(generation, CaLevel::Intermediate), e))?;
-        let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
-        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
-        write_key(
-            &layout.ca_key(generation, CaLevel::Intermediate),
-            &key,
-            req.passphrase.as_ref(),
-        )?;
-        fsio::write_atomic(
-            &layout.ca_cert(generation, CaLevel::Intermediate),
-            cert.pem().as_bytes(),
-            Mode::Public,
-        )?;
-        fsio::write_atomic(
-            &layout.ca_crl(generation, CaLevel::Intermediate),
-            crl.as_bytes(),
-            Mode::Public,
-        )?;
-        Some(info)
+        Some(made.info)
     };
 
     settings.save(&layout.settings())?;
@@ -246,6 +217,67 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         encrypted: req.passphrase.is_some(),
         trust_path: layout.trust(),
     })
+}
+
+/// A CA certificate to make.
+struct NewCa<'a> {
+    layout: &'a Layout,
+    generation: u32,
+    level: CaLevel,
+    common_name: String,
+    key_type: KeyType,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    path_len: u8,
+    constraints: Option<NameConstraints>,
+    passphrase: Option<&'a Passphrase>,
+    now: OffsetDateTime,
+    crl_next: OffsetDateTime,
+}
+
+/// A CA that was made and written.
+struct MadeCa {
+    info: CertInfo,
+    cert: rcgen::Certificate,
+    key: SecretKey,
+}
+
+/// Makes a CA: a key, its certificate (self-signed for a root, else signed
+/// by `parent`) and its first, empty CRL; writes all three into its
+/// generation's directory.
+fn make_ca(spec: NewCa<'_>, parent: Option<&Issuer<'_, &KeyPair>>) -> Result<MadeCa, PkiError> {
+    let (layout, generation, level) = (spec.layout, spec.generation, spec.level);
+    let key = SecretKey::generate(spec.key_type)?;
+    let mut params = ca_params(
+        &spec.common_name,
+        &key,
+        spec.not_before,
+        spec.not_after,
+        spec.path_len,
+        spec.constraints,
+    )?;
+    let cert = match parent {
+        None => params.self_signed(key.pair())?,
+        Some(parent) => {
+            params.use_authority_key_identifier_extension = true;
+            params.signed_by(key.pair(), parent)?
+        }
+    };
+    let info = cert_info(cert.der()).map_err(|e| ca_file(&layout.ca_cert(generation, level), e))?;
+    let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
+    let crl = sign_crl(&issuer, &info, 1, spec.now, spec.crl_next, &[])?;
+    write_key(&layout.ca_key(generation, level), &key, spec.passphrase)?;
+    fsio::write_atomic(
+        &layout.ca_cert(generation, level),
+        cert.pem().as_bytes(),
+        Mode::Public,
+    )?;
+    fsio::write_atomic(
+        &layout.ca_crl(generation, level),
+        crl.as_bytes(),
+        Mode::Public,
+    )?;
+    Ok(MadeCa { info, cert, key })
 }
 
 fn ca_file(path: &Path, e: impl std::fmt::Display) -> PkiError {
@@ -767,6 +799,24 @@ pub fn rotate(
     fsio::create_dir_all(&layout.ca_dir(next))?;
 
     let crl_next = now + settings.defaults.crl_lifetime.duration();
+    let spec = |level: CaLevel,
+                common_name: String,
+                not_after: OffsetDateTime,
+                path_len: u8,
+                constraints| NewCa {
+        layout,
+        generation: next,
+        level,
+        common_name,
+        key_type,
+        not_before,
+        not_after,
+        path_len,
+        constraints,
+        passphrase,
+        now,
+        crl_next,
+    };
     let (root_generation, root_report, root_ca) = if root {
         let prev_root = load_ca(
             pki,
@@ -776,34 +826,18 @@ pub fn rotate(
             passphrase,
         )?;
         let lifetime = prev_root.info.not_after - prev_root.info.not_before - BACKDATE;
-        let key = SecretKey::generate(key_type)?;
-        let constraints = constraints_of(&prev_root.info);
-        let params = ca_params(
-            &format!("{} Root G{next}", settings.ca.name),
-            &key,
-            not_before,
-            now + lifetime,
-            if settings.ca.single_tier { 0 } else { 1 },
-            constraints,
-        )?;
-        let cert = params.self_signed(key.pair())?;
-        let info =
-            cert_info(cert.der()).map_err(|e| ca_file(&layout.ca_cert(next, CaLevel::Root), e))?;
-        let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
-        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
-        write_key(&layout.ca_key(next, CaLevel::Root), &key, passphrase)?;
-        fsio::write_atomic(
-            &layout.ca_cert(next, CaLevel::Root),
-            cert.pem().as_bytes(),
-            Mode::Public,
-        )?;
-        fsio::write_atomic(
-            &layout.ca_crl(next, CaLevel::Root),
-            crl.as_bytes(),
-            Mode::Public,
+        let made = make_ca(
+            spec(
+                CaLevel::Root,
+                format!("{} Root G{next}", settings.ca.name),
+                now + lifetime,
+                if settings.ca.single_tier { 0 } else { 1 },
+                constraints_of(&prev_root.info),
+            ),
+            None,
         )?;
         let ca = load_ca(pki, next, CaLevel::Root, next, passphrase)?;
-        (next, Some(info), ca)
+        (next, Some(made.info), ca)
     } else {
         let ca = load_ca(
             pki,
@@ -814,41 +848,20 @@ pub fn rotate(
         )?;
         (previous.root_generation, None, ca)
     };
-
     let intermediate = if settings.ca.single_tier {
         None
     } else {
-        let key = SecretKey::generate(key_type)?;
-        let mut params = ca_params(
-            &format!("{} Intermediate G{next}", settings.ca.name),
-            &key,
-            not_before,
-            root_ca.info.not_after,
-            0,
-            constraints_of(&root_ca.info),
+        let made = make_ca(
+            spec(
+                CaLevel::Intermediate,
+                format!("{} Intermediate G{next}", settings.ca.name),
+                root_ca.info.not_after,
+                0,
+                constraints_of(&root_ca.info),
+            ),
+            Some(&root_ca.issuer()?),
         )?;
-        params.use_authority_key_identifier_extension = true;
-        let cert = params.signed_by(key.pair(), &root_ca.issuer()?)?;
-        let info = cert_info(cert.der())
-            .map_err(|e| ca_file(&layout.ca_cert(next, CaLevel::Intermediate), e))?;
-        let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
-        let crl = sign_crl(&issuer, &info, 1, now, crl_next, &[])?;
-        write_key(
-            &layout.ca_key(next, CaLevel::Intermediate),
-            &key,
-            passphrase,
-        )?;
-        fsio::write_atomic(
-            &layout.ca_cert(next, CaLevel::Intermediate),
-            cert.pem().as_bytes(),
-            Mode::Public,
-        )?;
-        fsio::write_atomic(
-            &layout.ca_crl(next, CaLevel::Intermediate),
-            crl.as_bytes(),
-            Mode::Public,
-        )?;
-        Some(info)
+        Some(made.info)
     };
 
     inventory.add_generation(&Generation {

@@ -1778,3 +1778,128 @@ fn websocket_upgrades_pass_through_with_identity() -> TestResult {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// The handshake refusals again, with Python's ssl and openssl s_client.
+
+/// openssl s_client with a chain.pem split into leaf and intermediate;
+/// true when it got an HTTP 200.
+fn s_client_gets_200(env: &Env, gw: &Gateway, chain: &Path, key: &Path, tag: &str) -> Res<bool> {
+    let blocks = pem::parse_many(std::fs::read(chain)?)?;
+    let leaf = env.path(&format!("{tag}-leaf.pem"));
+    std::fs::write(&leaf, pem::encode(&blocks[0]))?;
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{}", gw.port),
+        "-servername",
+        "localhost",
+    ])
+    .arg("-cert")
+    .arg(&leaf)
+    .arg("-key")
+    .arg(key)
+    .arg("-CAfile")
+    .arg(&gw.cacert)
+    .arg("-ign_eof");
+    if let Some(intermediate) = blocks.get(1) {
+        let path = env.path(&format!("{tag}-intermediate.pem"));
+        std::fs::write(&path, pem::encode(intermediate))?;
+        cmd.arg("-cert_chain").arg(path);
+    }
+    let out = run_with_deadline(
+        &mut cmd,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(15),
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout).contains("HTTP/1.1 200"))
+}
+
+#[test]
+fn python_and_s_client_are_refused_like_curl() -> TestResult {
+    let env = Env::new();
+    env.init(&["--name", "Same Name CA"]);
+    env.issue(&["alice"]);
+    env.issue(&["doomed"]);
+    env.issue(&["shortlived", "--validity", "1s"]);
+    env.issue(&["web", "--profile", "server", "--dns", "web.example"]);
+    let other = Env::new();
+    other.init(&["--name", "Same Name CA"]);
+    other.issue(&["alice"]);
+    common::openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=alice",
+            "-addext",
+            "extendedKeyUsage=clientAuth",
+        ],
+    );
+    let gw = Gateway::start(&env, &[])?;
+    // The valid client passes with both.
+    let alice = cred(&env, "alice");
+    assert_eq!(py_once(&env, &gw, Some(&alice))?["status"], 200);
+    assert!(s_client_gets_200(
+        &env,
+        &gw,
+        &alice.chain,
+        &alice.key,
+        "alice"
+    )?);
+
+    env.cmd().args(["revoke", "doomed"]).assert().success();
+    gw.wait_json(0, Duration::from_secs(5), |v| {
+        v["message"] == "reloaded" && v["revoked"] == 1
+    })
+    .ok_or("the gateway reloaded after the revoke")?;
+    std::thread::sleep(Duration::from_millis(1200)); // let "shortlived" expire
+    let cases: Vec<(&str, Cred, &str)> = vec![
+        (
+            "another CA with the same names",
+            cred(&other, "alice"),
+            "untrusted",
+        ),
+        ("revoked", cred(&env, "doomed"), "revoked"),
+        ("expired", cred(&env, "shortlived"), "expired"),
+        ("server profile", cred(&env, "web"), "bad_usage"),
+        (
+            "self-signed",
+            Cred {
+                chain: env.path("self.pem"),
+                key: env.path("self.key"),
+            },
+            "untrusted",
+        ),
+    ];
+    for (what, c, refusal) in &cases {
+        let mark = gw.mark();
+        let got = py_once(&env, &gw, Some(c))?;
+        assert!(
+            got.get("error").is_some(),
+            "python, {what}: must be refused, got {got}"
+        );
+        gw.expect_refusal(mark, refusal, &format!("python, {what}"));
+        let mark = gw.mark();
+        let tag = what.replace(' ', "-");
+        assert!(
+            !s_client_gets_200(&env, &gw, &c.chain, &c.key, &tag)?,
+            "s_client, {what}: must be refused"
+        );
+        gw.expect_refusal(mark, refusal, &format!("s_client, {what}"));
+    }
+    Ok(())
+}

@@ -20,7 +20,7 @@ use crate::pki::rotate::{self, RotateRequest};
 use crate::pki::{Pki, PkiError};
 
 pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> {
-    init_logging();
+    let _log_guard = init_logging();
     let demo = if args.demo { Some(make_demo()?) } else { None };
     let pki_dir: PathBuf = match &demo {
         Some(d) => d.pki.clone(),
@@ -93,10 +93,19 @@ fn secs(v: Validity) -> Duration {
     Duration::from_secs(v.seconds().unsigned_abs())
 }
 
-/// JSON lines on stderr: access log, handshake failures, reloads.
-fn init_logging() {
+/// JSON lines on stderr: access log, handshake failures, reloads. Lines go
+/// through a buffered writer on its own thread, so a request never waits
+/// on a write(2); the guard flushes what is left when serve returns.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MTLSCTL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(64 * 1024)
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -104,8 +113,9 @@ fn init_logging() {
         .with_span_list(false)
         .with_target(true)
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
+    guard
 }
 
 /// The certificate name for a set of server names: stable for the same set.

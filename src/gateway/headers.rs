@@ -51,51 +51,77 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
-/// Adds the verified identity (RFC 9440 and `X-Client-*`) and forwarding
-/// headers for the upstream.
-pub fn add(
-    headers: &mut HeaderMap,
-    identity: &ClientIdentity,
-    roles: &[String],
-    peer_ip: std::net::IpAddr,
-) {
-    let b64 = |der: &[u8]| {
-        format!(
-            ":{}:",
-            base64::engine::general_purpose::STANDARD.encode(der)
-        )
-    };
-    let mut set = |name: &'static str, value: String| {
-        headers.insert(HeaderName::from_static(name), value_of(&value));
-    };
-    set("client-cert", b64(&identity.leaf));
-    if !identity.chain.is_empty() {
-        set(
-            "client-cert-chain",
-            identity
-                .chain
-                .iter()
-                .map(|c| b64(c))
-                .collect::<Vec<_>>()
-                .join(", "),
+/// The identity headers of one connection, encoded once after the
+/// handshake (base64 of the certificates included) and cloned per request.
+#[derive(Debug, Clone)]
+pub struct IdentityHeaders {
+    fixed: Vec<(HeaderName, HeaderValue)>,
+    forwarded_for: HeaderValue,
+}
+
+impl IdentityHeaders {
+    /// Encodes the headers for a verified client at `peer_ip`.
+    pub fn new(identity: &ClientIdentity, peer_ip: std::net::IpAddr) -> IdentityHeaders {
+        let b64 = |der: &[u8]| {
+            format!(
+                ":{}:",
+                base64::engine::general_purpose::STANDARD.encode(der)
+            )
+        };
+        let mut fixed = Vec::with_capacity(9);
+        let mut set = |name: &'static str, value: String| {
+            fixed.push((HeaderName::from_static(name), value_of(&value)))
+        };
+        set("client-cert", b64(&identity.leaf));
+        if !identity.chain.is_empty() {
+            set(
+                "client-cert-chain",
+                identity
+                    .chain
+                    .iter()
+                    .map(|c| b64(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        set("x-client-verify", "SUCCESS".into());
+        set("x-client-dn", identity.subject.clone());
+        if let Some(cn) = &identity.cn {
+            set("x-client-cn", cn.clone());
+        }
+        set("x-client-serial", identity.serial.clone());
+        set("x-client-fingerprint", identity.fingerprint.clone());
+        let uris = identity.uris();
+        if !uris.is_empty() {
+            set("x-client-san-uri", uris.join(","));
+        }
+        IdentityHeaders {
+            fixed,
+            forwarded_for: value_of(&peer_ip.to_string()),
+        }
+    }
+
+    /// Adds the verified identity (RFC 9440 and `X-Client-*`), the roles
+    /// the current snapshot holds, and the forwarding headers.
+    pub fn add(&self, headers: &mut HeaderMap, roles: &[String]) {
+        for (name, value) in &self.fixed {
+            headers.insert(name.clone(), value.clone());
+        }
+        if !roles.is_empty() {
+            headers.insert(
+                HeaderName::from_static("x-client-roles"),
+                value_of(&roles.join(",")),
+            );
+        }
+        headers.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            self.forwarded_for.clone(),
+        );
+        headers.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static("https"),
         );
     }
-    set("x-client-verify", "SUCCESS".into());
-    set("x-client-dn", identity.subject.clone());
-    if let Some(cn) = &identity.cn {
-        set("x-client-cn", cn.clone());
-    }
-    set("x-client-serial", identity.serial.clone());
-    set("x-client-fingerprint", identity.fingerprint.clone());
-    let uris = identity.uris();
-    if !uris.is_empty() {
-        set("x-client-san-uri", uris.join(","));
-    }
-    if !roles.is_empty() {
-        set("x-client-roles", roles.join(","));
-    }
-    set("x-forwarded-for", peer_ip.to_string());
-    set("x-forwarded-proto", "https".into());
 }
 
 /// A header value from text; bytes outside visible ASCII are

@@ -111,6 +111,8 @@ pub struct ConnCtx {
     pub identity: ClientIdentity,
     /// True when ALPN chose HTTP/2.
     pub alpn_h2: bool,
+    /// The identity headers, encoded once.
+    pub headers: headers::IdentityHeaders,
     /// Requests in flight and the last activity, for the idle timeout.
     pub activity: Activity,
 }
@@ -278,11 +280,13 @@ async fn serve_connection(
         return;
     };
     let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
+    let identity_headers = headers::IdentityHeaders::new(&identity, peer.ip());
     let ctx = Arc::new(ConnCtx {
         peer,
         sni,
         identity,
         alpn_h2,
+        headers: identity_headers,
         activity: Activity::default(),
     });
     ctx.activity.touch(epoch);

@@ -143,7 +143,7 @@ async fn decide(
     let upgrade = upstream::is_upgrade(req.headers());
     upstream::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
-    headers::add(req.headers_mut(), &ctx.identity, &roles, ctx.peer.ip());
+    ctx.headers.add(req.headers_mut(), &roles);
     match upstream {
         None => (echo::respond(&req, ctx, &roles), "allow"),
         Some(up) => (up.forward(req).await, "allow"),

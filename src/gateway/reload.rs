@@ -66,14 +66,10 @@ pub fn spawn(
                 tokio::task::spawn_blocking(move || build_live(&layout, &options, next)).await;
             match built {
                 Ok(Ok(live)) => {
-                    tracing::info!(
-                        target: "mtlsctl::reload",
-                        message = "reloaded",
-                        cause,
-                        generation = live.generation,
-                        revoked = live.snapshot.revoked_count,
-                    );
+                    let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
+                    // In service first, then logged: the line means it is live.
                     shared.store(Arc::new(live));
+                    tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
                 }
                 Ok(Err(e)) => {
                     tracing::error!(

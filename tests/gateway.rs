@@ -1903,3 +1903,32 @@ fn python_and_s_client_are_refused_like_curl() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["idler"]);
+    let gw = Gateway::start(&env, &["--idle-timeout", "2s", "--header-timeout", "10s"])?;
+    let c = cred(&env, "idler");
+    // One complete request, then silence on the kept-alive connection.
+    let got = py_hold(
+        &env,
+        &gw,
+        &c,
+        "GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n",
+    )?;
+    let after = got["closed_after"]
+        .as_f64()
+        .ok_or(format!("the connection was not closed: {got}"))?;
+    let data = got["data"].as_str().unwrap_or_default();
+    assert!(
+        data.starts_with("HTTP/1.1 200"),
+        "the request was answered first: {data}"
+    );
+    assert!(
+        (1.5..6.0).contains(&after),
+        "closed after {after} s; --idle-timeout 2s"
+    );
+    Ok(())
+}

@@ -328,7 +328,10 @@ async fn serve_connection(
     tokio::pin!(conn);
     let idle = options.idle_timeout;
     let header_timeout = options.header_timeout;
-    let mut tick = tokio::time::interval(Duration::from_millis(250).min(idle).min(header_timeout));
+    // One timer per connection, armed for the next deadline: no periodic
+    // wake-ups, so thousands of idle connections cost no CPU.
+    let deadline = tokio::time::sleep(header_timeout.min(idle));
+    tokio::pin!(deadline);
     let mut closing = false;
     loop {
         tokio::select! {
@@ -342,14 +345,22 @@ async fn serve_connection(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
-            _ = tick.tick(), if !closing => {
-                let idle_ms = epoch.elapsed().as_millis() as u64 - ctx.activity.last.load(Ordering::Relaxed);
+            () = &mut deadline, if !closing => {
                 // Until the first request arrives, the header deadline
                 // applies: a verified client may not hold a slot silently.
                 let limit = if ctx.activity.started.load(Ordering::Relaxed) == 0 { header_timeout } else { idle };
-                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_ms >= limit.as_millis() as u64 {
+                let last = Duration::from_millis(ctx.activity.last.load(Ordering::Relaxed));
+                let idle_for = epoch.elapsed().saturating_sub(last);
+                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_for >= limit {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
+                } else {
+                    // Activity does not re-arm the timer (that would cost a
+                    // timer update per request); the next check comes at
+                    // the earliest moment this connection could be idle.
+                    let wait = if ctx.activity.in_flight.load(Ordering::Relaxed) > 0 { idle } else { limit - idle_for }
+                        .min(header_timeout.min(idle).max(Duration::from_millis(100)));
+                    deadline.as_mut().reset(tokio::time::Instant::now() + wait);
                 }
             }
         }

@@ -297,7 +297,10 @@ impl Gateway {
     }
 
     /// The number of log lines so far: a mark for "lines after this".
+    /// The gateway writes its log every 20 ms; waiting a few flush
+    /// intervals lets the lines of what the client already saw arrive first.
     fn mark(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(80));
         self.log.len()
     }
 

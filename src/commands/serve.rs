@@ -93,19 +93,12 @@ fn secs(v: Validity) -> Duration {
     Duration::from_secs(v.seconds().unsigned_abs())
 }
 
-/// JSON lines on stderr: access log, handshake failures, reloads. Lines go
-/// through a buffered writer on its own thread, so a request never waits
-/// on a write(2); the guard flushes what is left when serve returns.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+/// JSON lines on stderr: access log, handshake failures, reloads, through
+/// the gateway's buffered writer (flushed every 20 ms and on exit).
+fn init_logging() -> crate::gateway::log_writer::FlushGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MTLSCTL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(64 * 1024)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = crate::gateway::log_writer::buffered_stderr();
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

@@ -60,8 +60,13 @@ pub struct IdentityHeaders {
 }
 
 impl IdentityHeaders {
-    /// Encodes the headers for a verified client at `peer_ip`.
-    pub fn new(identity: &ClientIdentity, peer_ip: std::net::IpAddr) -> IdentityHeaders {
+    /// Encodes the headers for a verified client at `peer_ip` that
+    /// presented `certs` (leaf first).
+    pub fn new(
+        identity: &ClientIdentity,
+        certs: &[rustls::pki_types::CertificateDer<'_>],
+        peer_ip: std::net::IpAddr,
+    ) -> IdentityHeaders {
         let b64 = |der: &[u8]| {
             format!(
                 ":{}:",
@@ -72,17 +77,14 @@ impl IdentityHeaders {
         let mut set = |name: &'static str, value: String| {
             fixed.push((HeaderName::from_static(name), value_of(&value)))
         };
-        set("client-cert", b64(&identity.leaf));
-        if !identity.chain.is_empty() {
-            set(
-                "client-cert-chain",
-                identity
-                    .chain
-                    .iter()
-                    .map(|c| b64(c))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
+        if let Some((leaf, chain)) = certs.split_first() {
+            set("client-cert", b64(leaf));
+            if !chain.is_empty() {
+                set(
+                    "client-cert-chain",
+                    chain.iter().map(|c| b64(c)).collect::<Vec<_>>().join(", "),
+                );
+            }
         }
         set("x-client-verify", "SUCCESS".into());
         set("x-client-dn", identity.subject.clone());

@@ -28,10 +28,6 @@ pub struct ClientIdentity {
     pub fingerprint: String,
     /// notAfter.
     pub not_after: OffsetDateTime,
-    /// The leaf (DER).
-    pub leaf: CertificateDer<'static>,
-    /// Intermediates the client sent (DER).
-    pub chain: Vec<CertificateDer<'static>>,
     /// The path to the root for per-request revocation lookups.
     pub revocation: Vec<RevocationLink>,
 }
@@ -42,8 +38,8 @@ impl ClientIdentity {
         certs: &[CertificateDer<'static>],
         snapshot: &Snapshot,
     ) -> Option<ClientIdentity> {
-        let leaf = certs.first()?.clone();
-        let info = inspect::cert_info(&leaf).ok()?;
+        let leaf = certs.first()?;
+        let info = inspect::cert_info(leaf).ok()?;
         let cn = info
             .subject
             .split(", ")
@@ -51,7 +47,7 @@ impl ClientIdentity {
             .map(str::to_owned);
         let serial_bytes = hex::decode(pad(info.serial.as_str())).unwrap_or_default();
         Some(ClientIdentity {
-            revocation: snapshot.revocation_path(&leaf),
+            revocation: snapshot.revocation_path(leaf),
             subject: info.subject,
             issuer: info.issuer,
             cn,
@@ -60,8 +56,6 @@ impl ClientIdentity {
             serial_bytes,
             fingerprint: info.fingerprint.to_string(),
             not_after: info.not_after,
-            leaf,
-            chain: certs[1..].to_vec(),
         })
     }
 

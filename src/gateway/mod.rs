@@ -14,6 +14,7 @@ pub mod echo;
 pub mod headers;
 pub mod identity;
 pub mod linger;
+pub mod log_writer;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;
@@ -272,15 +273,14 @@ async fn serve_connection(
     };
     let (_, conn) = tls.get_ref();
     let sni = conn.server_name().map(str::to_ascii_lowercase);
-    let identity = conn
-        .peer_certificates()
-        .and_then(|certs| ClientIdentity::from_peer(certs, &live.snapshot));
+    let peer_certs = conn.peer_certificates().unwrap_or(&[]);
+    let identity = ClientIdentity::from_peer(peer_certs, &live.snapshot);
     let Some(identity) = identity else {
         tracing::warn!(target: "mtlsctl::handshake", message = "handshake failed", peer = %peer, reason = "no client certificate", refusal = "no_cert");
         return;
     };
+    let identity_headers = headers::IdentityHeaders::new(&identity, peer_certs, peer.ip());
     let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
-    let identity_headers = headers::IdentityHeaders::new(&identity, peer.ip());
     let ctx = Arc::new(ConnCtx {
         peer,
         sni,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -18,7 +18,8 @@ use crate::gateway::proxy::{Body, refuse};
 
 /// The upstream and a pooled client for it.
 pub struct Upstream {
-    base: Uri,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
     client: Client<HttpConnector, Incoming>,
     timeout: Duration,
 }
@@ -33,7 +34,11 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
         Upstream {
-            base,
+            scheme: base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP),
+            authority: base
+                .authority()
+                .cloned()
+                .unwrap_or_else(|| http::uri::Authority::from_static("127.0.0.1")),
             client,
             timeout: options.upstream_timeout,
         }
@@ -43,24 +48,15 @@ impl Upstream {
     pub async fn forward(&self, mut req: Request<Incoming>) -> Response<Body> {
         let upgrade = is_upgrade(req.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-        let (parts, body) = req.into_parts();
-        let req = Request::from_parts(parts, ());
-        let mut out = Request::new(body);
-        *out.method_mut() = req.method().clone();
-        *out.version_mut() = Version::HTTP_11;
-        let path = req
-            .uri()
+        let (mut parts, body) = req.into_parts();
+        let path = parts
+            .uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
         let uri = Uri::builder()
-            .scheme(self.base.scheme_str().unwrap_or("http"))
-            .authority(
-                self.base
-                    .authority()
-                    .map(|a| a.as_str())
-                    .unwrap_or("127.0.0.1"),
-            )
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
             .path_and_query(path)
             .build();
         let Ok(uri) = uri else {
@@ -70,15 +66,12 @@ impl Upstream {
                 "the request path cannot be forwarded",
             );
         };
+        // proxy.rs has already put the checked authority into Host.
+        let mut out = Request::new(body);
+        *out.method_mut() = std::mem::take(&mut parts.method);
+        *out.version_mut() = Version::HTTP_11;
         *out.uri_mut() = uri;
-        let mut headers = req.headers().clone();
-        if !headers.contains_key(header::HOST)
-            && let Some(authority) = req.uri().authority()
-            && let Ok(v) = HeaderValue::from_str(authority.as_str())
-        {
-            headers.insert(header::HOST, v);
-        }
-        *out.headers_mut() = headers;
+        *out.headers_mut() = std::mem::take(&mut parts.headers);
 
         let response = match tokio::time::timeout(self.timeout, self.client.request(out)).await {
             Err(_) => {

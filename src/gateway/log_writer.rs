@@ -1,0 +1,112 @@
+//! The log sink for `serve`: lines are appended to an in-process buffer and
+//! written to stderr by a flusher thread every 20 ms (or at once when the
+//! buffer passes 256 KiB), so neither a request nor a thread wake-up per
+//! line pays for a write(2). Nothing is dropped: a full buffer is written
+//! by the logging thread itself. Dropping the [`FlushGuard`] writes the rest.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often the flusher writes.
+const INTERVAL: Duration = Duration::from_millis(20);
+/// Buffer size at which the logging thread writes itself.
+const HIGH_WATER: usize = 256 * 1024;
+
+#[derive(Default)]
+struct Shared {
+    buffer: Mutex<Vec<u8>>,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn flush(&self) {
+        let pending = match self.buffer.lock() {
+            Ok(mut buf) => std::mem::take(&mut *buf),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        if !pending.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&pending);
+            let _ = err.flush();
+        }
+    }
+}
+
+/// A `MakeWriter` for tracing-subscriber.
+#[derive(Clone)]
+pub struct BufferedStderr {
+    shared: Arc<Shared>,
+}
+
+/// Stops the flusher and writes what is left when dropped.
+pub struct FlushGuard {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+        self.shared.flush();
+    }
+}
+
+/// Starts the flusher thread.
+pub fn buffered_stderr() -> (BufferedStderr, FlushGuard) {
+    let shared = Arc::new(Shared::default());
+    let flusher = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("mtlsctl-log".into())
+        .spawn(move || {
+            while !flusher.stop.load(Ordering::Relaxed) {
+                std::thread::park_timeout(INTERVAL);
+                flusher.flush();
+            }
+        })
+        .ok();
+    (
+        BufferedStderr {
+            shared: shared.clone(),
+        },
+        FlushGuard { shared, thread },
+    )
+}
+
+/// One log line being written.
+pub struct LineWriter {
+    shared: Arc<Shared>,
+}
+
+impl Write for LineWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let full = {
+            let mut buf = self.shared.buffer.lock().unwrap_or_else(|p| p.into_inner());
+            buf.extend_from_slice(bytes);
+            buf.len() >= HIGH_WATER
+        };
+        if full {
+            self.shared.flush();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferedStderr {
+    type Writer = LineWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter {
+            shared: self.shared.clone(),
+        }
+    }
+}

@@ -56,7 +56,29 @@ impl FsError {
 
 /// Writes `bytes` to `path` atomically with the given mode.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    write_atomic_all(&[(path, bytes, mode)])
+}
+
+/// Writes several files atomically, each by temp file + fsync + rename,
+/// then fsyncs each directory involved once (a certificate's key, cert and
+/// chain share one directory sync instead of three). Each file is either
+/// old or new after a crash; files are replaced in the order given.
+pub fn write_atomic_all(files: &[(&Path, &[u8], Mode)]) -> Result<(), FsError> {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (path, bytes, mode) in files {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        replace(path, dir, bytes, *mode)?;
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for dir in dirs {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn replace(path: &Path, dir: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -80,8 +102,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsError
             .map_err(|e| FsError::new("write", &tmp, e))?;
         file.sync_all()
             .map_err(|e| FsError::new("fsync", &tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| FsError::new("rename into place", path, e))?;
-        sync_dir(dir)
+        fs::rename(&tmp, path).map_err(|e| FsError::new("rename into place", path, e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -286,20 +286,17 @@ pub fn commit(
     let now = crate::pki::time::now();
     fsio::create_dir_all(&layout.leaf_dir(&spec.name))?;
     let key_path = layout.leaf_key(&spec.name);
+    let cert_path = layout.leaf_cert(&spec.name);
+    let chain_path = layout.leaf_chain(&spec.name);
+    let cert_pem = signed.cert.pem();
+    let mut files: Vec<(&Path, &[u8], Mode)> = Vec::with_capacity(3);
     match &signed.key_pem {
-        Some(pem) => fsio::write_atomic(&key_path, pem.as_bytes(), Mode::Secret)?,
+        Some(pem) => files.push((&key_path, pem.as_bytes(), Mode::Secret)),
         None => remove_stale(&key_path)?,
     }
-    fsio::write_atomic(
-        &layout.leaf_cert(&spec.name),
-        signed.cert.pem().as_bytes(),
-        Mode::Public,
-    )?;
-    fsio::write_atomic(
-        &layout.leaf_chain(&spec.name),
-        signed.chain_pem.as_bytes(),
-        Mode::Public,
-    )?;
+    files.push((&cert_path, cert_pem.as_bytes(), Mode::Public));
+    files.push((&chain_path, signed.chain_pem.as_bytes(), Mode::Public));
+    fsio::write_atomic_all(&files)?;
     let info = signed.info;
     let record = Record {
         serial: info.serial.clone(),

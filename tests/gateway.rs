@@ -1935,3 +1935,50 @@ fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() -> TestResult
     );
     Ok(())
 }
+
+#[test]
+fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    // CRLs that go stale 2 seconds after they are signed.
+    let settings = env.pki().join("mtlsctl.toml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
+    )?;
+    env.cmd().arg("crl").assert().success();
+    let deny = Gateway::start(&env, &[])?;
+    let warn = Gateway::start(&env, &["--stale-crl", "warn"])?;
+    let c = cred(&env, "alice");
+    deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
+        .assert_status(200);
+    std::thread::sleep(Duration::from_millis(2500));
+    let mark = deny.mark();
+    deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
+        .assert_refused("a CRL past its nextUpdate under --stale-crl deny");
+    let line = deny.expect_refusal(mark, "untrusted", "stale CRL");
+    assert!(
+        line["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nextUpdate"),
+        "{line}"
+    );
+    warn.curl(Some(&c), &warn.url("localhost", "/"), &[])
+        .assert_status(200);
+    // `mtlsctl crl` re-signs, the gateway reloads, and the client is served again.
+    let settings_text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        settings_text.replace("crl_lifetime = \"2s\"", "crl_lifetime = \"30d\""),
+    )?;
+    let mark = deny.mark();
+    env.cmd().arg("crl").assert().success();
+    deny.wait_json(mark, Duration::from_secs(5), |v| v["message"] == "reloaded")
+        .ok_or("the gateway reloaded the fresh CRLs")?;
+    deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
+        .assert_status(200);
+    Ok(())
+}

@@ -337,7 +337,15 @@ async fn serve_connection(
         tokio::select! {
             res = conn.as_mut() => {
                 if let Err(e) = res {
-                    tracing::debug!(target: "mtlsctl::gateway", message = "connection ended", peer = %peer, error = %e);
+                    // Limits show up here: a header block over the limit (hyper
+                    // answered 431), a header timeout, a protocol error.
+                    tracing::info!(
+                        target: "mtlsctl::gateway",
+                        message = "connection closed on an error",
+                        peer = %peer,
+                        client_serial = %ctx.identity.serial,
+                        error = %e,
+                    );
                 }
                 break;
             }

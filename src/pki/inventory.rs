@@ -330,6 +330,20 @@ impl Inventory {
         row.map(|r| self.finish(r)).transpose()
     }
 
+    /// Reads `NAME|SERIAL` as the user typed it: the current certificate of
+    /// that name when there is one, else the certificate with that serial.
+    pub fn find(&self, text: &str) -> Result<Option<Record>, InventoryError> {
+        if let Ok(name) = text.parse::<CertName>()
+            && let Some(record) = self.current(&name)?
+        {
+            return Ok(Some(record));
+        }
+        match text.parse::<Serial>() {
+            Ok(serial) => self.by_serial(&serial),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The certificate with this serial, if any.
     pub fn by_serial(&self, serial: &Serial) -> Result<Option<Record>, InventoryError> {
         let row = self

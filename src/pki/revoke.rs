@@ -12,35 +12,8 @@ use crate::pki::audit::{self, AuditEvent};
 use crate::pki::ca::{self, SignedCrl};
 use crate::pki::inventory::{Inventory, Record, Revoked};
 use crate::pki::keys::Passphrase;
-use crate::pki::model::{CertName, RevocationReason, Serial};
+use crate::pki::model::RevocationReason;
 use crate::pki::{Pki, PkiError};
-
-/// A certificate to revoke: by name (its current certificate) or serial.
-#[derive(Debug, Clone)]
-pub enum Target {
-    /// The current certificate of a name.
-    Name(CertName),
-    /// Any certificate by serial.
-    Serial(Serial),
-}
-
-impl Target {
-    /// Reads `NAME|SERIAL` as the user typed it: a name when the inventory
-    /// has one, else a serial.
-    pub fn resolve(inventory: &Inventory, text: &str) -> Result<Record, PkiError> {
-        if let Ok(name) = text.parse::<CertName>()
-            && let Some(record) = inventory.current(&name)?
-        {
-            return Ok(record);
-        }
-        if let Ok(serial) = text.parse::<Serial>()
-            && let Some(record) = inventory.by_serial(&serial)?
-        {
-            return Ok(record);
-        }
-        Err(PkiError::UnknownCert(text.to_owned()))
-    }
-}
 
 /// What `revoke` did.
 #[derive(Debug)]
@@ -61,7 +34,9 @@ pub fn revoke(
     passphrase: Option<&Passphrase>,
 ) -> Result<RevokeReport, PkiError> {
     let mut inventory = Inventory::open_for_write(pki.layout())?;
-    let record = Target::resolve(&inventory, target)?;
+    let record = inventory
+        .find(target)?
+        .ok_or_else(|| PkiError::UnknownCert(target.to_owned()))?;
     if record.revoked_at.is_some() {
         return Ok(RevokeReport {
             record,

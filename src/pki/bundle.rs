@@ -137,7 +137,7 @@ pub fn bundle(
         BundleKind::Pem => {
             let mut text = Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
             for cert in &chain {
-                text.push_str(&pem_cert(cert));
+                text.push_str(&crate::pki::inspect::certificate_pem(cert));
             }
             (Zeroizing::new(text.as_bytes().to_vec()), "pem")
         }
@@ -212,11 +212,4 @@ fn root_for(
         }
     }
     Ok(None)
-}
-
-fn pem_cert(der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new("CERTIFICATE", der.to_vec()),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
 }

@@ -419,29 +419,9 @@ impl IssuingCa {
         Ok(Issuer::from_ca_cert_der(&self.cert, self.key.pair())?)
     }
 
-    /// The permitted DNS subtrees of its name constraints.
-    pub fn permitted_dns(&self) -> Vec<DnsName> {
-        self.info
-            .permitted_names
-            .iter()
-            .filter_map(|n| n.strip_prefix("DNS:"))
-            .filter_map(|d| DnsName::parse_constraint(d).ok())
-            .collect()
-    }
-
-    /// The permitted IP subtrees of its name constraints.
-    pub fn permitted_ips(&self) -> Vec<IpNet> {
-        self.info
-            .permitted_names
-            .iter()
-            .filter_map(|n| n.strip_prefix("IP:"))
-            .filter_map(|d| d.parse().ok())
-            .collect()
-    }
-
     /// True when `ip` is allowed by the name constraints (or there are none for IPs).
     pub fn permits_ip(&self, ip: &IpAddr) -> bool {
-        let nets = self.permitted_ips();
+        let nets = self.info.permitted_ips();
         nets.is_empty() || nets.iter().any(|n| n.contains(ip))
     }
 }
@@ -897,19 +877,7 @@ pub fn rotate(
 }
 
 fn constraints_of(info: &CertInfo) -> Option<NameConstraints> {
-    let dns: Vec<DnsName> = info
-        .permitted_names
-        .iter()
-        .filter_map(|n| n.strip_prefix("DNS:"))
-        .filter_map(|d| DnsName::parse_constraint(d).ok())
-        .collect();
-    let ips: Vec<IpNet> = info
-        .permitted_names
-        .iter()
-        .filter_map(|n| n.strip_prefix("IP:"))
-        .filter_map(|d| d.parse().ok())
-        .collect();
-    name_constraints(&dns, &ips)
+    name_constraints(&info.permitted_dns(), &info.permitted_ips())
 }
 
 /// What `ca retire` did.

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use rustls_pki_types::pem::{self, SectionKind};
+use rustls_pki_types::pem::SectionKind;
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::certification_request::X509CertificationRequest;
@@ -14,7 +14,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-use crate::pki::model::{Fingerprint, KeyType, Serial};
+use crate::pki::model::{DnsName, Fingerprint, IpNet, KeyType, Serial};
 use crate::pki::time::from_unix;
 
 /// Why a file could not be read as any X.509 artefact.
@@ -80,6 +80,34 @@ pub struct CertInfo {
     pub permitted_names: Vec<String>,
     /// True when subject and issuer are equal (a root).
     pub self_issued: bool,
+}
+
+impl CertInfo {
+    /// The permitted DNS subtrees of its name constraints.
+    pub fn permitted_dns(&self) -> Vec<DnsName> {
+        self.permitted_names
+            .iter()
+            .filter_map(|n| n.strip_prefix("DNS:"))
+            .filter_map(|d| DnsName::parse_constraint(d).ok())
+            .collect()
+    }
+
+    /// The permitted IP subtrees of its name constraints.
+    pub fn permitted_ips(&self) -> Vec<IpNet> {
+        self.permitted_names
+            .iter()
+            .filter_map(|n| n.strip_prefix("IP:"))
+            .filter_map(|d| d.parse().ok())
+            .collect()
+    }
+}
+
+/// A certificate as PEM (64-column base64, LF line ends).
+pub fn certificate_pem(der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("CERTIFICATE", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// A CSR's fields.
@@ -179,10 +207,11 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
     let mut certs = Vec::new();
     let mut reader = std::io::Cursor::new(bytes);
     loop {
-        let next = pem::from_buf(&mut reader).map_err(|e| InspectError::Malformed {
-            kind: "PEM data",
-            why: e.to_string(),
-        })?;
+        let next =
+            rustls_pki_types::pem::from_buf(&mut reader).map_err(|e| InspectError::Malformed {
+                kind: "PEM data",
+                why: e.to_string(),
+            })?;
         let Some((kind, der)) = next else { break };
         match kind {
             SectionKind::Certificate => certs.push(cert_info(&der)?),

@@ -260,7 +260,7 @@ pub fn sign(
     })?;
     let mut chain_pem = cert.pem();
     for intermediate in &ca.chain {
-        chain_pem.push_str(&pem_cert(intermediate));
+        chain_pem.push_str(&crate::pki::inspect::certificate_pem(intermediate));
     }
     let key_pem = key.as_ref().map(|k| k.to_pem(None)).transpose()?;
     Ok(Signed {
@@ -338,15 +338,8 @@ fn remove_stale(path: &Path) -> Result<(), PkiError> {
     }
 }
 
-fn pem_cert(der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new("CERTIFICATE", der.to_vec()),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
-}
-
 fn check_constraints(req: &LeafSpec, ca: &IssuingCa) -> Result<(), PkiError> {
-    let permitted_dns = ca.permitted_dns();
+    let permitted_dns = ca.info.permitted_dns();
     let described = || ca.info.permitted_names.join(", ");
     if !permitted_dns.is_empty() {
         for name in &req.dns {

@@ -39,14 +39,7 @@ pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
     )?;
     let now = crate::pki::time::now();
     let layout = pki.layout();
-    let name = &issued.record.name;
-    let json = CertJson::new(
-        &issued.record,
-        now,
-        &layout.leaf_cert(name),
-        &layout.leaf_key(name),
-        &layout.leaf_chain(name),
-    );
+    let json = CertJson::new(&issued.record, now, layout);
     printer.emit(&json, || {
         table::cert_details(&json, now, issued.record.not_after)
     })

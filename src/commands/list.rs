@@ -29,13 +29,7 @@ pub fn run(dir: &Path, args: ListArgs, printer: Printer) -> Result<(), Error> {
         .filter(|r| wanted(r.status(now)))
         .filter(|r| horizon.is_none() || r.status(now) == Status::Valid)
         .map(|r| {
-            let json = CertJson::new(
-                r,
-                now,
-                &layout.leaf_cert(&r.name),
-                &layout.leaf_key(&r.name),
-                &layout.leaf_chain(&r.name),
-            );
+            let json = CertJson::new(r, now, layout);
             (json, r.not_after)
         })
         .collect();

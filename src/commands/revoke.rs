@@ -29,13 +29,7 @@ pub fn run(dir: &Path, args: RevokeArgs, printer: Printer) -> Result<(), Error> 
     let r = &report.record;
     let json = RevokeJson {
         changed: report.changed,
-        certificate: CertJson::new(
-            r,
-            now,
-            &layout.leaf_cert(&r.name),
-            &layout.leaf_key(&r.name),
-            &layout.leaf_chain(&r.name),
-        ),
+        certificate: CertJson::new(r, now, layout),
         crl_path: report.crl.as_ref().map(|c| c.path.display().to_string()),
         crl_number: report.crl.as_ref().map(|c| c.number),
     };

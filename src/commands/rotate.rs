@@ -69,13 +69,7 @@ pub fn run(dir: &Path, args: RotateArgs, printer: Printer) -> Result<(), Error> 
         .map(|r| {
             let rec = &r.issued.record;
             RotatedJson {
-                certificate: CertJson::new(
-                    rec,
-                    now,
-                    &layout.leaf_cert(&rec.name),
-                    &layout.leaf_key(&rec.name),
-                    &layout.leaf_chain(&rec.name),
-                ),
+                certificate: CertJson::new(rec, now, layout),
                 previous_serial: r.previous.serial.to_string(),
                 previous_revoked: r.previous_revoked,
             }

@@ -17,12 +17,6 @@ pub fn run(dir: &Path, args: ShowArgs, printer: Printer) -> Result<(), Error> {
     drop(inventory);
     let record = record.ok_or_else(|| PkiError::UnknownCert(args.target.clone()))?;
     let now = crate::pki::time::now();
-    let json = CertJson::new(
-        &record,
-        now,
-        &layout.leaf_cert(&record.name),
-        &layout.leaf_key(&record.name),
-        &layout.leaf_chain(&record.name),
-    );
+    let json = CertJson::new(&record, now, layout);
     printer.emit(&json, || table::cert_details(&json, now, record.not_after))
 }

@@ -45,7 +45,7 @@ impl ClientIdentity {
             .split(", ")
             .find_map(|part| part.strip_prefix("CN="))
             .map(str::to_owned);
-        let serial_bytes = hex::decode(pad(info.serial.as_str())).unwrap_or_default();
+        let serial_bytes = info.serial.to_be_bytes();
         Some(ClientIdentity {
             revocation: snapshot.revocation_path(leaf),
             subject: info.subject,
@@ -65,14 +65,6 @@ impl ClientIdentity {
             .iter()
             .filter_map(|s| s.strip_prefix("URI:"))
             .collect()
-    }
-}
-
-fn pad(hex: &str) -> String {
-    if hex.len() % 2 == 1 {
-        format!("0{hex}")
-    } else {
-        hex.to_owned()
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::pki::inspect::{CertInfo, CrlInfo, CsrInfo};
 use crate::pki::inventory::Record;
+use crate::pki::layout::Layout;
 use crate::pki::time::rfc3339;
 
 /// A certificate from the inventory.
@@ -53,14 +54,13 @@ pub struct CertJson {
 }
 
 impl CertJson {
-    /// The JSON view of an inventory record, with its file paths.
-    pub fn new(
-        record: &Record,
-        now: time::OffsetDateTime,
-        cert: &Path,
-        key: &Path,
-        chain: &Path,
-    ) -> Self {
+    /// The JSON view of an inventory record, with its files in `layout`.
+    pub fn new(record: &Record, now: time::OffsetDateTime, layout: &Layout) -> Self {
+        let (cert, key, chain) = (
+            layout.leaf_cert(&record.name),
+            layout.leaf_key(&record.name),
+            layout.leaf_chain(&record.name),
+        );
         let path = |p: &Path| record.current.then(|| p.display().to_string());
         CertJson {
             name: record.name.to_string(),
@@ -79,9 +79,9 @@ impl CertJson {
             ca_generation: record.ca_generation,
             revoked_at: record.revoked_at.map(rfc3339),
             revocation_reason: record.revocation_reason.clone(),
-            cert_path: path(cert),
-            key_path: if record.key_held { path(key) } else { None },
-            chain_path: path(chain),
+            cert_path: path(&cert),
+            key_path: if record.key_held { path(&key) } else { None },
+            chain_path: path(&chain),
         }
     }
 }

@@ -543,15 +543,13 @@ impl Inventory {
             .map_err(|e| self.err(e))?;
         let mut out: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
         for (serial, role) in pairs {
-            let bytes = hex::decode(if serial.len() % 2 == 1 {
-                format!("0{serial}")
-            } else {
-                serial.clone()
-            })
-            .map_err(|_| InventoryError::Corrupt {
-                path: self.path.clone(),
-                why: format!("bad serial '{serial}'"),
-            })?;
+            let bytes = serial
+                .parse::<Serial>()
+                .map_err(|e| InventoryError::Corrupt {
+                    path: self.path.clone(),
+                    why: format!("bad serial '{serial}': {e}"),
+                })?
+                .to_be_bytes();
             out.entry(bytes).or_default().push(role);
         }
         Ok(out)

@@ -236,6 +236,12 @@ impl Serial {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The big-endian bytes, without leading zeros.
+    pub fn to_be_bytes(&self) -> Vec<u8> {
+        // Every constructor leaves an even number of hex digits.
+        hex::decode(&self.0).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for Serial {

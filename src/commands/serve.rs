@@ -29,11 +29,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     let pki = Pki::open(&pki_dir)?;
     let names = if args.server_names.is_empty() {
         vec![
-            ServerName::Dns(
-                "localhost"
-                    .parse()
-                    .map_err(|_| UsageError::EmptyPassphrase)?,
-            ),
+            ServerName::Dns("localhost".parse().expect("a valid constant")),
             ServerName::Ip(std::net::IpAddr::from([127, 0, 0, 1])),
             ServerName::Ip(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
         ]
@@ -303,7 +299,7 @@ fn make_demo() -> Result<Demo, Error> {
         CaInitRequest {
             name: "mtlsctl demo CA".into(),
             key_type: KeyType::EcdsaP256,
-            validity: "1y".parse().map_err(|_| UsageError::EmptyPassphrase)?,
+            validity: "1y".parse().expect("a valid constant"),
             single_tier: false,
             permit_dns: Vec::new(),
             permit_ip: Vec::new(),
@@ -312,30 +308,24 @@ fn make_demo() -> Result<Demo, Error> {
     )?;
     let pki = Pki::open(&pki_dir)?;
     let issuing = ca::load_issuing_ca(&pki, None)?;
-    let demo_role: Role = "demo".parse().map_err(|_| UsageError::EmptyPassphrase)?;
+    let demo_role: Role = "demo".parse().expect("a valid constant");
     issue::issue(
         &pki,
         IssueRequest {
-            name: "demo-client"
-                .parse()
-                .map_err(|_| UsageError::EmptyPassphrase)?,
+            name: "demo-client".parse().expect("a valid constant"),
             profile: Profile::Client,
             cn: None,
-            org: Some(
-                "mtlsctl demo"
-                    .parse()
-                    .map_err(|_| UsageError::EmptyPassphrase)?,
-            ),
+            org: Some("mtlsctl demo".parse().expect("a valid constant")),
             ou: None,
             dns: Vec::new(),
             ips: Vec::new(),
             uris: vec![
                 "spiffe://demo.local/client"
                     .parse()
-                    .map_err(|_| UsageError::EmptyPassphrase)?,
+                    .expect("a valid constant"),
             ],
             emails: Vec::new(),
-            validity: Some("1d".parse().map_err(|_| UsageError::EmptyPassphrase)?),
+            validity: Some("1d".parse().expect("a valid constant")),
             key: KeySource::Generate(Some(KeyType::EcdsaP256)),
             roles: vec![demo_role],
         },

@@ -1982,3 +1982,16 @@ fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
         .assert_status(200);
     Ok(())
 }
+
+#[test]
+fn client_cn_is_not_fooled_by_a_comma_in_the_organization() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice", "--org", "Evil, CN=admin"]);
+    let gw = Gateway::start(&env, &[])?;
+    let out = gw.curl(Some(&cred(&env, "alice")), &gw.url("localhost", "/"), &[]);
+    out.assert_status(200);
+    let echo = out.json();
+    assert_eq!(echo["cn"], "alice", "{echo}");
+    Ok(())
+}

@@ -40,17 +40,12 @@ impl ClientIdentity {
     ) -> Option<ClientIdentity> {
         let leaf = certs.first()?;
         let info = inspect::cert_info(leaf).ok()?;
-        let cn = info
-            .subject
-            .split(", ")
-            .find_map(|part| part.strip_prefix("CN="))
-            .map(str::to_owned);
         let serial_bytes = info.serial.to_be_bytes();
         Some(ClientIdentity {
             revocation: snapshot.revocation_path(leaf),
             subject: info.subject,
             issuer: info.issuer,
-            cn,
+            cn: info.common_name,
             sans: info.sans,
             serial: info.serial.to_string(),
             serial_bytes,

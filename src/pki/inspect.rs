@@ -46,6 +46,8 @@ pub enum InspectError {
 pub struct CertInfo {
     /// Subject DN.
     pub subject: String,
+    /// The subject's (first) common name, read from the parsed name.
+    pub common_name: Option<String>,
     /// Issuer DN.
     pub issuer: String,
     /// Serial number.
@@ -294,6 +296,12 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
     let (key, key_type) = describe_key(cert.public_key());
     let mut info = CertInfo {
         subject: cert.subject().to_string(),
+        common_name: cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned),
         issuer: cert.issuer().to_string(),
         serial: Serial::from_be_bytes(cert.raw_serial()),
         not_before: from_unix(cert.validity().not_before.timestamp()),

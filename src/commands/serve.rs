@@ -48,14 +48,14 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
                 StaleCrlArg::Warn => StaleCrlPolicy::Warn,
             },
         },
-        handshake_timeout: secs(args.handshake_timeout),
-        header_timeout: secs(args.header_timeout),
-        idle_timeout: secs(args.idle_timeout),
+        handshake_timeout: args.handshake_timeout.std_duration(),
+        header_timeout: args.header_timeout.std_duration(),
+        idle_timeout: args.idle_timeout.std_duration(),
         max_header_bytes: args.max_header_bytes as usize,
         max_connections: args.max_connections as usize,
-        upstream_timeout: secs(args.upstream_timeout),
+        upstream_timeout: args.upstream_timeout.std_duration(),
         connect_timeout: Duration::from_secs(5),
-        drain_timeout: secs(args.drain_timeout),
+        drain_timeout: args.drain_timeout.std_duration(),
     };
     let mut runtime = match args.workers {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -83,10 +83,6 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     }));
     drop(demo);
     result.map_err(Error::Gateway)
-}
-
-fn secs(v: Validity) -> Duration {
-    Duration::from_secs(v.seconds().unsigned_abs())
 }
 
 /// JSON lines on stderr: access log, handshake failures, reloads, through

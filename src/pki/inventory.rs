@@ -215,7 +215,7 @@ pub fn lock_timeout() -> Duration {
     std::env::var("MTLSCTL_LOCK_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<crate::pki::model::Validity>().ok())
-        .map(|v| Duration::from_secs(v.seconds().unsigned_abs()))
+        .map(crate::pki::model::Validity::std_duration)
         .unwrap_or(Duration::from_secs(60))
 }
 

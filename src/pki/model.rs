@@ -155,6 +155,11 @@ impl Validity {
         time::Duration::seconds(self.seconds)
     }
 
+    /// The length as a `std::time::Duration` (timeouts, sleeps).
+    pub fn std_duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.seconds.unsigned_abs())
+    }
+
     /// Length in seconds.
     pub fn seconds(self) -> i64 {
         self.seconds

@@ -1949,12 +1949,16 @@ fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
         text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
     )?;
     env.cmd().arg("crl").assert().success();
+    // nextUpdate is whole seconds (thisUpdate truncated, plus 2 s), and the
+    // gateway's clock is compared in whole seconds too: the CRL is certainly
+    // past its nextUpdate 3 s after signing.
+    let stale_at = Instant::now() + Duration::from_millis(3200);
     let deny = Gateway::start(&env, &[])?;
     let warn = Gateway::start(&env, &["--stale-crl", "warn"])?;
     let c = cred(&env, "alice");
     deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
         .assert_status(200);
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(stale_at.saturating_duration_since(Instant::now()));
     let mark = deny.mark();
     deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
         .assert_refused("a CRL past its nextUpdate under --stale-crl deny");

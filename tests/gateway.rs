@@ -497,6 +497,9 @@ fn write_script(env: &Env, name: &str, text: &str) -> Res<PathBuf> {
 ///   second GET on the same connection;
 /// - `hold DATA`: TLS handshake, sends DATA, then waits for the server to
 ///   close; prints {"closed_after": seconds, "data": what arrived}.
+/// - `steps JSON`: one connection driven by a list of `["send", TEXT]`,
+///   `["sleep", SECONDS]` and `["response"]` steps; prints {"responses":
+///   [{"status", "headers" (lowercase names), "body"}]} or {"error", ...}.
 const PY_CLIENT: &str = r#"
 import http.client, json, socket, ssl, sys, time
 port, trust, chain, key, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
@@ -527,6 +530,36 @@ if mode == "hold":
     except Exception as e:
         pass
     emit({"closed_after": time.monotonic() - start, "data": got.decode("latin-1")})
+    sys.exit(0)
+
+if mode == "steps":
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    f = tls.makefile("rb")
+    responses = []
+    try:
+        for step in json.loads(sys.argv[6]):
+            if step[0] == "send":
+                tls.sendall(step[1].encode())
+            elif step[0] == "sleep":
+                time.sleep(step[1])
+            else:
+                status = f.readline().decode("latin-1")
+                if not status:
+                    raise EOFError("connection closed before a response")
+                headers = {}
+                while True:
+                    line = f.readline().decode("latin-1").rstrip("\r\n")
+                    if not line:
+                        break
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = f.read(int(headers.get("content-length", "0"))).decode()
+                responses.append({"status": int(status.split()[1]), "headers": headers, "body": body})
+    except Exception as e:
+        emit({"error": type(e).__name__ + ": " + str(e), "responses": responses})
+        sys.exit(0)
+    emit({"responses": responses})
     sys.exit(0)
 
 conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
@@ -565,31 +598,16 @@ fn py_client(env: &Env, gw: &Gateway, cred: Option<&Cred>, mode: &[&str]) -> Res
     Ok(cmd)
 }
 
-/// One Python request; the JSON line it printed.
-fn py_once(env: &Env, gw: &Gateway, cred: Option<&Cred>) -> Res<Value> {
-    let out = run_with_deadline(
-        &mut py_client(env, gw, cred, &["once"])?,
-        b"",
-        Duration::from_secs(20),
-    )?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| {
-        format!(
-            "python printed {text:?} ({e}); stderr {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into()
-    })
-}
-
-/// Python's `hold` mode: how long the server kept the connection open.
-fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
-    let out = run_with_deadline(
-        &mut py_client(env, gw, Some(cred), &["hold", data])?,
-        b"",
-        Duration::from_secs(25),
-    )?;
+/// Runs the Python client in `mode` with a deadline; the first JSON line
+/// it printed.
+fn py_json(
+    env: &Env,
+    gw: &Gateway,
+    cred: Option<&Cred>,
+    mode: &[&str],
+    deadline: Duration,
+) -> Res<Value> {
+    let out = run_with_deadline(&mut py_client(env, gw, cred, mode)?, b"", deadline)?;
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
         format!(
@@ -600,9 +618,26 @@ fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
     })
 }
 
+/// One Python request; the JSON line it printed.
+fn py_once(env: &Env, gw: &Gateway, cred: Option<&Cred>) -> Res<Value> {
+    py_json(env, gw, cred, &["once"], Duration::from_secs(20))
+}
+
+/// Python's `hold` mode: how long the server kept the connection open.
+fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
+    py_json(
+        env,
+        gw,
+        Some(cred),
+        &["hold", data],
+        Duration::from_secs(25),
+    )
+}
+
 /// An HTTP upstream on 127.0.0.1:0: prints its port, then "got PATH" for
 /// each request, and answers (after `delay` seconds) with the request's
 /// headers as a JSON list of [name, value] pairs, duplicates kept.
+/// `/slow-body` answers at once with a 3-byte body sent over 1.8 s.
 const PY_UPSTREAM: &str = r#"
 import json, sys, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -612,6 +647,16 @@ class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
         print("got " + self.path, flush=True)
+        if self.path == "/slow-body":
+            # Headers at once, then the body in pieces over 1.8 s.
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            for piece in (b"a", b"b", b"c"):
+                self.wfile.write(piece)
+                self.wfile.flush()
+                time.sleep(0.6)
+            return
         if delay:
             time.sleep(delay)
         body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
@@ -1933,6 +1978,89 @@ fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() -> TestResult
         (1.5..6.0).contains(&after),
         "closed after {after} s; --idle-timeout 2s"
     );
+    Ok(())
+}
+
+/// An HTTP/1.1 connection idle for a second is parked (hyper's buffers
+/// freed, the TLS stream kept) and resumes when the client sends again:
+/// after a pause longer than --header-timeout (which bounds a request
+/// head, not the wait between requests), with a request head split around
+/// the moment of parking, and with one split after it.
+#[test]
+fn idle_http1_connections_park_and_resume() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["parker"]);
+    let upstream = start_upstream(&env, 0.0)?;
+    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let gw = Gateway::start(
+        &env,
+        &[
+            "--upstream",
+            &up_url,
+            "--idle-timeout",
+            "30s",
+            "--header-timeout",
+            "3s",
+        ],
+    )?;
+    let c = cred(&env, "parker");
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let steps = serde_json::json!([
+        // A response whose body takes longer than the parking delay: the
+        // connection is busy until its last byte.
+        ["send", get("/slow-body")],
+        ["response"],
+        ["send", get("/one")],
+        ["response"],
+        // Half a head, then a pause past the parking point.
+        ["send", "GET /two HTTP/1.1\r\nHost: local"],
+        ["sleep", 1.6],
+        ["send", "host\r\n\r\n"],
+        ["response"],
+        // Parked for longer than --header-timeout.
+        ["sleep", 4.5],
+        ["send", get("/three")],
+        ["response"],
+        // Parked, then a head that stalls past the parking point.
+        ["sleep", 1.6],
+        ["send", "GET /four HTTP/1.1\r\n"],
+        ["sleep", 1.6],
+        ["send", "Host: localhost\r\n\r\n"],
+        ["response"],
+    ]);
+    let got = py_json(
+        &env,
+        &gw,
+        Some(&c),
+        &["steps", &steps.to_string()],
+        Duration::from_secs(30),
+    )?;
+    assert!(got.get("error").is_none(), "the connection failed: {got}");
+    let responses = got["responses"].as_array().cloned().unwrap_or_default();
+    assert_eq!(responses.len(), 5, "{got}");
+    assert_eq!(responses[0]["status"], 200, "{got}");
+    assert_eq!(responses[0]["body"], "abc", "{got}");
+    for (r, path) in responses[1..]
+        .iter()
+        .zip(["/one", "/two", "/three", "/four"])
+    {
+        assert_eq!(r["status"], 200, "{path}: {r}");
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap_or(""))?;
+        assert_eq!(body["path"], path, "{r}");
+    }
+    // Only the last request may be answered with a close: its head was
+    // still arriving when parking began.
+    for r in &responses[..4] {
+        assert_ne!(r["headers"]["connection"], "close", "{r}");
+    }
+    let lines = gw.json_lines(0);
+    let errors: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["message"] == "connection closed on an error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    gw.assert_clean_log();
     Ok(())
 }
 

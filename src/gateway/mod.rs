@@ -10,26 +10,27 @@
 //! state on their next request.
 
 pub mod access_log;
+pub mod client_io;
+pub mod conn;
 pub mod echo;
 pub mod headers;
 pub mod identity;
-pub mod linger;
 pub mod log_writer;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;
 pub mod tls;
+pub mod trim;
 pub mod upstream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -114,23 +115,8 @@ pub struct ConnCtx {
     pub alpn_h2: bool,
     /// The identity headers, encoded once.
     pub headers: headers::IdentityHeaders,
-    /// Requests in flight and the last activity, for the idle timeout.
-    pub activity: Activity,
-}
-
-/// Activity of one connection.
-#[derive(Default)]
-pub struct Activity {
-    in_flight: AtomicUsize,
-    started: AtomicU64,
-    last: AtomicU64,
-}
-
-impl Activity {
-    fn touch(&self, epoch: Instant) {
-        self.last
-            .store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
+    /// Requests in flight and the last activity, for the idle deadlines.
+    pub activity: conn::Activity,
 }
 
 /// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
@@ -193,7 +179,6 @@ pub async fn run(
     ready(addr);
 
     let permits = Arc::new(Semaphore::new(options.max_connections));
-    let epoch = Instant::now();
     let open = Arc::new(AtomicUsize::new(0));
     let mut stop = stop_rx.clone();
     loop {
@@ -220,7 +205,8 @@ pub async fn run(
         let open = open.clone();
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            serve_connection(tcp, peer, shared, options, upstream, stop_rx, epoch).await;
+            serve_connection(tcp, peer, shared, options, upstream, stop_rx).await;
+            trim::freed();
             open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
@@ -241,12 +227,19 @@ async fn serve_connection(
     shared: Arc<ArcSwap<Live>>,
     options: Arc<GatewayOptions>,
     upstream: Option<Arc<upstream::Upstream>>,
-    mut stop: watch::Receiver<bool>,
-    epoch: Instant,
+    stop: watch::Receiver<bool>,
 ) {
     let live = shared.load_full();
     let acceptor = tokio_rustls::TlsAcceptor::from(live.tls.clone());
-    let handshake = tokio::time::timeout(options.handshake_timeout, acceptor.accept(tcp)).await;
+    // Boxed, like the HTTP/2 state below, so that the connection's task
+    // keeps only what a parked HTTP/1.1 connection needs once it is done.
+    // The stream is boxed too: moved by value through the async functions
+    // below, its 1.2 KB of rustls state would take a slot in each of them.
+    let handshake = Box::pin(async {
+        let accepted = tokio::time::timeout(options.handshake_timeout, acceptor.accept(tcp)).await;
+        accepted.map(|r| r.map(Box::new))
+    })
+    .await;
     let tls = match handshake {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
@@ -287,90 +280,29 @@ async fn serve_connection(
         identity,
         alpn_h2,
         headers: identity_headers,
-        activity: Activity::default(),
+        activity: conn::Activity::new(),
     });
-    ctx.activity.touch(epoch);
     let service = {
         let ctx = ctx.clone();
         let options = options.clone();
         service_fn(move |req| {
+            // Counted from here, synchronously, so a connection is never
+            // parked or closed as idle between hyper reading a request
+            // head and the handler starting.
+            let in_flight = conn::InFlight::start(&ctx);
             let ctx = ctx.clone();
             let shared = shared.clone();
             let upstream = upstream.clone();
             let options = options.clone();
             async move {
-                Ok::<_, std::convert::Infallible>(
-                    proxy::handle(req, ctx, shared, upstream, options, epoch).await,
-                )
+                let response = proxy::handle(req, ctx, shared, upstream, options).await;
+                Ok::<_, std::convert::Infallible>(conn::Tracked::response(response, in_flight))
             }
         })
     };
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    // ALPN already chose the protocol: no sniffing of the first bytes.
-    builder = if ctx.alpn_h2 {
-        builder.http2_only()
+    if alpn_h2 {
+        Box::pin(conn::serve_http2(tls, ctx, service, &options, stop)).await;
     } else {
-        builder.http1_only()
-    };
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_timeout)
-        .max_buf_size(options.max_header_bytes.max(8192))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(256);
-    let conn =
-        builder.serve_connection_with_upgrades(TokioIo::new(linger::Linger::new(tls)), service);
-    tokio::pin!(conn);
-    let idle = options.idle_timeout;
-    let header_timeout = options.header_timeout;
-    // One timer per connection, armed for the next deadline: no periodic
-    // wake-ups, so thousands of idle connections cost no CPU.
-    let deadline = tokio::time::sleep(header_timeout.min(idle));
-    tokio::pin!(deadline);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            res = conn.as_mut() => {
-                if let Err(e) = res {
-                    // Limits show up here: a header block over the limit (hyper
-                    // answered 431), a header timeout, a protocol error.
-                    tracing::info!(
-                        target: "mtlsctl::gateway",
-                        message = "connection closed on an error",
-                        peer = %peer,
-                        client_serial = %ctx.identity.serial,
-                        error = %e,
-                    );
-                }
-                break;
-            }
-            _ = stop.changed(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            () = &mut deadline, if !closing => {
-                // Until the first request arrives, the header deadline
-                // applies: a verified client may not hold a slot silently.
-                let limit = if ctx.activity.started.load(Ordering::Relaxed) == 0 { header_timeout } else { idle };
-                let last = Duration::from_millis(ctx.activity.last.load(Ordering::Relaxed));
-                let idle_for = epoch.elapsed().saturating_sub(last);
-                if ctx.activity.in_flight.load(Ordering::Relaxed) == 0 && idle_for >= limit {
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
-                } else {
-                    // Activity does not re-arm the timer (that would cost a
-                    // timer update per request); the next check comes at
-                    // the earliest moment this connection could be idle.
-                    let wait = if ctx.activity.in_flight.load(Ordering::Relaxed) > 0 { idle } else { limit - idle_for }
-                        .min(header_timeout.min(idle).max(Duration::from_millis(100)));
-                    deadline.as_mut().reset(tokio::time::Instant::now() + wait);
-                }
-            }
-        }
+        conn::serve_http1(tls, ctx, service, &options, stop).await;
     }
 }

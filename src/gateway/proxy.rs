@@ -3,12 +3,11 @@
 //! and one access-log line.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, header};
+use http::{Request, Response, StatusCode, Version, header};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 
@@ -51,12 +50,8 @@ pub async fn handle(
     shared: Arc<ArcSwap<Live>>,
     upstream: Option<Arc<upstream::Upstream>>,
     options: Arc<GatewayOptions>,
-    epoch: Instant,
 ) -> Response<Body> {
     let start = Instant::now();
-    ctx.activity.in_flight.fetch_add(1, Ordering::Relaxed);
-    ctx.activity.started.fetch_add(1, Ordering::Relaxed);
-    ctx.activity.touch(epoch);
     let method = req.method().to_string();
     let path = req
         .uri()
@@ -64,8 +59,6 @@ pub async fn handle(
         .map(|p| p.to_string())
         .unwrap_or_else(|| "/".into());
     let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
-    ctx.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
-    ctx.activity.touch(epoch);
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
@@ -91,6 +84,26 @@ async fn decide(
     upstream: Option<&upstream::Upstream>,
     options: &GatewayOptions,
 ) -> (Response<Body>, &'static str) {
+    // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
+    // header block that arrives whole can slip past it: this check is exact.
+    let head = header_block_len(&req);
+    if head > options.max_header_bytes {
+        let mut response = refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header_too_large",
+            &format!(
+                "the request's header block is {head} bytes, over this gateway's limit of {} (--max-header-bytes)",
+                options.max_header_bytes
+            ),
+        );
+        if req.version() < Version::HTTP_2 {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        return (response, "header_too_large");
+    }
     if let Err(message) = check_host(&req, ctx.sni.as_deref()) {
         return (
             refuse(
@@ -148,6 +161,22 @@ async fn decide(
         None => (echo::respond(&req, ctx, &roles), "allow"),
         Some(up) => (up.forward(req).await, "allow"),
     }
+}
+
+/// The size of a request's header block as HTTP/1.1 sends it: request
+/// line, `name: value` lines and the blank line.
+fn header_block_len(req: &Request<Incoming>) -> usize {
+    let uri = req.uri();
+    let target = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = req.method().as_str().len() + 1 + target + 11;
+    req.headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum::<usize>()
+        + line
+        + 2
 }
 
 /// With client auth on, the Host a request names must be the name the TLS

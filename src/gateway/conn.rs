@@ -1,0 +1,305 @@
+//! Serving one verified TLS connection: HTTP/2, or HTTP/1.1 with idle
+//! parking.
+//!
+//! An HTTP/1.1 connection with nothing in flight for [`PARK_AFTER`] is
+//! *parked*: hyper's connection (with its 8 KiB read and 8 KiB write
+//! buffers, which hyper's server has no setting to shrink) is closed
+//! without closing the TLS stream, and only the TLS stream and the
+//! verified identity stay. When the client sends again, a new hyper
+//! connection is built on the same TLS stream, and any bytes the old one
+//! had read but not parsed are replayed to it. This is what nginx does by
+//! freeing a keep-alive connection's buffers while it waits; it keeps
+//! thousands of idle keep-alive connections cheap.
+//!
+//! The deadlines, one timer per connection and no periodic wake-ups:
+//! before the first request, `--header-timeout` from the handshake; while
+//! parked, `--idle-timeout` from the end of the last response; while a
+//! request head is being read, hyper's `--header-timeout`.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Response;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::{http1, http2};
+use hyper::service::HttpService;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use crate::gateway::client_io::{ClientIo, ClientTls};
+use crate::gateway::{ConnCtx, GatewayOptions, proxy, trim};
+
+/// How long an HTTP/1.1 connection is idle before it is parked.
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
+
+/// Requests in flight and the last activity of one connection.
+pub struct Activity {
+    epoch: Instant,
+    in_flight: AtomicUsize,
+    started: AtomicU64,
+    /// Milliseconds since `epoch`.
+    last: AtomicU64,
+}
+
+impl Activity {
+    /// Activity starting now (the end of the handshake).
+    pub fn new() -> Activity {
+        Activity {
+            epoch: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        self.last
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    fn started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// When the last request started or the last response ended.
+    fn last(&self) -> Instant {
+        self.epoch + Duration::from_millis(self.last.load(Ordering::Relaxed))
+    }
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity::new()
+    }
+}
+
+/// One request from the moment hyper hands it over until its response
+/// body is fully written (or dropped): a streaming response keeps its
+/// connection from being parked or closed as idle.
+pub struct InFlight(Arc<ConnCtx>);
+
+impl InFlight {
+    /// Counts a request as started.
+    pub fn start(ctx: &Arc<ConnCtx>) -> InFlight {
+        ctx.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        ctx.activity.started.fetch_add(1, Ordering::Relaxed);
+        ctx.activity.touch();
+        InFlight(ctx.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.activity.touch();
+    }
+}
+
+/// A response body that holds its request's [`InFlight`].
+pub struct Tracked {
+    inner: proxy::Body,
+    _in_flight: InFlight,
+}
+
+impl Tracked {
+    /// Ties `response`'s body to `in_flight`.
+    pub fn response(response: Response<proxy::Body>, in_flight: InFlight) -> Response<Tracked> {
+        response.map(|inner| Tracked {
+            inner,
+            _in_flight: in_flight,
+        })
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves HTTP/1.1 on a verified connection until the client closes, a
+/// deadline passes, or the gateway stops.
+pub async fn serve_http1<S>(
+    tls: ClientTls,
+    ctx: Arc<ConnCtx>,
+    service: S,
+    options: &GatewayOptions,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: HttpService<Incoming, ResBody = Tracked> + Unpin,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut io = ClientIo::new(tls);
+    let parking = io.parking.clone();
+    let mut service = service;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .max_buf_size(options.max_header_bytes.max(8192))
+        .keep_alive(true);
+    // Parking must win the race against hyper's header timeout, which
+    // hyper arms again as soon as a response is written.
+    let park_after = PARK_AFTER
+        .min(options.idle_timeout)
+        .min(options.header_timeout / 2);
+    loop {
+        // Parked: the TLS stream and the identity, no hyper connection.
+        let limit = if ctx.activity.started() == 0 {
+            options.header_timeout
+        } else {
+            options.idle_timeout
+        };
+        let wake = tokio::select! {
+            () = io.client_sent() => !*stop.borrow(),
+            () = tokio::time::sleep_until((ctx.activity.last() + limit).into()) => false,
+            _ = stop.changed() => false,
+        };
+        if !wake {
+            let _ = io.shutdown().await;
+            return;
+        }
+        let mut conn = Box::new(
+            builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades(),
+        );
+        let deadline = tokio::time::sleep(park_after);
+        tokio::pin!(deadline);
+        // Requests started when parking began; `None` while serving.
+        let mut parked_at: Option<u64> = None;
+        let mut stopping = false;
+        let result = loop {
+            tokio::select! {
+                res = Pin::new(&mut *conn) => break res,
+                _ = stop.changed(), if !stopping && parked_at.is_none() => {
+                    stopping = true;
+                    Pin::new(&mut *conn).graceful_shutdown();
+                }
+                () = &mut deadline, if !stopping && parked_at.is_none() => {
+                    let idle_for = ctx.activity.last().elapsed();
+                    if ctx.activity.in_flight() == 0 && idle_for >= park_after {
+                        parked_at = Some(ctx.activity.started());
+                        parking.store(true, Ordering::Relaxed);
+                        Pin::new(&mut *conn).graceful_shutdown();
+                    } else {
+                        let wait = if ctx.activity.in_flight() > 0 { park_after } else { park_after - idle_for };
+                        deadline.as_mut().reset(tokio::time::Instant::now() + wait);
+                    }
+                }
+            }
+        };
+        if let Err(e) = result {
+            closed_on_error(&ctx, &e);
+            return;
+        }
+        // Upgraded (the spliced tunnel owns the stream now), or closed.
+        let (Some(parked_at), Some(parts)) = (parked_at, conn.into_parts()) else {
+            return;
+        };
+        io = parts.io.into_inner();
+        parking.store(false, Ordering::Relaxed);
+        if parked_at != ctx.activity.started() {
+            // A request arrived as parking began: hyper answered it with
+            // `Connection: close`, so close as promised.
+            let _ = io.shutdown().await;
+            return;
+        }
+        // Unparsed bytes are copied out so hyper's read buffer is freed.
+        io.replay = Bytes::copy_from_slice(&parts.read_buf);
+        service = parts.service;
+        trim::freed();
+    }
+}
+
+/// Serves HTTP/2 on a verified connection; idle means no stream open.
+pub async fn serve_http2<S>(
+    tls: ClientTls,
+    ctx: Arc<ConnCtx>,
+    service: S,
+    options: &GatewayOptions,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256);
+    let conn = builder.serve_connection(TokioIo::new(ClientIo::new(tls)), service);
+    tokio::pin!(conn);
+    let first = options.header_timeout.min(options.idle_timeout);
+    let deadline = tokio::time::sleep(first);
+    tokio::pin!(deadline);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    closed_on_error(&ctx, &e);
+                }
+                return;
+            }
+            _ = stop.changed(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            () = &mut deadline, if !closing => {
+                // Until the first request arrives, the header deadline
+                // applies: a verified client may not hold a slot silently.
+                let limit = if ctx.activity.started() == 0 { options.header_timeout } else { options.idle_timeout };
+                let idle_for = ctx.activity.last().elapsed();
+                if ctx.activity.in_flight() == 0 && idle_for >= limit {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                } else {
+                    // Activity does not re-arm the timer (that would cost a
+                    // timer update per request); the next check comes at
+                    // the earliest moment this connection could be idle.
+                    let wait = if ctx.activity.in_flight() > 0 { limit } else { limit - idle_for }
+                        .max(Duration::from_millis(100));
+                    deadline.as_mut().reset(tokio::time::Instant::now() + wait);
+                }
+            }
+        }
+    }
+}
+
+/// Limits show up here: a header block over the limit (hyper answered
+/// 431), a header timeout, a protocol error.
+fn closed_on_error(ctx: &ConnCtx, error: &hyper::Error) {
+    tracing::info!(
+        target: "mtlsctl::gateway",
+        message = "connection closed on an error",
+        peer = %ctx.peer,
+        client_serial = %ctx.identity.serial,
+        error = %error,
+    );
+}

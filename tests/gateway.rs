@@ -719,6 +719,60 @@ fn sf_binary(value: &str) -> Res<Vec<u8>> {
     Ok(base64::engine::general_purpose::STANDARD.decode(inner)?)
 }
 
+/// The request headers the test upstream echoed, names lowercased.
+fn upstream_headers(seen: &Value) -> Res<Vec<(String, String)>> {
+    Ok(seen["headers"]
+        .as_array()
+        .ok_or("headers list")?
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap_or("").to_ascii_lowercase(),
+                pair[1].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect())
+}
+
+/// Every value of `name` (lowercase, `-`), also when spelled with `_`.
+fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.replace('_', "-") == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// Python's `cryptography` reads the subject of the PEM certificate at
+/// `cert` and parses `dn` with `Name.from_rfc4514_string`; both as
+/// `[[[oid, value], …], …]`, RDNs in encoding order.
+fn python_names(cert: &str, dn: &str) -> Res<Value> {
+    const SCRIPT: &str = r#"
+import json, sys
+from cryptography import x509
+cert = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+parsed = x509.Name.from_rfc4514_string(sys.argv[2])
+rdns = lambda name: [[[a.oid.dotted_string, a.value] for a in rdn] for rdn in name.rdns]
+print(json.dumps({"cert": rdns(cert.subject), "header": rdns(parsed)}))
+"#;
+    let out = run_with_deadline(
+        Command::new(common::venv_python()?)
+            .args(["-c", SCRIPT])
+            .arg(cert)
+            .arg(dn),
+        b"",
+        Duration::from_secs(30),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "python cryptography on {dn:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
 fn sorted(v: &Value) -> Vec<String> {
     let mut out: Vec<String> = v
         .as_array()
@@ -764,8 +818,8 @@ fn echo_answers_a_valid_client() -> TestResult {
         alice.fingerprint_sha256.as_str()
     );
     assert_eq!(body["cn"], "alice");
-    assert_eq!(body["subject"], alice.subject.as_str());
-    assert_eq!(body["issuer"], alice.issuer.as_str());
+    assert_eq!(body["subject"], "CN=alice");
+    assert_eq!(body["issuer"], "CN=Echo Test Intermediate G1");
     assert_eq!(body["not_after"], alice.not_after.as_str());
     assert_eq!(sorted(&body["sans"]), {
         let mut s = alice.sans.clone();
@@ -1027,6 +1081,8 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     let alice = env.issue(&["alice", "--role", "billing", "--uri", "spiffe://acme/alice"]);
+    env.issue(&["mallory", "--org", "Evil, CN=admin"]);
+    env.issue(&["zoe", "--org", "Société Générale"]);
     let mut upstream = start_upstream(&env, 0.0)?;
     let up_url = format!("http://127.0.0.1:{}", upstream.port);
     let gw = Gateway::start(&env, &["--upstream", &up_url])?;
@@ -1062,24 +1118,8 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
         out.assert_status(200);
         let seen = out.json();
         assert_eq!(seen["path"], path.as_str());
-        let headers: Vec<(String, String)> = seen["headers"]
-            .as_array()
-            .ok_or("headers list")?
-            .iter()
-            .map(|pair| {
-                (
-                    pair[0].as_str().unwrap_or("").to_ascii_lowercase(),
-                    pair[1].as_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect();
-        let all = |name: &str| -> Vec<&str> {
-            headers
-                .iter()
-                .filter(|(n, _)| n.replace('_', "-") == name)
-                .map(|(_, v)| v.as_str())
-                .collect()
-        };
+        let headers = upstream_headers(&seen)?;
+        let all = |name: &str| header_values(&headers, name);
         let ctx = format!("{version}: upstream saw {headers:?}");
         assert_eq!(all("x-client-cn"), ["alice"], "{ctx}");
         assert_eq!(all("x-client-serial"), [alice.serial.as_str()], "{ctx}");
@@ -1089,7 +1129,7 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
             "{ctx}"
         );
         assert_eq!(all("x-client-verify"), ["SUCCESS"], "{ctx}");
-        assert_eq!(all("x-client-dn"), [alice.subject.as_str()], "{ctx}");
+        assert_eq!(all("x-client-dn"), ["CN=alice"], "{ctx}");
         assert_eq!(all("x-client-san-uri"), ["spiffe://acme/alice"], "{ctx}");
         assert_eq!(all("x-client-roles"), ["billing"], "{ctx}");
         assert_eq!(all("x-forwarded-for"), ["127.0.0.1"], "{ctx}");
@@ -1114,6 +1154,38 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
                 );
             }
         }
+    }
+
+    // X-Client-DN is RFC 4514, as nginx, Envoy and Go write it: a comma in
+    // the organization is escaped, non-ASCII text is `\XX` hex pairs, and
+    // openssl and Python's cryptography read the certificate's subject back.
+    for (name, org, dn) in [
+        ("mallory", "Evil, CN=admin", r"CN=mallory,O=Evil\, CN=admin"),
+        (
+            "zoe",
+            "Société Générale",
+            r"CN=zoe,O=Soci\C3\A9t\C3\A9 G\C3\A9n\C3\A9rale",
+        ),
+    ] {
+        let out = gw.curl(Some(&cred(&env, name)), &gw.url("localhost", "/dn"), &[]);
+        out.assert_status(200);
+        let headers = upstream_headers(&out.json())?;
+        let ctx = format!("{name}: upstream saw {headers:?}");
+        assert_eq!(header_values(&headers, "x-client-dn"), [dn], "{ctx}");
+        assert_eq!(header_values(&headers, "x-client-cn"), [name], "{ctx}");
+        let cert = env.pki().join("certs").join(name).join("cert.pem");
+        let cert = cert.to_str().ok_or("a UTF-8 temp path")?;
+        let openssl = common::openssl_ok(
+            env.dir.path(),
+            &[
+                "x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in", cert,
+            ],
+        );
+        assert_eq!(openssl.trim_end(), format!("subject={dn}"), "{name}");
+        let python = python_names(cert, dn)?;
+        let subject = serde_json::json!([[["2.5.4.10", org]], [["2.5.4.3", name]]]);
+        assert_eq!(python["cert"], subject, "{name}: {python}");
+        assert_eq!(python["header"], subject, "{name}: {python}");
     }
 
     // SNI must match Host also for an absolute-form request target: the
@@ -2116,7 +2188,7 @@ fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
 }
 
 #[test]
-fn client_cn_is_not_fooled_by_a_comma_in_the_organization() -> TestResult {
+fn client_cn_and_dn_are_not_fooled_by_a_comma_in_the_organization() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     env.issue(&["alice", "--org", "Evil, CN=admin"]);
@@ -2125,5 +2197,7 @@ fn client_cn_is_not_fooled_by_a_comma_in_the_organization() -> TestResult {
     out.assert_status(200);
     let echo = out.json();
     assert_eq!(echo["cn"], "alice", "{echo}");
+    assert_eq!(echo["subject"], r"CN=alice,O=Evil\, CN=admin", "{echo}");
+    assert_eq!(echo["issuer"], "CN=mtlsctl CA Intermediate G1", "{echo}");
     Ok(())
 }

@@ -25,7 +25,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Env, TestResult};
+use common::{Env, TestResult, venv_python};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -146,21 +146,6 @@ fn mtlsctl_ok(env: &Env, args: &[&str]) -> Result<String, Error> {
 fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
-}
-
-/// Python with `cryptography`: the project's .venv, as tests/pkilint.rs
-/// finds pkilint.
-fn venv_python() -> Result<PathBuf, Error> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if !python.is_file() {
-        return Err(format!(
-            "{} not found: .ci/test creates .venv and installs cryptography \
-             (bash .ci/test, or bash .ci/run on a fresh machine)",
-            python.display()
-        )
-        .into());
-    }
-    Ok(python)
 }
 
 fn mode(path: &Path) -> Result<u32, Error> {

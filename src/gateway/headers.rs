@@ -74,28 +74,30 @@ impl IdentityHeaders {
             )
         };
         let mut fixed = Vec::with_capacity(9);
-        let mut set = |name: &'static str, value: String| {
-            fixed.push((HeaderName::from_static(name), value_of(&value)))
+        let mut set = |name: &'static str, value: HeaderValue| {
+            fixed.push((HeaderName::from_static(name), value))
         };
         if let Some((leaf, chain)) = certs.split_first() {
-            set("client-cert", b64(leaf));
+            set("client-cert", value_of(&b64(leaf)));
             if !chain.is_empty() {
-                set(
-                    "client-cert-chain",
-                    chain.iter().map(|c| b64(c)).collect::<Vec<_>>().join(", "),
-                );
+                let chain = chain.iter().map(|c| b64(c)).collect::<Vec<_>>();
+                set("client-cert-chain", value_of(&chain.join(", ")));
             }
         }
-        set("x-client-verify", "SUCCESS".into());
-        set("x-client-dn", identity.subject.clone());
-        if let Some(cn) = &identity.cn {
-            set("x-client-cn", cn.clone());
+        set("x-client-verify", HeaderValue::from_static("SUCCESS"));
+        // RFC 4514 text is visible ASCII already (pki::dn writes every other
+        // byte as `\XX`); percent-encoding it would garble a literal `%`.
+        if let Ok(dn) = HeaderValue::from_str(&identity.subject) {
+            set("x-client-dn", dn);
         }
-        set("x-client-serial", identity.serial.clone());
-        set("x-client-fingerprint", identity.fingerprint.clone());
+        if let Some(cn) = &identity.cn {
+            set("x-client-cn", value_of(cn));
+        }
+        set("x-client-serial", value_of(&identity.serial));
+        set("x-client-fingerprint", value_of(&identity.fingerprint));
         let uris = identity.uris();
         if !uris.is_empty() {
-            set("x-client-san-uri", uris.join(","));
+            set("x-client-san-uri", value_of(&uris.join(",")));
         }
         IdentityHeaders {
             fixed,
@@ -126,8 +128,8 @@ impl IdentityHeaders {
     }
 }
 
-/// A header value from text; bytes outside visible ASCII are
-/// percent-encoded so a DN with non-ASCII text still arrives intact.
+/// A header value from text; bytes outside visible ASCII (and `%`) are
+/// percent-encoded so a CN with non-ASCII text still arrives intact.
 fn value_of(text: &str) -> HeaderValue {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {

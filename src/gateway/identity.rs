@@ -12,9 +12,9 @@ use crate::pki::snapshot::{RevocationLink, Snapshot};
 /// A client that completed the mTLS handshake.
 #[derive(Debug, Clone)]
 pub struct ClientIdentity {
-    /// Subject DN.
+    /// Subject DN, RFC 4514 (visible ASCII; what `X-Client-DN` carries).
     pub subject: String,
-    /// Issuer DN.
+    /// Issuer DN, RFC 4514.
     pub issuer: String,
     /// Subject CN.
     pub cn: Option<String>,
@@ -43,8 +43,8 @@ impl ClientIdentity {
         let serial_bytes = info.serial.to_be_bytes();
         Some(ClientIdentity {
             revocation: snapshot.revocation_path(leaf),
-            subject: info.subject,
-            issuer: info.issuer,
+            subject: info.subject_rfc4514,
+            issuer: info.issuer_rfc4514,
             cn: info.common_name,
             sans: info.sans,
             serial: info.serial.to_string(),
@@ -68,9 +68,9 @@ impl ClientIdentity {
 pub struct EchoBody<'a> {
     /// Always `SUCCESS`: the echo only answers verified clients.
     pub verify: &'static str,
-    /// Subject DN.
+    /// Subject DN, RFC 4514.
     pub subject: &'a str,
-    /// Issuer DN.
+    /// Issuer DN, RFC 4514.
     pub issuer: &'a str,
     /// CN.
     pub cn: Option<&'a str>,

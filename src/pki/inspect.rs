@@ -14,6 +14,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
+use crate::pki::dn;
 use crate::pki::model::{DnsName, Fingerprint, IpNet, KeyType, Serial};
 use crate::pki::time::from_unix;
 
@@ -44,12 +45,16 @@ pub enum InspectError {
 /// A certificate's fields, as shown by `inspect` and recorded by `issue`.
 #[derive(Debug, Clone)]
 pub struct CertInfo {
-    /// Subject DN.
+    /// Subject DN, for people (`show`, `list`, `inspect`).
     pub subject: String,
+    /// Subject DN in RFC 4514 form (see [`crate::pki::dn`]), for programs.
+    pub subject_rfc4514: String,
     /// The subject's (first) common name, read from the parsed name.
     pub common_name: Option<String>,
-    /// Issuer DN.
+    /// Issuer DN, for people.
     pub issuer: String,
+    /// Issuer DN in RFC 4514 form, for programs.
+    pub issuer_rfc4514: String,
     /// Serial number.
     pub serial: Serial,
     /// notBefore.
@@ -294,8 +299,13 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
         return Err(malformed(format!("{} bytes of trailing data", rest.len())));
     }
     let (key, key_type) = describe_key(cert.public_key());
+    let rfc4514 = |name| {
+        dn::rfc4514(name)
+            .map_err(|e| malformed(format!("a name attribute cannot be re-encoded: {e}")))
+    };
     let mut info = CertInfo {
         subject: cert.subject().to_string(),
+        subject_rfc4514: rfc4514(cert.subject())?,
         common_name: cert
             .subject()
             .iter_common_name()
@@ -303,6 +313,7 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
             .and_then(|cn| cn.as_str().ok())
             .map(str::to_owned),
         issuer: cert.issuer().to_string(),
+        issuer_rfc4514: rfc4514(cert.issuer())?,
         serial: Serial::from_be_bytes(cert.raw_serial()),
         not_before: from_unix(cert.validity().not_before.timestamp()),
         not_after: from_unix(cert.validity().not_after.timestamp()),

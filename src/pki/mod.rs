@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod ca;
+pub mod dn;
 pub mod expiry;
 pub mod fsio;
 pub mod inspect;

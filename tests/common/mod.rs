@@ -189,6 +189,21 @@ pub fn glob_crls(pki: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Python with `cryptography`: the project's .venv, as tests/pkilint.rs
+/// finds pkilint.
+pub fn venv_python() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if !python.is_file() {
+        return Err(format!(
+            "{} not found: .ci/test creates .venv and installs cryptography \
+             (bash .ci/test, or bash .ci/run on a fresh machine)",
+            python.display()
+        )
+        .into());
+    }
+    Ok(python)
+}
+
 /// stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -6,13 +6,16 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// How often the flusher writes.
 const INTERVAL: Duration = Duration::from_millis(20);
 /// Buffer size at which the logging thread writes itself.
 const HIGH_WATER: usize = 256 * 1024;
+
+/// The sink of the running gateway, for the access log's direct writes.
+static SINK: OnceLock<Arc<Shared>> = OnceLock::new();
 
 #[derive(Default)]
 struct Shared {
@@ -21,6 +24,17 @@ struct Shared {
 }
 
 impl Shared {
+    fn append(&self, bytes: &[u8]) {
+        let full = {
+            let mut buf = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+            buf.extend_from_slice(bytes);
+            buf.len() >= HIGH_WATER
+        };
+        if full {
+            self.flush();
+        }
+    }
+
     fn flush(&self) {
         let pending = match self.buffer.lock() {
             Ok(mut buf) => std::mem::take(&mut *buf),
@@ -59,7 +73,7 @@ impl Drop for FlushGuard {
 
 /// Starts the flusher thread.
 pub fn buffered_stderr() -> (BufferedStderr, FlushGuard) {
-    let shared = Arc::new(Shared::default());
+    let shared = SINK.get_or_init(Arc::default).clone();
     let flusher = shared.clone();
     let thread = std::thread::Builder::new()
         .name("mtlsctl-log".into())
@@ -78,6 +92,17 @@ pub fn buffered_stderr() -> (BufferedStderr, FlushGuard) {
     )
 }
 
+/// Appends a whole line that was formatted without `tracing`; straight to
+/// stderr when the buffered sink is not running.
+pub fn write_line(line: &[u8]) {
+    match SINK.get() {
+        Some(shared) => shared.append(line),
+        None => {
+            let _ = std::io::stderr().lock().write_all(line);
+        }
+    }
+}
+
 /// One log line being written.
 pub struct LineWriter {
     shared: Arc<Shared>,
@@ -85,14 +110,7 @@ pub struct LineWriter {
 
 impl Write for LineWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let full = {
-            let mut buf = self.shared.buffer.lock().unwrap_or_else(|p| p.into_inner());
-            buf.extend_from_slice(bytes);
-            buf.len() >= HIGH_WATER
-        };
-        if full {
-            self.shared.flush();
-        }
+        self.shared.append(bytes);
         Ok(bytes.len())
     }
 

@@ -52,18 +52,15 @@ pub async fn handle(
     options: Arc<GatewayOptions>,
 ) -> Response<Body> {
     let start = Instant::now();
-    let method = req.method().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_else(|| "/".into());
+    // Clones that share the request's bytes, for the access log.
+    let method = req.method().clone();
+    let path = req.uri().path_and_query().cloned();
     let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
-        method: &method,
-        path: &path,
+        method: method.as_str(),
+        path: path.as_ref().map_or("/", |p| p.as_str()),
         status: response.status().as_u16(),
         bytes: response
             .headers()

@@ -45,7 +45,7 @@ pub fn log(line: &AccessLine<'_>) {
     }
     BUF.with_borrow_mut(|buf| {
         buf.clear();
-        format(line, crate::pki::time::now(), buf);
+        format(line, time::OffsetDateTime::now_utc(), buf);
         crate::gateway::log_writer::write_line(buf);
     });
 }

@@ -128,6 +128,7 @@ async fn decide(
         let refusal = match problem {
             RevocationProblem::Revoked(_) => Refusal::Revoked,
             RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
+            RevocationProblem::CaExpired(_) => Refusal::Expired,
         };
         return (
             refuse(

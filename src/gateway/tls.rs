@@ -65,6 +65,12 @@ pub fn server_config(
             .add(root.clone())
             .map_err(|e| TlsError::Rustls(format!("trust.pem: {e}")))?;
     }
+    // Verified once by the snapshot: a handshake checks the leaf's
+    // signature only. A CA rustls cannot take as an anchor is left to
+    // full path verification.
+    for intermediate in &snapshot.anchored {
+        let _ = roots.add(intermediate.clone());
+    }
     let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
@@ -147,6 +153,9 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
             Err(RevocationProblem::Stale(_)) => Err(Error::InvalidCertificate(
                 CertificateError::ExpiredRevocationList,
             )),
+            Err(problem @ RevocationProblem::CaExpired(_)) => Err(Error::InvalidCertificate(
+                CertificateError::Other(rustls::OtherError(Arc::new(CaOutOfValidity(problem)))),
+            )),
         }
     }
 
@@ -172,6 +181,19 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
         self.inner.supported_verify_schemes()
     }
 }
+
+/// A CA on the client's path is outside its validity period (an anchored
+/// intermediate, which webpki does not check for expiry).
+#[derive(Debug)]
+struct CaOutOfValidity(RevocationProblem);
+
+impl std::fmt::Display for CaOutOfValidity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for CaOutOfValidity {}
 
 /// The one mapping from a failed handshake onto the refusal reasons, and
 /// the words logged for it.
@@ -209,6 +231,11 @@ pub fn refusal_of(error: &std::io::Error) -> (Option<Refusal>, String) {
                 Some(Refusal::Untrusted),
                 "client certificate signature does not verify (unknown CA)".into(),
             ),
+            CertificateError::Other(other)
+                if let Some(ca) = other.0.downcast_ref::<CaOutOfValidity>() =>
+            {
+                (Some(Refusal::Expired), ca.to_string())
+            }
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => (
                 Some(Refusal::BadUsage),
                 "client certificate not for client auth (no clientAuth EKU)".into(),

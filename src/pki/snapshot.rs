@@ -8,6 +8,12 @@
 //!   100,000-entry CRL costs one lookup per handshake (rustls-webpki would
 //!   re-verify the CRL's signature on every lookup, rustls/webpki#81);
 //! - every CA a chain may pass through has a CRL, or loading fails;
+//! - an intermediate whose signature by a root in trust.pem verifies, that
+//!   is in its validity period, unrevoked, and carries its root's name
+//!   constraints is *anchored*: the TLS verifier trusts it directly, so a
+//!   handshake verifies only the leaf's signature, not the intermediate's
+//!   again (it cannot change between handshakes). Its expiry is checked
+//!   with revocation, on every handshake and request;
 //! - roles come from the inventory; the server credential from certs/NAME/.
 
 use std::collections::{HashMap, HashSet};
@@ -99,6 +105,8 @@ pub enum RevocationProblem {
     Unknown(String),
     /// The CRL that covers a certificate in the path is past its nextUpdate.
     Stale(String),
+    /// A CA in the path is outside its validity period.
+    CaExpired(String),
 }
 
 impl std::fmt::Display for RevocationProblem {
@@ -107,6 +115,9 @@ impl std::fmt::Display for RevocationProblem {
             RevocationProblem::Revoked(s) => write!(f, "{s} is revoked"),
             RevocationProblem::Unknown(s) => write!(f, "no CRL covers {s}"),
             RevocationProblem::Stale(s) => write!(f, "the CRL covering {s} is past its nextUpdate"),
+            RevocationProblem::CaExpired(s) => {
+                write!(f, "the CA {s} is outside its validity period")
+            }
         }
     }
 }
@@ -125,6 +136,9 @@ pub struct ServerCredential {
 pub struct Snapshot {
     /// The roots to trust (trust.pem).
     pub roots: Vec<CertificateDer<'static>>,
+    /// Intermediates verified at load to chain to `roots`, trusted directly
+    /// by the gateway (see the module header).
+    pub anchored: Vec<CertificateDer<'static>>,
     /// Every CA certificate the PKI has made, by subject+key id.
     cas: HashMap<CaKey, CaInfo>,
     crls: HashMap<CaKey, CrlState>,
@@ -143,6 +157,8 @@ struct CaInfo {
     serial: Vec<u8>,
     issuer: CaKey,
     self_signed: bool,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
 }
 
 impl Snapshot {
@@ -192,6 +208,8 @@ impl Snapshot {
                     serial: canonical_serial(cert.raw_serial()),
                     issuer: issuer_key(&cert),
                     self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+                    not_before: from_unix(cert.validity().not_before.timestamp()),
+                    not_after: from_unix(cert.validity().not_after.timestamp()),
                 },
             );
             ca_ders.insert(key, der.clone());
@@ -268,6 +286,7 @@ impl Snapshot {
             );
         }
         // Every root in trust.pem must have a CRL.
+        let mut root_keys = HashSet::new();
         for root in &roots {
             if let Ok((_, cert)) = X509Certificate::from_der(root) {
                 let key = CaKey {
@@ -280,8 +299,27 @@ impl Snapshot {
                         ca: cert.subject().to_string(),
                     });
                 }
+                root_keys.insert(key);
             }
         }
+        let now = crate::pki::time::now();
+        let anchored = cas
+            .iter()
+            .filter(|(key, ca)| {
+                !ca.self_signed
+                    && root_keys.contains(&ca.issuer)
+                    && ca.not_before <= now
+                    && now <= ca.not_after
+                    && crls
+                        .get(&ca.issuer)
+                        .is_some_and(|crl| !crl.revoked.contains(&ca.serial))
+                    && match (ca_ders.get(*key), ca_ders.get(&ca.issuer)) {
+                        (Some(der), Some(root)) => anchorable(der, root),
+                        _ => false,
+                    }
+            })
+            .filter_map(|(key, _)| ca_ders.get(key).cloned())
+            .collect();
 
         let roles = {
             let inventory = Inventory::open_for_read(layout)?;
@@ -290,6 +328,7 @@ impl Snapshot {
         let server = load_server(layout, server_name)?;
         Ok(Snapshot {
             roots,
+            anchored,
             cas,
             crls,
             roles,
@@ -339,7 +378,16 @@ impl Snapshot {
         if path.is_empty() {
             return Err(RevocationProblem::Unknown("the certificate".into()));
         }
-        for link in path {
+        // From the root down: a revoked or retired CA is the cause to
+        // report, not the missing CRL of the CA under it.
+        for link in path.iter().rev() {
+            // Anchored intermediates are not checked for expiry by the TLS
+            // verifier; every issuing CA is checked here.
+            if let Some(ca) = self.cas.get(&link.issuer)
+                && !(ca.not_before <= now && now <= ca.not_after)
+            {
+                return Err(RevocationProblem::CaExpired(ca.subject_text.clone()));
+            }
             let Some(crl) = self.crls.get(&link.issuer) else {
                 return Err(RevocationProblem::Unknown(link.subject.clone()));
             };
@@ -360,6 +408,33 @@ impl Snapshot {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+}
+
+/// True when the CA certificate `der` may stand in for the path through it
+/// to `root`: `root` signed it, it is a CA that may sign certificates, and
+/// it constrains names exactly as `root` does (a trust anchor's own name
+/// constraints are all the TLS verifier applies).
+fn anchorable(der: &[u8], root: &[u8]) -> bool {
+    let (Ok((_, cert)), Ok((_, root))) = (
+        X509Certificate::from_der(der),
+        X509Certificate::from_der(root),
+    ) else {
+        return false;
+    };
+    let name_constraints = |c: &X509Certificate<'_>| {
+        c.extensions()
+            .iter()
+            .find(|e| e.oid == x509_parser::oid_registry::OID_X509_EXT_NAME_CONSTRAINTS)
+            .map(|e| e.value.to_vec())
+    };
+    cert.verify_signature(Some(root.public_key())).is_ok()
+        && cert
+            .basic_constraints()
+            .is_ok_and(|bc| bc.is_some_and(|bc| bc.value.ca))
+        && cert
+            .key_usage()
+            .is_ok_and(|ku| ku.is_some_and(|ku| ku.value.key_cert_sign()))
+        && name_constraints(&cert) == name_constraints(&root)
 }
 
 fn canonical_serial(raw: &[u8]) -> Vec<u8> {

@@ -419,7 +419,12 @@ http {{
         self.argv = ["taskset", "-c", GATEWAY_CORE, self.nginx, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.prefix / "error.log")]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.prefix / "stderr.log", "wb"))
         wait_port(self.port, self.proc, "nginx")
+        # The master listens before it forks its worker.
+        deadline = time.monotonic() + 5
         workers = children(self.proc.pid)
+        while len(workers) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = children(self.proc.pid)
         if len(workers) != 1:
             fail(f"nginx master {self.proc.pid} has {len(workers)} workers, expected 1")
         self.pid = workers[0]

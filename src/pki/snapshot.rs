@@ -84,15 +84,42 @@ pub struct CaKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationLink {
     issuer: CaKey,
-    serial: Vec<u8>,
+    serial: SerialKey,
     /// The certificate's subject, for messages.
     pub subject: String,
+}
+
+/// A certificate serial as a fixed-size key, so that a CRL's set of
+/// revoked serials is one table and not one heap block per entry (100,000
+/// of them for a big CRL): the canonical (no leading zero) big-endian bytes
+/// behind their length, or, for a serial of 32 octets or more (RFC 5280
+/// allows 20), `0xff` and the first 31 bytes of its SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SerialKey([u8; 32]);
+
+impl SerialKey {
+    fn new(raw: &[u8]) -> SerialKey {
+        let serial = canonical_serial(raw);
+        let mut key = [0u8; 32];
+        match u8::try_from(serial.len()) {
+            Ok(len) if len < 32 => {
+                key[0] = len;
+                key[1..=serial.len()].copy_from_slice(serial);
+            }
+            _ => {
+                key[0] = 0xff;
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, serial);
+                key[1..].copy_from_slice(&digest.as_ref()[..31]);
+            }
+        }
+        SerialKey(key)
+    }
 }
 
 /// The revocation state of one CA.
 #[derive(Debug, Clone)]
 struct CrlState {
-    revoked: HashSet<Vec<u8>>,
+    revoked: HashSet<SerialKey>,
     next_update: Option<OffsetDateTime>,
 }
 
@@ -154,7 +181,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 struct CaInfo {
     subject_text: String,
-    serial: Vec<u8>,
+    serial: SerialKey,
     issuer: CaKey,
     self_signed: bool,
     not_before: OffsetDateTime,
@@ -205,7 +232,7 @@ impl Snapshot {
                 key.clone(),
                 CaInfo {
                     subject_text: cert.subject().to_string(),
-                    serial: canonical_serial(cert.raw_serial()),
+                    serial: SerialKey::new(cert.raw_serial()),
                     issuer: issuer_key(&cert),
                     self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
                     not_before: from_unix(cert.validity().not_before.timestamp()),
@@ -272,9 +299,9 @@ impl Snapshot {
             if let Some(n) = next_update {
                 earliest = Some(earliest.map_or(n, |e: OffsetDateTime| e.min(n)));
             }
-            let revoked: HashSet<Vec<u8>> = parsed
+            let revoked: HashSet<SerialKey> = parsed
                 .iter_revoked_certificates()
-                .map(|r| canonical_serial(r.raw_serial()))
+                .map(|r| SerialKey::new(r.raw_serial()))
                 .collect();
             revoked_count += revoked.len();
             crls.insert(
@@ -347,7 +374,7 @@ impl Snapshot {
         let mut current = issuer_key(&cert);
         let mut out = vec![RevocationLink {
             issuer: current.clone(),
-            serial: canonical_serial(cert.raw_serial()),
+            serial: SerialKey::new(cert.raw_serial()),
             subject: cert.subject().to_string(),
         }];
         for _ in 0..8 {
@@ -359,7 +386,7 @@ impl Snapshot {
             }
             out.push(RevocationLink {
                 issuer: ca.issuer.clone(),
-                serial: ca.serial.clone(),
+                serial: ca.serial,
                 subject: ca.subject_text.clone(),
             });
             current = ca.issuer.clone();
@@ -404,7 +431,7 @@ impl Snapshot {
     /// Roles recorded for the certificate with this serial (big-endian bytes).
     pub fn roles(&self, serial: &[u8]) -> &[String] {
         self.roles
-            .get(&canonical_serial(serial))
+            .get(canonical_serial(serial))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -437,9 +464,9 @@ fn anchorable(der: &[u8], root: &[u8]) -> bool {
         && name_constraints(&cert) == name_constraints(&root)
 }
 
-fn canonical_serial(raw: &[u8]) -> Vec<u8> {
+fn canonical_serial(raw: &[u8]) -> &[u8] {
     let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
-    raw[start..].to_vec()
+    &raw[start..]
 }
 
 fn ski(cert: &X509Certificate<'_>) -> Vec<u8> {
@@ -510,4 +537,24 @@ fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, Sna
         key,
         not_after,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SerialKey;
+
+    #[test]
+    fn serial_keys_compare_canonical_serials() {
+        assert_eq!(SerialKey::new(&[0, 0, 0x7f, 1]), SerialKey::new(&[0x7f, 1]));
+        assert_ne!(SerialKey::new(&[1]), SerialKey::new(&[1, 0]));
+        assert_ne!(SerialKey::new(&[1, 0]), SerialKey::new(&[0, 1]));
+        let long: Vec<u8> = (1..=40).collect();
+        let mut other = long.clone();
+        other[39] = 0;
+        assert_eq!(SerialKey::new(&long), SerialKey::new(&long));
+        assert_ne!(SerialKey::new(&long), SerialKey::new(&other));
+        let longest_direct: Vec<u8> = (1..=31).collect();
+        assert_eq!(SerialKey::new(&longest_direct).0[0], 31);
+        assert_eq!(SerialKey::new(&[7; 32]).0[0], 0xff);
+    }
 }

@@ -111,8 +111,6 @@ pub struct ConnCtx {
     pub sni: Option<String>,
     /// The verified client.
     pub identity: ClientIdentity,
-    /// True when ALPN chose HTTP/2.
-    pub alpn_h2: bool,
     /// The identity headers, encoded once.
     pub headers: headers::IdentityHeaders,
     /// Requests in flight and the last activity, for the idle deadlines.
@@ -278,7 +276,6 @@ async fn serve_connection(
         peer,
         sni,
         identity,
-        alpn_h2,
         headers: identity_headers,
         activity: conn::Activity::new(),
     });

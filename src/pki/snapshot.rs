@@ -23,6 +23,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::X509Extension;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
@@ -273,19 +274,9 @@ impl Snapshot {
                 issuer: issuer_text.clone(),
                 why,
             };
-            let aki = parsed
-                .extensions()
-                .iter()
-                .find_map(|ext| match ext.parsed_extension() {
-                    x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                        aki.key_identifier.as_ref().map(|k| k.0.to_vec())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
             let key = CaKey {
                 subject: parsed.issuer().as_raw().to_vec(),
-                key_id: aki,
+                key_id: authority_key_id(parsed.extensions()).unwrap_or_default(),
             };
             let issuer_der = ca_ders
                 .get(&key)
@@ -479,16 +470,20 @@ fn ski(cert: &X509Certificate<'_>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn issuer_key(cert: &X509Certificate<'_>) -> CaKey {
-    let aki = cert
-        .extensions()
+/// The key identifier of an AuthorityKeyIdentifier extension, if any.
+fn authority_key_id(extensions: &[X509Extension<'_>]) -> Option<Vec<u8>> {
+    extensions
         .iter()
         .find_map(|ext| match ext.parsed_extension() {
             x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(a) => {
                 a.key_identifier.as_ref().map(|k| k.0.to_vec())
             }
             _ => None,
-        });
+        })
+}
+
+fn issuer_key(cert: &X509Certificate<'_>) -> CaKey {
+    let aki = authority_key_id(cert.extensions());
     let self_signed = cert.subject().as_raw() == cert.issuer().as_raw();
     CaKey {
         subject: cert.issuer().as_raw().to_vec(),

@@ -210,6 +210,39 @@ fn cred(env: &Env, name: &str) -> Cred {
     }
 }
 
+/// A self-signed client certificate (CN=alice, clientAuth) made by
+/// openssl: no CA of the PKI issued it.
+fn self_signed_client(env: &Env) -> Cred {
+    common::openssl_ok(
+        env.dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "selfsigned.key",
+            "-out",
+            "selfsigned.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=alice",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=clientAuth",
+        ],
+    );
+    Cred {
+        chain: env.path("selfsigned.pem"),
+        key: env.path("selfsigned.key"),
+    }
+}
+
 /// What curl saw.
 #[derive(Debug)]
 struct CurlOut {
@@ -891,31 +924,7 @@ fn handshake_refusals_are_logged_with_their_reason() -> TestResult {
     other.init(&["--name", "Same Name CA"]);
     other.issue(&["alice"]);
 
-    // A self-signed client certificate from openssl.
-    common::openssl_ok(
-        env.dir.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "selfsigned.key",
-            "-out",
-            "selfsigned.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=alice",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "extendedKeyUsage=clientAuth",
-        ],
-    );
+    let selfsigned = self_signed_client(&env);
 
     let gw = Gateway::start(&env, &["--handshake-timeout", "2s"])?;
     let url = gw.url("localhost", "/");
@@ -937,10 +946,6 @@ fn handshake_refusals_are_logged_with_their_reason() -> TestResult {
 
     // Self-signed.
     let mark = gw.mark();
-    let selfsigned = Cred {
-        chain: env.path("selfsigned.pem"),
-        key: env.path("selfsigned.key"),
-    };
     gw.curl(Some(&selfsigned), &url, &[])
         .assert_refused("self-signed certificate");
     gw.expect_refusal(mark, "untrusted", "self-signed certificate");
@@ -2005,28 +2010,6 @@ fn python_and_s_client_are_refused_like_curl() -> TestResult {
     let other = Env::new();
     other.init(&["--name", "Same Name CA"]);
     other.issue(&["alice"]);
-    common::openssl_ok(
-        env.dir.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=alice",
-            "-addext",
-            "extendedKeyUsage=clientAuth",
-        ],
-    );
     let gw = Gateway::start(&env, &[])?;
     // The valid client passes with both.
     let alice = cred(&env, "alice");
@@ -2054,14 +2037,7 @@ fn python_and_s_client_are_refused_like_curl() -> TestResult {
         ("revoked", cred(&env, "doomed"), "revoked"),
         ("expired", cred(&env, "shortlived"), "expired"),
         ("server profile", cred(&env, "web"), "bad_usage"),
-        (
-            "self-signed",
-            Cred {
-                chain: env.path("self.pem"),
-                key: env.path("self.key"),
-            },
-            "untrusted",
-        ),
+        ("self-signed", self_signed_client(&env), "untrusted"),
     ];
     for (what, c, refusal) in &cases {
         let mark = gw.mark();

@@ -272,6 +272,28 @@ def add_revoked(mtlsctl: Path, pki: Path, count: int, openssl: str | None) -> in
 # --------------------------------------------------------------------------- processes
 
 
+def nginx_preamble(prefix: Path, access_log: str, keepalive_timeout: str) -> str:
+    """The start of an nginx.conf for one worker under `prefix`, up to and
+    including the `http` block's common settings (left open)."""
+    p = prefix
+    return f"""
+worker_processes 1;
+worker_rlimit_nofile 8192;
+daemon off;
+pid {p}/nginx.pid;
+error_log {p}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    client_body_temp_path {p}/tmp/body;
+    proxy_temp_path {p}/tmp/proxy;
+    fastcgi_temp_path {p}/tmp/fastcgi;
+    uwsgi_temp_path {p}/tmp/uwsgi;
+    scgi_temp_path {p}/tmp/scgi;
+    access_log {access_log};
+    keepalive_timeout {keepalive_timeout};
+    keepalive_requests 10000000;"""
+
+
 class Gateway:
     name = "?"
 
@@ -359,22 +381,7 @@ class Nginx(Gateway):
         pki = self.pki
         srv = pki / "certs" / "bench-server"
         p = self.prefix
-        return f"""
-worker_processes 1;
-worker_rlimit_nofile 8192;
-daemon off;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    client_body_temp_path {p}/tmp/body;
-    proxy_temp_path {p}/tmp/proxy;
-    fastcgi_temp_path {p}/tmp/fastcgi;
-    uwsgi_temp_path {p}/tmp/uwsgi;
-    scgi_temp_path {p}/tmp/scgi;
-    access_log {f"{p}/access.log" if self.access_log else "off"};
-    keepalive_timeout 75s;
-    keepalive_requests 10000000;
+        return nginx_preamble(p, f"{p}/access.log" if self.access_log else "off", "75s") + f"""
     upstream backend {{
         server 127.0.0.1:{self.upstream_port};
         keepalive 64;
@@ -449,22 +456,7 @@ class Upstream:
         self.port = free_port()
         p = self.prefix
         conf = p / "nginx.conf"
-        conf.write_text(f"""
-worker_processes 1;
-worker_rlimit_nofile 8192;
-daemon off;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    client_body_temp_path {p}/tmp/body;
-    proxy_temp_path {p}/tmp/proxy;
-    fastcgi_temp_path {p}/tmp/fastcgi;
-    uwsgi_temp_path {p}/tmp/uwsgi;
-    scgi_temp_path {p}/tmp/scgi;
-    access_log off;
-    keepalive_timeout 300s;
-    keepalive_requests 10000000;
+        conf.write_text(nginx_preamble(p, "off", "300s") + f"""
     server {{
         listen 127.0.0.1:{self.port};
         default_type text/plain;

@@ -71,6 +71,17 @@ impl Activity {
         self.started.load(Ordering::Relaxed)
     }
 
+    /// How long the connection may sit with nothing in flight: until the
+    /// first request arrives the header deadline applies (a verified client
+    /// may not hold a slot silently), then the idle timeout.
+    fn idle_limit(&self, options: &GatewayOptions) -> Duration {
+        if self.started() == 0 {
+            options.header_timeout
+        } else {
+            options.idle_timeout
+        }
+    }
+
     /// When the last request started or the last response ended.
     fn last(&self) -> Instant {
         self.epoch + Duration::from_millis(self.last.load(Ordering::Relaxed))
@@ -170,11 +181,7 @@ pub async fn serve_http1<S>(
         .min(options.header_timeout / 2);
     loop {
         // Parked: the TLS stream and the identity, no hyper connection.
-        let limit = if ctx.activity.started() == 0 {
-            options.header_timeout
-        } else {
-            options.idle_timeout
-        };
+        let limit = ctx.activity.idle_limit(options);
         let wake = tokio::select! {
             () = io.client_sent() => !*stop.borrow(),
             () = tokio::time::sleep_until((ctx.activity.last() + limit).into()) => false,
@@ -272,9 +279,7 @@ pub async fn serve_http2<S>(
                 conn.as_mut().graceful_shutdown();
             }
             () = &mut deadline, if !closing => {
-                // Until the first request arrives, the header deadline
-                // applies: a verified client may not hold a slot silently.
-                let limit = if ctx.activity.started() == 0 { options.header_timeout } else { options.idle_timeout };
+                let limit = ctx.activity.idle_limit(options);
                 let idle_for = ctx.activity.last().elapsed();
                 if ctx.activity.in_flight() == 0 && idle_for >= limit {
                     closing = true;

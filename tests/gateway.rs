@@ -669,17 +669,73 @@ fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
 
 /// An HTTP upstream on 127.0.0.1:0: prints its port, then "got PATH" for
 /// each request, and answers (after `delay` seconds) with the request's
-/// headers as a JSON list of [name, value] pairs, duplicates kept.
-/// `/slow-body` answers at once with a 3-byte body sent over 1.8 s.
+/// headers as a JSON list of [name, value] pairs, duplicates kept, and the
+/// gateway's source port (`peer_port`, one per upstream connection).
+/// `/slow-body` answers at once with a 3-byte body sent over 1.8 s;
+/// `/chunked` answers in chunks; `/close` answers with `Connection: close`;
+/// `/drop` answers and then closes without saying so. A POST answers with
+/// the length and SHA-256 of the body it read (Content-Length or chunked).
 const PY_UPSTREAM: &str = r#"
-import json, sys, time
+import hashlib, json, sys, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 delay = float(sys.argv[1])
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    def answer(self, doc, extra=()):
+        body = json.dumps(dict(doc, peer_port=self.client_address[1])).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        print("got POST " + self.path, flush=True)
+        h = hashlib.sha256()
+        n = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b""):
+                        pass
+                    break
+                data = self.rfile.read(size)
+                self.rfile.readline()
+                h.update(data)
+                n += len(data)
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left:
+                data = self.rfile.read(min(left, 65536))
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+                left -= len(data)
+        self.answer({"length": n, "sha256": h.hexdigest()})
     def do_GET(self):
         print("got " + self.path, flush=True)
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in (b"one,", b"two,", b"three"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path == "/close":
+            self.answer({"path": self.path}, [("Connection", "close")])
+            self.close_connection = True
+            return
+        if self.path == "/drop":
+            self.answer({"path": self.path})
+            self.close_connection = True
+            return
         if self.path == "/slow-body":
             # Headers at once, then the body in pieces over 1.8 s.
             self.send_response(200)
@@ -692,12 +748,7 @@ class H(BaseHTTPRequestHandler):
             return
         if delay:
             time.sleep(delay)
-        body = json.dumps({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer({"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]})
     def log_message(self, *args):
         pass
 
@@ -1372,6 +1423,118 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
         "gateway defects:\n- {}",
         problems.join("\n- ")
     );
+    Ok(())
+}
+
+/// Upstream connections are pooled across client connections and both
+/// protocols; request bodies stream to the upstream and response bodies
+/// (chunked too) back; a connection the upstream closes, with or without
+/// saying so, or one a client abandons mid-body, is not used again.
+#[test]
+fn upstream_connections_are_pooled_and_bodies_stream_both_ways() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let upstream = start_upstream(&env, 0.0)?;
+    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let gw = Gateway::start(&env, &["--upstream", &up_url])?;
+    let c = cred(&env, "alice");
+    let port_of = |out: &CurlOut| out.json()["peer_port"].as_u64().unwrap_or(0);
+
+    // Sequential requests, each on a new client connection, alternating
+    // HTTP/1.1 and HTTP/2: one upstream connection serves them all.
+    let mut ports = std::collections::BTreeSet::new();
+    for i in 0..8 {
+        let version = if i % 2 == 0 { "--http1.1" } else { "--http2" };
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("localhost", &format!("/seq{i}")),
+            &[version],
+        );
+        out.assert_status(200);
+        ports.insert(port_of(&out));
+    }
+    assert_eq!(
+        ports.len(),
+        1,
+        "8 sequential requests used upstream connections {ports:?}"
+    );
+    let first = *ports.first().ok_or("a port")?;
+
+    // Request bodies, with a length and chunked, both protocols.
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let file = env.path("upload.bin");
+    std::fs::write(&file, &data)?;
+    let want = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data));
+    let upload = format!("@{}", file.display());
+    for (tag, extra) in [
+        ("h1", vec!["--http1.1"]),
+        (
+            "h1-chunked",
+            vec!["--http1.1", "-H", "Transfer-Encoding: chunked"],
+        ),
+        ("h2", vec!["--http2"]),
+    ] {
+        let mut args = extra.clone();
+        args.extend(["--data-binary", upload.as_str()]);
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("localhost", &format!("/upload-{tag}")),
+            &args,
+        );
+        out.assert_status(200);
+        let seen = out.json();
+        assert_eq!(seen["length"], data.len(), "{tag}: {seen}");
+        assert_eq!(seen["sha256"], want.as_str(), "{tag}: {seen}");
+    }
+
+    // A chunked response arrives whole.
+    for version in ["--http1.1", "--http2"] {
+        let out = gw.curl(Some(&c), &gw.url("localhost", "/chunked"), &[version]);
+        out.assert_status(200);
+        assert_eq!(out.body, "one,two,three", "{version}");
+    }
+
+    // The upstream closes after answering: with `Connection: close`, and
+    // silently. The next request goes on a new connection and succeeds.
+    let mut last = first;
+    for path in ["/close", "/drop"] {
+        let out = gw.curl(Some(&c), &gw.url("localhost", path), &[]);
+        out.assert_status(200);
+        let closed = port_of(&out);
+        std::thread::sleep(Duration::from_millis(200));
+        let out = gw.curl(
+            Some(&c),
+            &gw.url("localhost", &format!("/after{path}")),
+            &[],
+        );
+        out.assert_status(200);
+        last = port_of(&out);
+        assert_ne!(
+            last, closed,
+            "the request after {path} went on the closed connection"
+        );
+    }
+
+    // A client that gives up mid-body: the upstream connection it had (the
+    // only idle one, `last`) is mid-message, so it is closed, and the next
+    // request is served on another.
+    let out = gw.curl(
+        Some(&c),
+        &gw.url("localhost", "/slow-body"),
+        &["--max-time", "0.5"],
+    );
+    assert_eq!(out.exit, Some(28), "curl timed out mid-body: {out:?}");
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/after-abort"), &[]);
+    out.assert_status(200);
+    assert_ne!(
+        port_of(&out),
+        last,
+        "the abandoned connection was used again"
+    );
+    gw.assert_clean_log();
     Ok(())
 }
 

@@ -20,6 +20,9 @@ static SINK: OnceLock<Arc<Shared>> = OnceLock::new();
 #[derive(Default)]
 struct Shared {
     buffer: Mutex<Vec<u8>>,
+    /// The buffer being written; held for the write, so flushes stay in
+    /// order. Swapped with `buffer`, so neither is allocated anew per batch.
+    writing: Mutex<Vec<u8>>,
     stop: AtomicBool,
 }
 
@@ -36,14 +39,16 @@ impl Shared {
     }
 
     fn flush(&self) {
-        let pending = match self.buffer.lock() {
-            Ok(mut buf) => std::mem::take(&mut *buf),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        if !pending.is_empty() {
+        let mut writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut buf = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::swap(&mut *buf, &mut *writing);
+        }
+        if !writing.is_empty() {
             let mut err = std::io::stderr().lock();
-            let _ = err.write_all(&pending);
+            let _ = err.write_all(&writing);
             let _ = err.flush();
+            writing.clear();
         }
     }
 }

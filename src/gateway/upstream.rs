@@ -1,97 +1,203 @@
-//! Forwarding to an `http://` upstream with hyper's client: hop-by-hop
-//! headers removed, HTTP/2 requests sent on as HTTP/1.1, WebSocket (and
-//! other) upgrades spliced through. Refused connection: 502; no response
-//! headers within the timeout: 504.
+//! Forwarding to an `http://` upstream over pooled HTTP/1.1 connections:
+//! hop-by-hop headers removed, HTTP/2 requests sent on as HTTP/1.1,
+//! WebSocket (and other) upgrades spliced through. Refused connection:
+//! 502; no response headers within the timeout: 504.
+//!
+//! An upstream connection is driven by the task of the request using it,
+//! not by a task of its own (as hyper-util's pooled client does): the
+//! request handler polls it until the response head arrives, and the
+//! response body polls it until the last byte, then puts it back in the
+//! idle pool. A request's whole round trip therefore runs in one task, as
+//! it would in nginx's event loop, instead of crossing the run queue twice
+//! more on its way to the upstream connection's task and back. Idle
+//! connections are polled by nobody until the next checkout, which
+//! discards any the upstream has closed in the meantime, and by a reaper
+//! every [`REAP_EVERY`], which closes those idle for [`IDLE_FOR`].
 
-use std::time::Duration;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::gateway::GatewayOptions;
 use crate::gateway::proxy::{Body, refuse};
 
-/// The upstream and a pooled client for it.
+/// Idle upstream connections are closed after this long.
+pub const IDLE_FOR: Duration = Duration::from_secs(30);
+/// How often idle upstream connections are checked.
+pub const REAP_EVERY: Duration = Duration::from_secs(5);
+/// Most idle upstream connections kept; further ones are closed.
+const MAX_IDLE: usize = 256;
+
+/// One HTTP/1.1 connection to the upstream: the request sender and the
+/// connection state that the user of the sender must poll.
+struct Conn {
+    send: http1::SendRequest<Incoming>,
+    conn: http1::Connection<TokioIo<TcpStream>, Incoming>,
+}
+
+impl Conn {
+    /// Polls the connection once; `true` when it has ended (closed by the
+    /// upstream, or failed) and must not be polled again.
+    fn poll_ended(&mut self, cx: &mut Context<'_>) -> bool {
+        match Pin::new(&mut self.conn).poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(Ok(())) => true,
+            Poll::Ready(Err(e)) => {
+                tracing::debug!(target: "mtlsctl::upstream", message = "upstream connection failed", error = %e);
+                true
+            }
+        }
+    }
+}
+
+/// Idle connections, the most recently used last.
+type Pool = Mutex<Vec<(Instant, Box<Conn>)>>;
+
+/// The upstream and its idle connections.
 pub struct Upstream {
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
-    client: Client<HttpConnector, Incoming>,
+    /// `host:port` to connect to.
+    address: String,
+    idle: Arc<Pool>,
     timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Upstream {
-    /// A client for `base` (scheme and authority; its path is ignored).
+    /// An upstream at `base` (its authority; the path is ignored). Starts
+    /// the idle reaper, so it must be called within the runtime.
     pub fn new(base: Uri, options: &GatewayOptions) -> Upstream {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(options.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let authority = base.authority().map_or("127.0.0.1", |a| a.as_str());
+        let address = if base.port().is_some() {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        };
+        let idle = Arc::new(Pool::default());
+        tokio::spawn(reap(Arc::downgrade(&idle)));
         Upstream {
-            scheme: base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP),
-            authority: base
-                .authority()
-                .cloned()
-                .unwrap_or_else(|| http::uri::Authority::from_static("127.0.0.1")),
-            client,
+            address,
+            idle,
             timeout: options.upstream_timeout,
+            connect_timeout: options.connect_timeout,
         }
     }
 
     /// Sends the (already filtered) request on and returns the answer.
-    pub async fn forward(&self, mut req: Request<Incoming>) -> Response<Body> {
+    pub async fn forward(&self, req: Request<Incoming>) -> Response<Body> {
         let upgrade = is_upgrade(req.headers());
-        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        // The client's path and query, moved rather than parsed again.
-        let mut target = std::mem::take(&mut parts.uri).into_parts();
-        target.scheme = Some(self.scheme.clone());
-        target.authority = Some(self.authority.clone());
-        if target.path_and_query.is_none() {
-            target.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-        }
-        let Ok(uri) = Uri::from_parts(target) else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the request path cannot be forwarded",
-            );
-        };
-        // proxy.rs has already put the checked authority into Host.
+        // Origin form: the client's path and query, moved rather than
+        // parsed again. proxy.rs has already put the checked authority
+        // into Host.
+        let target = std::mem::take(&mut parts.uri).into_parts();
+        let path = target
+            .path_and_query
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         let mut out = Request::new(body);
         *out.method_mut() = std::mem::take(&mut parts.method);
         *out.version_mut() = Version::HTTP_11;
-        *out.uri_mut() = uri;
+        *out.uri_mut() = Uri::from(path);
         *out.headers_mut() = std::mem::take(&mut parts.headers);
-
-        let response = match tokio::time::timeout(self.timeout, self.client.request(out)).await {
-            Err(_) => {
-                return refuse(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    "the upstream did not answer in time",
-                );
+        *out.extensions_mut() = std::mem::take(&mut parts.extensions);
+        let result = if upgrade {
+            self.upgrade(out).await
+        } else {
+            self.round_trip(out).await
+        };
+        match result {
+            Ok(mut response) => {
+                if !upgrade || response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                    remove_hop_by_hop(response.headers_mut(), false);
+                }
+                response
             }
-            Ok(Err(e)) => {
+            Err(Failure::Timeout) => refuse(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "the upstream did not answer in time",
+            ),
+            Err(Failure::Unavailable(e)) => {
                 tracing::warn!(target: "mtlsctl::upstream", message = "upstream request failed", error = %e);
-                return refuse(
+                refuse(
                     StatusCode::BAD_GATEWAY,
                     "upstream_unavailable",
                     "the upstream refused or dropped the connection",
-                );
+                )
             }
-            Ok(Ok(resp)) => resp,
-        };
-        let mut response = response;
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS
-            && let Some(client_upgrade) = client_upgrade
-        {
+        }
+    }
+
+    /// One request on an idle connection (or a new one), driven from this
+    /// task until its response head arrives.
+    async fn round_trip(&self, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let (mut conn, reused) = match poll_fn(|cx| Poll::Ready(self.checkout(cx))).await {
+                Some(conn) => (conn, true),
+                None => (self.connect().await?, false),
+            };
+            let mut response = pin!(conn.send.try_send_request(req));
+            let mut ended = false;
+            let answer = tokio::time::timeout_at(
+                deadline,
+                poll_fn(|cx| {
+                    if !ended {
+                        ended = conn.poll_ended(cx);
+                    }
+                    response.as_mut().poll(cx)
+                }),
+            )
+            .await
+            .map_err(|_| Failure::Timeout)?;
+            match answer {
+                Ok(response) => {
+                    let conn = (!ended).then_some(conn);
+                    return Ok(response.map(|body| {
+                        PooledBody {
+                            body,
+                            conn,
+                            done: false,
+                            pool: self.idle.clone(),
+                        }
+                        .boxed()
+                    }));
+                }
+                Err(mut e) => match e.take_message() {
+                    // Not sent at all: the idle connection had been closed
+                    // by the upstream just before. Any request may go again.
+                    Some(back) if reused => req = back,
+                    _ => return Err(Failure::Unavailable(e.into_error().to_string())),
+                },
+            }
+        }
+    }
+
+    /// An upgrade on a connection of its own, run by its own task, since
+    /// after the 101 the connection becomes the tunnel.
+    async fn upgrade(&self, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+        let client_upgrade = hyper::upgrade::on(&mut req);
+        let Conn { mut send, conn } = *self.connect().await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(target: "mtlsctl::upstream", message = "upstream connection failed", error = %e);
+            }
+        });
+        let mut response = tokio::time::timeout(self.timeout, send.send_request(req))
+            .await
+            .map_err(|_| Failure::Timeout)?
+            .map_err(|e| Failure::Unavailable(e.to_string()))?;
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             tokio::spawn(async move {
                 match tokio::try_join!(client_upgrade, upstream_upgrade) {
@@ -105,13 +211,128 @@ impl Upstream {
                     }
                 }
             });
-        } else {
-            remove_hop_by_hop(response.headers_mut(), false);
         }
-        response.map(|b| b.boxed())
+        Ok(response.map(|b| b.boxed()))
+    }
+
+    /// The most recently used idle connection that is still open and
+    /// ready, polled once with this task's context so that its next
+    /// events wake this task.
+    fn checkout(&self, cx: &mut Context<'_>) -> Option<Box<Conn>> {
+        loop {
+            let (since, mut conn) = self.idle.lock().ok()?.pop()?;
+            if since.elapsed() >= IDLE_FOR || conn.poll_ended(cx) {
+                continue;
+            }
+            if let Poll::Ready(Ok(())) = conn.send.poll_ready(cx) {
+                return Some(conn);
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Box<Conn>, Failure> {
+        let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.address))
+            .await
+            .map_err(|_| {
+                Failure::Unavailable(format!(
+                    "connecting to {} took over {:?}",
+                    self.address, self.connect_timeout
+                ))
+            })?
+            .map_err(|e| {
+                Failure::Unavailable(format!("cannot connect to {}: {e}", self.address))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let (send, conn) = http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| Failure::Unavailable(e.to_string()))?;
+        Ok(Box::new(Conn { send, conn }))
     }
 }
 
+/// Why a request got no response from the upstream.
+enum Failure {
+    /// No response head within `--upstream-timeout`: 504.
+    Timeout,
+    /// Refused, unreachable, or dropped: 502.
+    Unavailable(String),
+}
+
+/// A response body from a pooled connection: polling it drives the
+/// connection, and once the body has ended the connection goes back to
+/// the idle pool (when it is dropped, so that a body hyper stops polling
+/// at its declared length is returned too).
+struct PooledBody {
+    body: Incoming,
+    /// `None` once the connection has ended.
+    conn: Option<Box<Conn>>,
+    done: bool,
+    pool: Arc<Pool>,
+}
+
+impl hyper::body::Body for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        if let Some(conn) = &mut this.conn
+            && conn.poll_ended(cx)
+        {
+            this.conn = None;
+        }
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        match &frame {
+            Poll::Ready(None) => this.done = true,
+            Poll::Ready(Some(Ok(_))) => this.done = this.body.is_end_stream(),
+            Poll::Ready(Some(Err(_))) => this.conn = None,
+            Poll::Pending => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for PooledBody {
+    fn drop(&mut self) {
+        // A body dropped before its end leaves the connection mid-message:
+        // it is closed, as nginx does.
+        if !(self.done || self.body.is_end_stream()) {
+            return;
+        }
+        if let Some(conn) = self.conn.take()
+            && let Ok(mut idle) = self.pool.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push((Instant::now(), conn));
+        }
+    }
+}
+
+/// Closes idle connections that the upstream has closed, or that have
+/// been idle for [`IDLE_FOR`], until the upstream is dropped.
+async fn reap(pool: Weak<Pool>) {
+    let mut tick = tokio::time::interval(REAP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        let Ok(mut idle) = pool.lock() else { return };
+        // Nothing waits on these wake-ups: the next checkout polls again.
+        let mut cx = Context::from_waker(Waker::noop());
+        idle.retain_mut(|(since, conn)| since.elapsed() < IDLE_FOR && !conn.poll_ended(&mut cx));
+    }
+}
 /// True for an HTTP/1.1 upgrade request (WebSocket and the like).
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(header::UPGRADE)

@@ -86,7 +86,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
 }
 
 /// JSON lines on stderr: access log, handshake failures, reloads, through
-/// the gateway's buffered writer (flushed every 20 ms and on exit).
+/// the gateway's buffered writer (flushed within 5 ms and on exit).
 fn init_logging() -> crate::gateway::log_writer::FlushGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MTLSCTL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -589,7 +589,7 @@ async fn latency_worker(
     ctx: Arc<Ctx>,
     rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Instant>>>,
     window: (Instant, Instant),
-) -> Vec<u64> {
+) -> Vec<(u64, u64)> {
     let mut samples = Vec::new();
     let mut conn: Option<(SendRequest<Empty<Bytes>>, tokio::task::JoinHandle<()>)> = None;
     loop {
@@ -624,7 +624,10 @@ async fn latency_worker(
                 let latency = scheduled.elapsed();
                 if scheduled >= window.0 && scheduled < window.1 {
                     ctx.done.fetch_add(1, Ordering::Relaxed);
-                    samples.push(latency.as_nanos() as u64);
+                    samples.push((
+                        latency.as_nanos() as u64,
+                        (scheduled - window.0).as_nanos() as u64,
+                    ));
                 }
             }
             Err(e) => {
@@ -672,6 +675,16 @@ async fn run_latency(ctx: Arc<Ctx>) {
             samples.extend(s);
         }
     }
+    // LOADGEN_DUMP=FILE: every sample as "scheduled_us latency_us", for
+    // finding out when slow requests happened.
+    if let Ok(path) = std::env::var("LOADGEN_DUMP") {
+        let text: String = samples
+            .iter()
+            .map(|(lat, at)| format!("{} {}\n", at / 1000, lat / 1000))
+            .collect();
+        let _ = std::fs::write(path, text);
+    }
+    let mut samples: Vec<u64> = samples.into_iter().map(|(lat, _)| lat).collect();
     samples.sort_unstable();
     let scheduled = (ctx.opts.duration * rate).round() as u64;
     let pct = |p: f64| -> f64 {

@@ -303,7 +303,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand --idle-timeout 'Close a connection idle this long'
             cand --max-header-bytes 'Largest request header block in bytes (431 above it)'
             cand --max-connections 'Most concurrent connections'
-            cand --upstream-timeout 'Deadline for the upstream''s response headers (504 after it)'
+            cand --upstream-timeout 'Deadline for the upstream''s response headers (504 after it) and longest pause in a response body (the response is aborted after it)'
             cand --drain-timeout 'How long SIGTERM/SIGINT waits for requests in flight'
             cand --workers 'Runtime worker threads (default: one per CPU)'
             cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'

@@ -207,7 +207,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l header-timeout
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l idle-timeout -d 'Close a connection idle this long' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-header-bytes -d 'Largest request header block in bytes (431 above it)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-connections -d 'Most concurrent connections' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream-timeout -d 'Deadline for the upstream\'s response headers (504 after it)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream-timeout -d 'Deadline for the upstream\'s response headers (504 after it) and longest pause in a response body (the response is aborted after it)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l drain-timeout -d 'How long SIGTERM/SIGINT waits for requests in flight' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l workers -d 'Runtime worker threads (default: one per CPU)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l passphrase-file -d 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)' -r -F

@@ -672,6 +672,7 @@ fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
 /// headers as a JSON list of [name, value] pairs, duplicates kept, and the
 /// gateway's source port (`peer_port`, one per upstream connection).
 /// `/slow-body` answers at once with a 3-byte body sent over 1.8 s;
+/// `/stall-body` sends 3 bytes of 10 and then nothing for 4 s;
 /// `/chunked` answers in chunks; `/close` answers with `Connection: close`;
 /// `/drop` answers and then closes without saying so. A POST answers with
 /// the length and SHA-256 of the body it read (Content-Length or chunked).
@@ -735,6 +736,16 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/drop":
             self.answer({"path": self.path})
             self.close_connection = True
+            return
+        if self.path == "/stall-body":
+            # 3 of 10 bytes, then nothing for 4 s.
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"abc")
+            self.wfile.flush()
+            time.sleep(4)
+            self.wfile.write(b"defghij")
             return
         if self.path == "/slow-body":
             # Headers at once, then the body in pieces over 1.8 s.
@@ -1413,6 +1424,27 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
         .wait(1, Duration::from_secs(2), |l| l == "got /slow")
         .ok_or("the slow upstream saw the request")?;
     assert_eq!(gw2.access_line(mark, "/slow")["status"], 504);
+    // A body that stalls as long: the client's response is aborted (never
+    // passed off as complete), on both protocols, after about 1 s.
+    for version in ["--http1.1", "--http2"] {
+        let t = Instant::now();
+        let out = gw2.curl(Some(&c), &gw2.url("localhost", "/stall-body"), &[version]);
+        let took = t.elapsed();
+        assert_eq!(out.status, 200, "{version}: {out:?}");
+        assert!(
+            matches!(out.exit, Some(18 | 92 | 56)),
+            "{version}: curl saw the stalled body as aborted: {out:?}"
+        );
+        assert!(
+            took < Duration::from_millis(3500),
+            "{version}: the stalled body was aborted after {took:?}, not after the 1 s upstream timeout"
+        );
+    }
+    assert!(
+        gw2.dump().contains("upstream response body stalled"),
+        "the stall is logged:\n{}",
+        gw2.dump()
+    );
     gw2.assert_clean_log();
     let problems: Vec<String> = [absolute_problem, hop_problem]
         .into_iter()

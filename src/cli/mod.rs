@@ -148,7 +148,7 @@ pub struct ServeArgs {
     /// Most concurrent connections.
     #[arg(long, default_value = "4096", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Deadline for the upstream's response headers (504 after it).
+    /// Deadline for the upstream's response headers (504 after it) and longest pause in a response body (the response is aborted after it).
     #[arg(long, default_value = "30s", value_name = "DUR")]
     pub upstream_timeout: Validity,
     /// How long SIGTERM/SIGINT waits for requests in flight.

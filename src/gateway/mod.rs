@@ -73,7 +73,8 @@ pub struct GatewayOptions {
     pub max_header_bytes: usize,
     /// Most connections at once (further ones wait in the accept queue).
     pub max_connections: usize,
-    /// Deadline for the upstream's response headers (504 after it).
+    /// Deadline for the upstream's response headers (504 after it), and
+    /// the longest pause in a response body (aborted after it).
     pub upstream_timeout: Duration,
     /// Deadline for connecting to the upstream (502 after it).
     pub connect_timeout: Duration,

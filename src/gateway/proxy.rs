@@ -17,8 +17,13 @@ use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, upstream};
 use crate::pki::snapshot::RevocationProblem;
 use crate::pki::verify::Refusal;
 
+/// Why a response body could not be finished (the client connection is
+/// then aborted, so the client sees a truncated response, never a short
+/// one that looks complete).
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The response body type of every answer.
-pub type Body = BoxBody<Bytes, hyper::Error>;
+pub type Body = BoxBody<Bytes, BodyError>;
 
 /// A small body from bytes.
 pub fn full(bytes: impl Into<Bytes>) -> Body {

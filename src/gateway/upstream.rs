@@ -30,7 +30,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::gateway::GatewayOptions;
-use crate::gateway::proxy::{Body, refuse};
+use crate::gateway::proxy::{Body, BodyError, refuse};
 
 /// Idle upstream connections are closed after this long.
 pub const IDLE_FOR: Duration = Duration::from_secs(30);
@@ -169,6 +169,8 @@ impl Upstream {
                             conn,
                             done: false,
                             pool: self.idle.clone(),
+                            timeout: self.timeout,
+                            stall: None,
                         }
                         .boxed()
                     }));
@@ -212,7 +214,7 @@ impl Upstream {
                 }
             });
         }
-        Ok(response.map(|b| b.boxed()))
+        Ok(response.map(|b| b.map_err(BodyError::from).boxed()))
     }
 
     /// The most recently used idle connection that is still open and
@@ -252,7 +254,8 @@ impl Upstream {
 
 /// Why a request got no response from the upstream.
 enum Failure {
-    /// No response head within `--upstream-timeout`: 504.
+    /// No response head within `--upstream-timeout`: 504. (A body that
+    /// stalls as long aborts the client's connection: see [`PooledBody`].)
     Timeout,
     /// Refused, unreachable, or dropped: 502.
     Unavailable(String),
@@ -261,23 +264,28 @@ enum Failure {
 /// A response body from a pooled connection: polling it drives the
 /// connection, and once the body has ended the connection goes back to
 /// the idle pool (when it is dropped, so that a body hyper stops polling
-/// at its declared length is returned too).
+/// at its declared length is returned too). An upstream that sends no body
+/// bytes for `--upstream-timeout` fails the body, so the client's
+/// connection is aborted rather than held open forever.
 struct PooledBody {
     body: Incoming,
     /// `None` once the connection has ended.
     conn: Option<Box<Conn>>,
     done: bool,
     pool: Arc<Pool>,
+    timeout: Duration,
+    /// Armed the first time the body waits for the upstream.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl hyper::body::Body for PooledBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
         if let Some(conn) = &mut this.conn
             && conn.poll_ended(cx)
@@ -289,9 +297,28 @@ impl hyper::body::Body for PooledBody {
             Poll::Ready(None) => this.done = true,
             Poll::Ready(Some(Ok(_))) => this.done = this.body.is_end_stream(),
             Poll::Ready(Some(Err(_))) => this.conn = None,
-            Poll::Pending => {}
+            Poll::Pending => {
+                let timeout = this.timeout;
+                let stall = this
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if stall.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.conn = None;
+                tracing::warn!(target: "mtlsctl::upstream", message = "upstream response body stalled; aborting the response", timeout = ?timeout);
+                let why = format!(
+                    "the upstream sent no response body bytes for {timeout:?} (--upstream-timeout)"
+                );
+                return Poll::Ready(Some(Err(why.into())));
+            }
         }
-        frame
+        if let Some(stall) = &mut this.stall {
+            stall
+                .as_mut()
+                .reset(tokio::time::Instant::now() + this.timeout);
+        }
+        frame.map(|f| f.map(|r| r.map_err(BodyError::from)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -775,6 +775,13 @@ struct Upstream {
     out: SharedLines,
 }
 
+impl Upstream {
+    /// The `--upstream` URL.
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
 fn start_upstream(env: &Env, delay_secs: f64) -> Res<Upstream> {
     let script = write_script(env, "upstream.py", PY_UPSTREAM)?;
     let mut child = Command::new("python3")
@@ -1209,7 +1216,7 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
     env.issue(&["mallory", "--org", "Evil, CN=admin"]);
     env.issue(&["zoe", "--org", "Société Générale"]);
     let mut upstream = start_upstream(&env, 0.0)?;
-    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let up_url = upstream.url();
     let gw = Gateway::start(&env, &["--upstream", &up_url])?;
     let c = cred(&env, "alice");
     let blocks = pem_blocks(&env.pki().join("certs/alice/chain.pem"))?;
@@ -1408,7 +1415,7 @@ fn upstream_receives_identity_and_never_spoofed_headers() -> TestResult {
 
     // A slow upstream with --upstream-timeout 1s: 504, after about 1 s.
     let slow = start_upstream(&env, 3.0)?;
-    let slow_url = format!("http://127.0.0.1:{}", slow.port);
+    let slow_url = slow.url();
     let gw2 = Gateway::start(&env, &["--upstream", &slow_url, "--upstream-timeout", "1s"])?;
     let mark = gw2.mark();
     let t = Instant::now();
@@ -1468,7 +1475,7 @@ fn upstream_connections_are_pooled_and_bodies_stream_both_ways() -> TestResult {
     env.init(&[]);
     env.issue(&["alice"]);
     let upstream = start_upstream(&env, 0.0)?;
-    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let up_url = upstream.url();
     let gw = Gateway::start(&env, &["--upstream", &up_url])?;
     let c = cred(&env, "alice");
     let port_of = |out: &CurlOut| out.json()["peer_port"].as_u64().unwrap_or(0);
@@ -1953,7 +1960,7 @@ fn graceful_stop() -> TestResult {
     env.init(&[]);
     env.issue(&["alice"]);
     let upstream = start_upstream(&env, 1.5)?;
-    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let up_url = upstream.url();
     let mut gw = Gateway::start(&env, &["--upstream", &up_url])?;
 
     // An idle keep-alive connection: the drain must not wait for it.
@@ -2293,7 +2300,7 @@ fn idle_http1_connections_park_and_resume() -> TestResult {
     env.init(&[]);
     env.issue(&["parker"]);
     let upstream = start_upstream(&env, 0.0)?;
-    let up_url = format!("http://127.0.0.1:{}", upstream.port);
+    let up_url = upstream.url();
     let gw = Gateway::start(
         &env,
         &[

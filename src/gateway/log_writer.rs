@@ -6,9 +6,10 @@
 //! the [`FlushGuard`] writes the rest.
 //!
 //! The flusher sleeps until a line arrives, so an idle gateway wakes for
-//! it once a second at most. The interval is short because the flusher shares the gateway's
-//! core: at 5,000 requests/s a 20 ms batch was about 40 KB, whose write(2)
-//! (0.1 to 0.2 ms) held up every request that arrived meanwhile.
+//! it once a second at most. The interval is short because the flusher
+//! shares the gateway's core: at 5,000 requests/s a 20 ms batch was about
+//! 40 KB, whose write(2) (0.1 to 0.2 ms) held up every request that
+//! arrived meanwhile.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -33,9 +33,9 @@ use crate::gateway::GatewayOptions;
 use crate::gateway::proxy::{Body, BodyError, refuse};
 
 /// Idle upstream connections are closed after this long.
-pub const IDLE_FOR: Duration = Duration::from_secs(30);
+const IDLE_FOR: Duration = Duration::from_secs(30);
 /// How often idle upstream connections are checked.
-pub const REAP_EVERY: Duration = Duration::from_secs(5);
+const REAP_EVERY: Duration = Duration::from_secs(5);
 /// Most idle upstream connections kept; further ones are closed.
 const MAX_IDLE: usize = 256;
 
@@ -61,8 +61,18 @@ impl Conn {
     }
 }
 
+/// An idle connection and when it became idle.
+type Idle = (Instant, Box<Conn>);
+
 /// Idle connections, the most recently used last.
-type Pool = Mutex<Vec<(Instant, Box<Conn>)>>;
+type Pool = Mutex<Vec<Idle>>;
+
+/// True when an idle connection must not be used again: idle for
+/// [`IDLE_FOR`], or ended (polled once with `cx`, which its next events
+/// will wake).
+fn unusable((since, conn): &mut Idle, cx: &mut Context<'_>) -> bool {
+    since.elapsed() >= IDLE_FOR || conn.poll_ended(cx)
+}
 
 /// The upstream and its idle connections.
 pub struct Upstream {
@@ -222,12 +232,12 @@ impl Upstream {
     /// events wake this task.
     fn checkout(&self, cx: &mut Context<'_>) -> Option<Box<Conn>> {
         loop {
-            let (since, mut conn) = self.idle.lock().ok()?.pop()?;
-            if since.elapsed() >= IDLE_FOR || conn.poll_ended(cx) {
+            let mut idle = self.idle.lock().ok()?.pop()?;
+            if unusable(&mut idle, cx) {
                 continue;
             }
-            if let Poll::Ready(Ok(())) = conn.send.poll_ready(cx) {
-                return Some(conn);
+            if let Poll::Ready(Ok(())) = idle.1.send.poll_ready(cx) {
+                return Some(idle.1);
             }
         }
     }
@@ -271,6 +281,8 @@ struct PooledBody {
     body: Incoming,
     /// `None` once the connection has ended.
     conn: Option<Box<Conn>>,
+    /// The body returned its end. (A body with a length also ends when
+    /// `body` has delivered all of it, which hyper may not poll past.)
     done: bool,
     pool: Arc<Pool>,
     timeout: Duration,
@@ -295,7 +307,7 @@ impl hyper::body::Body for PooledBody {
         let frame = Pin::new(&mut this.body).poll_frame(cx);
         match &frame {
             Poll::Ready(None) => this.done = true,
-            Poll::Ready(Some(Ok(_))) => this.done = this.body.is_end_stream(),
+            Poll::Ready(Some(Ok(_))) => {}
             Poll::Ready(Some(Err(_))) => this.conn = None,
             Poll::Pending => {
                 let timeout = this.timeout;
@@ -334,7 +346,7 @@ impl Drop for PooledBody {
     fn drop(&mut self) {
         // A body dropped before its end leaves the connection mid-message:
         // it is closed, as nginx does.
-        if !(self.done || self.body.is_end_stream()) {
+        if !hyper::body::Body::is_end_stream(self) {
             return;
         }
         if let Some(conn) = self.conn.take()
@@ -357,7 +369,7 @@ async fn reap(pool: Weak<Pool>) {
         let Ok(mut idle) = pool.lock() else { return };
         // Nothing waits on these wake-ups: the next checkout polls again.
         let mut cx = Context::from_waker(Waker::noop());
-        idle.retain_mut(|(since, conn)| since.elapsed() < IDLE_FOR && !conn.poll_ended(&mut cx));
+        idle.retain_mut(|conn| !unusable(conn, &mut cx));
     }
 }
 /// True for an HTTP/1.1 upgrade request (WebSocket and the like).

@@ -39,7 +39,7 @@ use crate::gateway::identity::ClientIdentity;
 use crate::gateway::tls::TlsOptions;
 use crate::pki::layout::Layout;
 use crate::pki::model::CertName;
-use crate::pki::snapshot::{Snapshot, SnapshotError};
+use crate::pki::snapshot::{Snapshot, SnapshotError, SourceStamp};
 
 /// What the gateway serves with: one snapshot and the TLS config built
 /// from it, swapped together.
@@ -99,6 +99,18 @@ pub enum GatewayError {
         /// The error.
         source: std::io::Error,
     },
+    /// The PKI path could not be made absolute (the current directory is
+    /// gone).
+    #[error("cannot resolve the PKI path {path}: {source}")]
+    PkiPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Hot reload could not be set up.
+    #[error(transparent)]
+    Reload(#[from] reload::ReloadError),
     /// Signal handlers or the file watcher could not be set up.
     #[error("cannot start: {0}")]
     Setup(String),
@@ -140,7 +152,15 @@ pub async fn run(
     options: GatewayOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), GatewayError> {
+    // Absolute once, symlinks kept: the reload compares paths as they
+    // resolve now, so a re-pointed symlinked --pki is followed, and a
+    // relative one means the same directory for the whole run.
+    let pki_dir = std::path::absolute(&pki_dir).map_err(|source| GatewayError::PkiPath {
+        path: pki_dir.clone(),
+        source,
+    })?;
     let layout = Layout::new(&pki_dir);
+    let stamp = SourceStamp::take(&layout, &options.server_cert);
     let live = build_live(&layout, &options, 1)?;
     let shared = Arc::new(ArcSwap::from_pointee(live));
     let listener =
@@ -157,8 +177,7 @@ pub async fn run(
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
     shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
-    let _watcher = reload::spawn(layout.clone(), options.clone(), shared.clone())
-        .map_err(GatewayError::Setup)?;
+    let _reload = reload::spawn(layout.clone(), options.clone(), shared.clone(), stamp)?;
     let upstream = options
         .upstream
         .clone()

@@ -1,100 +1,250 @@
-//! Hot reload: a change to trust.pem, crls.pem, the inventory or the
-//! gateway's own certificate (seen by `notify`), or SIGHUP, builds a new
-//! snapshot and TLS config and swaps them in atomically. New handshakes use
-//! the new config; open connections see the new revocation state on their
-//! next request. A snapshot that fails to load is refused: the last good
-//! one stays in service and the failure is logged with its cause.
+//! Hot reload: when any file the snapshot is built from changes, or on
+//! SIGHUP, build a new snapshot and TLS config and swap them in atomically.
+//! New handshakes use the new config; open connections see the new
+//! revocation state on their next request. A snapshot that fails to load is
+//! refused: the last good one stays in service and the failure is logged
+//! with its cause.
+//!
+//! Why it is built this way: a revocation must bite within a second however
+//! the PKI was started and changed, and one inotify watch alone loses that
+//! race in several ordinary ways (a relative `--pki` whose events arrive as
+//! absolute paths, a directory restored from backup, a Kubernetes volume's
+//! `..data` symlink swap). So:
+//!
+//! - the PKI path is made absolute once, at start, without resolving
+//!   symlinks, so a symlinked `--pki` that is later re-pointed is followed;
+//! - the decision to reload is a comparison of [`SourceStamp`]s (stat of
+//!   every source file, following symlinks), never a match on event paths;
+//! - a backstop takes a stamp every [`POLL`], with or without inotify;
+//! - inotify only makes it sooner: the directories of the sources and the
+//!   PKI directory's parent are watched, and re-armed whenever one of them
+//!   is a different directory than the one watched (replaced or swapped).
+//!
+//! All of it runs on one plain thread: it only stats files and builds
+//! snapshots, and must not take a runtime worker for either.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
 use crate::gateway::{GatewayOptions, Live, build_live};
 use crate::pki::layout::Layout;
+use crate::pki::snapshot::SourceStamp;
 
-/// Keeps the file watcher alive.
-pub struct ReloadHandle {
-    _watcher: notify::RecommendedWatcher,
+/// How often the sources are stat'ed whatever inotify says.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// How long a burst of writes (a revoke touches several files) may settle
+/// after the first event before the stamp is taken.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// What woke the reload thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// inotify saw something near the sources.
+    FileEvent,
+    /// SIGHUP: reload even if no stamp changed.
+    Signal,
 }
 
-/// Starts watching the PKI directory and SIGHUP.
+/// Why reloading could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The SIGHUP handler could not be installed.
+    #[error("cannot install the SIGHUP handler: {0}")]
+    Signal(#[source] std::io::Error),
+    /// The reload thread could not be started.
+    #[error("cannot start the reload thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// Stops the reload thread when dropped.
+pub struct ReloadHandle {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for ReloadHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts watching the PKI at `layout` (an absolute path) and SIGHUP.
+/// `seen` is the stamp taken just before the snapshot now in service was
+/// loaded, so that a change made while it loaded is not missed.
 pub fn spawn(
     layout: Layout,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
-) -> Result<ReloadHandle, String> {
-    let (tx, mut rx) = mpsc::channel::<&'static str>(64);
-    let server_dir = layout.leaf_dir(&options.server_cert);
-    let root = layout.root().to_owned();
-    let file_tx = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if matches!(event.kind, EventKind::Access(_)) {
-            return;
-        }
-        if event.paths.iter().any(|p| relevant(p, &root, &server_dir)) {
-            let _ = file_tx.try_send("file change");
-        }
-    })
-    .map_err(|e| format!("file watcher: {e}"))?;
-    watcher
-        .watch(layout.root(), RecursiveMode::Recursive)
-        .map_err(|e| format!("watching {}: {e}", layout.root().display()))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
+    seen: SourceStamp,
+) -> Result<ReloadHandle, ReloadError> {
+    let (tx, rx) = mpsc::sync_channel::<Wake>(64);
+    let mut hup = signal(SignalKind::hangup()).map_err(ReloadError::Signal)?;
+    let hup_tx = tx.clone();
     tokio::spawn(async move {
-        loop {
-            if hup.recv().await.is_none() {
+        while hup.recv().await.is_some() {
+            if hup_tx.send(Wake::Signal).is_err() {
                 break;
             }
-            let _ = tx.send("SIGHUP").await;
         }
     });
-    tokio::spawn(async move {
-        while let Some(cause) = rx.recv().await {
-            // Let a burst of writes (a revoke touches several files) settle.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            while rx.try_recv().is_ok() {}
-            let next = shared.load().generation + 1;
-            let layout = layout.clone();
-            let options = options.clone();
-            let built =
-                tokio::task::spawn_blocking(move || build_live(&layout, &options, next)).await;
-            match built {
-                Ok(Ok(live)) => {
-                    let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
-                    // In service first, then logged: the line means it is live.
-                    shared.store(Arc::new(live));
-                    tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(
-                        target: "mtlsctl::reload",
-                        message = "reload failed; keeping the last good configuration",
-                        cause,
-                        generation = shared.load().generation,
-                        error = %e,
-                    );
-                }
-                Err(e) => {
-                    tracing::error!(target: "mtlsctl::reload", message = "reload task failed", error = %e)
-                }
-            }
-        }
-    });
-    Ok(ReloadHandle { _watcher: watcher })
+    let stop = Arc::new(AtomicBool::new(false));
+    let reloader = Reloader {
+        watches: Watches::new(&layout, tx),
+        layout,
+        options,
+        shared,
+        seen,
+        stop: stop.clone(),
+    };
+    std::thread::Builder::new()
+        .name("mtlsctl-reload".into())
+        .spawn(move || reloader.run(&rx))
+        .map_err(ReloadError::Thread)?;
+    Ok(ReloadHandle { stop })
 }
 
-fn relevant(path: &Path, root: &Path, server_dir: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.starts_with('.') || name.ends_with("-journal") {
-        return false;
+struct Reloader {
+    layout: Layout,
+    options: Arc<GatewayOptions>,
+    shared: Arc<ArcSwap<Live>>,
+    seen: SourceStamp,
+    watches: Watches,
+    stop: Arc<AtomicBool>,
+}
+
+impl Reloader {
+    fn run(mut self, rx: &mpsc::Receiver<Wake>) {
+        self.watches.arm(&self.seen);
+        while !self.stop.load(Ordering::Relaxed) {
+            let mut forced = false;
+            let cause = match rx.recv_timeout(POLL) {
+                Ok(first) => {
+                    std::thread::sleep(SETTLE);
+                    forced = first == Wake::Signal;
+                    while let Ok(next) = rx.try_recv() {
+                        forced |= next == Wake::Signal;
+                    }
+                    if forced { "SIGHUP" } else { "file change" }
+                }
+                Err(RecvTimeoutError::Timeout) => "poll",
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let now = SourceStamp::take(&self.layout, &self.options.server_cert);
+            self.watches.arm(&now);
+            if !forced && now == self.seen {
+                continue;
+            }
+            // Remembered before loading: a failed load is retried when the
+            // files change again, not every tick; a change made during the
+            // load shows on the next stamp.
+            self.seen = now;
+            self.reload(cause);
+        }
     }
-    let at_root = path.parent() == Some(root);
-    (at_root && matches!(name, "trust.pem" | "crls.pem" | "inventory.db"))
-        || (path.parent() == Some(server_dir) && matches!(name, "chain.pem" | "key.pem"))
+
+    fn reload(&self, cause: &'static str) {
+        let next = self.shared.load().generation + 1;
+        match build_live(&self.layout, &self.options, next) {
+            Ok(live) => {
+                let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
+                // In service first, then logged: the line means it is live.
+                self.shared.store(Arc::new(live));
+                tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
+            }
+            Err(e) => {
+                tracing::error!(
+                    target: "mtlsctl::reload",
+                    message = "reload failed; keeping the last good configuration",
+                    cause,
+                    generation = self.shared.load().generation,
+                    error = %e,
+                );
+            }
+        }
+    }
+}
+
+/// The inotify side: non-recursive watches on the directories that hold
+/// the sources and on the PKI directory's parent, each remembered with the
+/// identity (device, inode) of the directory it was armed on.
+struct Watches {
+    watcher: Option<notify::RecommendedWatcher>,
+    parent: Option<PathBuf>,
+    armed: HashMap<PathBuf, Option<(u64, u64)>>,
+}
+
+impl Watches {
+    fn new(layout: &Layout, tx: SyncSender<Wake>) -> Watches {
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && !matches!(event.kind, EventKind::Access(_))
+            {
+                // A full channel already holds a wake-up: nothing is lost.
+                let _ = tx.try_send(Wake::FileEvent);
+            }
+        });
+        let watcher = match watcher {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(
+                    target: "mtlsctl::reload",
+                    message = "no file watcher; changes are seen by polling only",
+                    poll_ms = POLL.as_millis() as u64,
+                    error = %e,
+                );
+                None
+            }
+        };
+        Watches {
+            watcher,
+            parent: layout.root().parent().map(Path::to_owned),
+            armed: HashMap::new(),
+        }
+    }
+
+    /// Watches every directory `stamp` needs, re-arming a watch whose
+    /// directory was replaced and dropping those no longer needed.
+    fn arm(&mut self, stamp: &SourceStamp) {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return;
+        };
+        let mut wanted = stamp.directories();
+        wanted.extend(self.parent.clone());
+        self.armed.retain(|dir, _| {
+            let keep = wanted.contains(dir);
+            if !keep {
+                let _ = watcher.unwatch(dir);
+            }
+            keep
+        });
+        for dir in wanted {
+            let id = std::fs::metadata(&dir).ok().map(|m| (m.dev(), m.ino()));
+            if self.armed.get(&dir) == Some(&id) {
+                continue;
+            }
+            // The old watch may be gone with its directory; that is fine.
+            let _ = watcher.unwatch(&dir);
+            if id.is_some()
+                && let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive)
+            {
+                tracing::warn!(
+                    target: "mtlsctl::reload",
+                    message = "cannot watch a directory; its changes are seen by polling",
+                    dir = %dir.display(),
+                    poll_ms = POLL.as_millis() as u64,
+                    error = %e,
+                );
+            }
+            self.armed.insert(dir, id);
+        }
+    }
 }

@@ -127,4 +127,34 @@ impl Layout {
     pub fn leaf_chain(&self, name: &CertName) -> PathBuf {
         self.leaf_dir(name).join("chain.pem")
     }
+
+    /// The CA generations that have a directory under `ca/`, in order.
+    /// Entries whose name is not a number are not generations.
+    pub fn ca_generations(&self) -> Vec<u32> {
+        let mut generations: Vec<u32> = std::fs::read_dir(self.root.join("ca"))
+            .map(|dirs| {
+                dirs.flatten()
+                    .filter_map(|d| d.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        generations.sort_unstable();
+        generations
+    }
+
+    /// Every file the gateway's snapshot is built from, with the server
+    /// credential of `server`: trust.pem, crls.pem, the inventory, each CA
+    /// generation's certificates (listed from `ca/` now, so a new
+    /// generation joins the set), and the server's chain and key.
+    pub fn snapshot_sources(&self, server: &CertName) -> Vec<PathBuf> {
+        let mut files = vec![self.trust(), self.crls(), self.inventory()];
+        for generation in self.ca_generations() {
+            for level in [CaLevel::Root, CaLevel::Intermediate] {
+                files.push(self.ca_cert(generation, level));
+            }
+        }
+        files.push(self.leaf_chain(server));
+        files.push(self.leaf_key(server));
+        files
+    }
 }

@@ -17,6 +17,7 @@ pub mod revoke;
 pub mod rotate;
 pub mod settings;
 pub mod snapshot;
+pub mod stamp;
 pub mod time;
 pub mod verify;
 

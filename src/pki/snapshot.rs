@@ -28,9 +28,11 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::pki::inventory::{Inventory, InventoryError};
-use crate::pki::layout::Layout;
+use crate::pki::layout::{CaLevel, Layout};
 use crate::pki::model::CertName;
 use crate::pki::time::from_unix;
+
+pub use crate::pki::stamp::SourceStamp;
 
 /// Why a snapshot could not be loaded. The gateway refuses to start on any
 /// of these, and keeps its last good snapshot when a reload hits one.
@@ -201,13 +203,11 @@ impl Snapshot {
         let mut cas: HashMap<CaKey, CaInfo> = HashMap::new();
         let mut ca_ders: HashMap<CaKey, CertificateDer<'static>> = HashMap::new();
         let mut ca_files: Vec<PathBuf> = Vec::new();
-        if let Ok(dirs) = std::fs::read_dir(layout.root().join("ca")) {
-            for dir in dirs.flatten() {
-                for file in ["root.pem", "intermediate.pem"] {
-                    let path = dir.path().join(file);
-                    if path.exists() {
-                        ca_files.push(path);
-                    }
+        for generation in layout.ca_generations() {
+            for level in [CaLevel::Root, CaLevel::Intermediate] {
+                let path = layout.ca_cert(generation, level);
+                if path.exists() {
+                    ca_files.push(path);
                 }
             }
         }

@@ -224,3 +224,4 @@ pub fn assert_refused(out: &Output, code: i32, fragments: &[&str]) {
     assert!(!err.contains("panicked"), "no panic: {err}");
     assert!(out.stdout.is_empty(), "stdout empty on error");
 }
+pub mod gateway;

@@ -1,0 +1,298 @@
+//! A revocation reaches a running gateway within a second, however the PKI
+//! was named at start and however its files were changed: the default
+//! relative `./pki`, `--pki` relative, absolute and through a symlink,
+//! `MTLSCTL_PKI`; files rewritten in place or renamed into place, the whole
+//! directory replaced, a Kubernetes-style `..data` symlink swap. Each case
+//! holds a keep-alive connection open across the change and checks that
+//! its next request is refused, that a new handshake with the revoked
+//! certificate is refused, and that another client still gets through.
+//!
+//! The regression behind these: the reload compared inotify's absolute
+//! event paths with the `--pki` string as given, so a gateway started with
+//! the default `./pki` never reloaded and a revoked certificate kept
+//! working.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::gateway::*;
+use common::{Env, TestResult};
+use serde_json::Value;
+
+/// The issue's promise: a revocation bites within a second.
+const WITHIN: Duration = Duration::from_secs(1);
+
+/// A PKI with clients `alice` (to be revoked) and `bob`.
+fn pki_with_clients() -> Env {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    env.issue(&["bob"]);
+    env
+}
+
+/// The binary in `env`'s directory with no PKI variable: `args` say where
+/// the PKI is (or nothing, for the default `./pki`).
+fn cli(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = Gateway::command(env);
+    cmd.args(args);
+    cmd
+}
+
+fn run_ok(mut cmd: Command) {
+    let out = cmd.output().expect("mtlsctl runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `cp -a FROM TO`.
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Holds a keep-alive connection as alice across `change`, then asserts
+/// that the gateway reloaded within [`WITHIN`] of the change, refused
+/// alice's next request on that connection with 403 `revoked`, refuses a
+/// new handshake with alice's certificate, and still serves bob.
+fn assert_revocation_bites(env: &Env, gw: &Gateway, change: impl FnOnce()) -> TestResult {
+    let mut child = py_client(env, gw, Some(&cred(env, "alice")), &["twice"])?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut py_in = child.stdin.take().ok_or("stdin")?;
+    let py_out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
+    let mut py = Guard { child };
+    let (_, _, first) = py_out
+        .wait(0, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing for request 1")?;
+    let first: Value = serde_json::from_str(&first)?;
+    assert_eq!(first["status"], 200, "request 1 before the change: {first}");
+    py_out
+        .wait(1, Duration::from_secs(5), |l| l == "ready")
+        .ok_or("python did not get ready")?;
+
+    let mark = gw.mark();
+    change();
+    let changed = Instant::now();
+    let (reloaded_at, reloaded) = gw
+        .wait_json_at(mark, WITHIN + Duration::from_secs(4), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "reloaded"
+                && v["revoked"].as_u64().is_some_and(|n| n >= 1)
+        })
+        .ok_or_else(|| format!("no reload with the revocation; log:\n{}", gw.dump()))?;
+    let lag = reloaded_at.saturating_duration_since(changed);
+    assert!(
+        lag < WITHIN,
+        "reloaded {lag:?} after the change: {reloaded}"
+    );
+
+    // The open connection: its next request is refused.
+    writeln!(py_in, "go")?;
+    py_in.flush()?;
+    let (_, _, second) = py_out
+        .wait(2, Duration::from_secs(15), |_| true)
+        .ok_or("python printed nothing for request 2")?;
+    let second: Value = serde_json::from_str(&second)?;
+    assert_eq!(
+        second["status"], 403,
+        "kept-alive request after the change: {second}"
+    );
+    assert_eq!(second["local"], first["local"], "same connection");
+    let body: Value = serde_json::from_str(second["body"].as_str().unwrap_or(""))?;
+    assert_eq!(body["reason"], "revoked", "{body}");
+    drop(py_in);
+    let _ = py.wait_exit(Duration::from_secs(5))?;
+
+    // A new handshake with the revoked certificate is refused; bob is not.
+    let url = gw.url("localhost", "/");
+    let mark = gw.mark();
+    gw.curl(Some(&cred(env, "alice")), &url, &[])
+        .assert_refused("alice after the change");
+    gw.expect_refusal(mark, "revoked", "alice after the change");
+    let out = gw.curl(Some(&cred(env, "bob")), &url, &[]);
+    out.assert_status(200);
+    assert_eq!(out.json()["cn"], "bob");
+    gw.assert_clean_log();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// However the PKI was named at start.
+
+#[test]
+fn default_relative_pki_reloads_on_revoke() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &[]), &[])?;
+    assert_revocation_bites(&env, &gw, || run_ok(cli(&env, &["revoke", "alice"])))
+}
+
+#[test]
+fn relative_pki_flag_reloads_on_revoke() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &["--pki", "./pki"]), &[])?;
+    assert_revocation_bites(&env, &gw, || {
+        run_ok(cli(&env, &["--pki", "pki", "revoke", "alice"]))
+    })
+}
+
+#[test]
+fn relative_pki_variable_reloads_on_revoke() -> TestResult {
+    let env = pki_with_clients();
+    let mut cmd = cli(&env, &[]);
+    cmd.env("MTLSCTL_PKI", "pki");
+    let gw = Gateway::launch(&env, cmd, &[])?;
+    assert_revocation_bites(&env, &gw, || {
+        let mut revoke = cli(&env, &["revoke", "alice"]);
+        revoke.env("MTLSCTL_PKI", "pki");
+        run_ok(revoke)
+    })
+}
+
+#[test]
+fn absolute_pki_reloads_on_revoke() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::start(&env, &[])?;
+    assert_revocation_bites(&env, &gw, || {
+        let mut revoke = cli(&env, &["revoke", "alice"]);
+        revoke.arg("--pki").arg(env.pki());
+        run_ok(revoke)
+    })
+}
+
+/// `--pki link` where `link -> pki`; the revocation arrives by
+/// re-pointing the link (atomically, by renaming a new link over it) at a
+/// copy in which alice is revoked.
+#[test]
+fn symlinked_pki_is_followed_when_re_pointed() -> TestResult {
+    let env = pki_with_clients();
+    std::os::unix::fs::symlink("pki", env.path("link"))?;
+    let gw = Gateway::launch(&env, cli(&env, &["--pki", "link"]), &[])?;
+    copy_dir(&env.pki(), &env.path("pki2"));
+    run_ok(cli(&env, &["--pki", "pki2", "revoke", "alice"]));
+    assert_revocation_bites(&env, &gw, || {
+        std::os::unix::fs::symlink("pki2", env.path("link.new")).expect("symlink");
+        std::fs::rename(env.path("link.new"), env.path("link")).expect("rename");
+    })?;
+    // Later revocations in the new target are seen too.
+    let mark = gw.mark();
+    run_ok(cli(&env, &["--pki", "link", "revoke", "bob"]));
+    let url = gw.url("localhost", "/");
+    gw.wait_json(mark, Duration::from_secs(5), |v| {
+        v["message"] == "reloaded" && v["revoked"].as_u64().is_some_and(|n| n >= 2)
+    })
+    .ok_or_else(|| format!("no reload for bob; log:\n{}", gw.dump()))?;
+    gw.curl(Some(&cred(&env, "bob")), &url, &[])
+        .assert_refused("bob revoked through the re-pointed link");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// However the files were changed (default ./pki).
+
+/// A copy of the PKI at `name` with alice revoked in it.
+fn revoked_copy(env: &Env, name: &str) {
+    copy_dir(&env.pki(), &env.path(name));
+    run_ok(cli(env, &["--pki", name, "revoke", "alice"]));
+}
+
+#[test]
+fn crls_rewritten_in_place_are_seen() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &[]), &[])?;
+    revoked_copy(&env, "pki2");
+    let crls = std::fs::read(env.path("pki2/crls.pem"))?;
+    assert_revocation_bites(&env, &gw, || {
+        // Same inode, truncated and rewritten, as an editor or `cat >` does.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(env.path("pki/crls.pem"))
+            .expect("open crls.pem");
+        file.write_all(&crls).expect("write crls.pem");
+    })
+}
+
+#[test]
+fn pki_directory_replaced_by_copy_is_seen() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &[]), &[])?;
+    revoked_copy(&env, "backup");
+    assert_revocation_bites(&env, &gw, || {
+        // A restore: rm -rf, then copy back.
+        std::fs::remove_dir_all(env.pki()).expect("rm -rf pki");
+        copy_dir(&env.path("backup"), &env.pki());
+    })?;
+    // The watch was re-armed on the new directory: a plain revoke there
+    // is seen too.
+    let mark = gw.mark();
+    run_ok(cli(&env, &["revoke", "bob"]));
+    gw.wait_json(mark, Duration::from_secs(5), |v| {
+        v["message"] == "reloaded" && v["revoked"].as_u64().is_some_and(|n| n >= 2)
+    })
+    .ok_or_else(|| format!("no reload for bob after the restore; log:\n{}", gw.dump()))?;
+    Ok(())
+}
+
+#[test]
+fn pki_directory_moved_into_place_is_seen() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &[]), &[])?;
+    revoked_copy(&env, "pki.new");
+    assert_revocation_bites(&env, &gw, || {
+        std::fs::rename(env.pki(), env.path("pki.old")).expect("mv pki pki.old");
+        std::fs::rename(env.path("pki.new"), env.pki()).expect("mv pki.new pki");
+    })
+}
+
+/// A Kubernetes Secret/ConfigMap volume: every entry is a symlink through
+/// `..data`, which points at a timestamped directory; an update writes a
+/// new directory and renames a new `..data` link over the old one.
+#[test]
+fn kubernetes_data_symlink_swap_is_seen() -> TestResult {
+    let env = pki_with_clients();
+    // A first start issues the gateway's server certificate into pki/.
+    drop(Gateway::launch(&env, cli(&env, &[]), &[])?);
+    let volume = env.path("volume");
+    std::fs::create_dir(&volume)?;
+    copy_dir(&env.pki(), &volume.join("..2026_12_03_1"));
+    std::os::unix::fs::symlink("..2026_12_03_1", volume.join("..data"))?;
+    for entry in std::fs::read_dir(env.pki())? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        std::os::unix::fs::symlink(format!("..data/{name}"), volume.join(&*name))?;
+    }
+    let gw = Gateway::launch(&env, cli(&env, &["--pki", "volume"]), &[])?;
+    copy_dir(&env.pki(), &volume.join("..2026_12_03_2"));
+    run_ok(cli(
+        &env,
+        &["--pki", "volume/..2026_12_03_2", "revoke", "alice"],
+    ));
+    assert_revocation_bites(&env, &gw, || {
+        std::os::unix::fs::symlink("..2026_12_03_2", volume.join("..data_tmp")).expect("symlink");
+        std::fs::rename(volume.join("..data_tmp"), volume.join("..data")).expect("rename");
+        std::fs::remove_dir_all(volume.join("..2026_12_03_1")).expect("remove old data");
+    })
+}

@@ -186,7 +186,8 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         PkiError::Verify(_) => exit::BAD_INPUT,
         PkiError::ServerNeedsSan(_)
         | PkiError::ValidityPastCa { .. }
-        | PkiError::OutsideConstraints { .. } => exit::USAGE,
+        | PkiError::OutsideConstraints { .. }
+        | PkiError::NameLooksLikeSerial(_) => exit::USAGE,
         PkiError::CsrUnreadable { .. }
         | PkiError::CsrSignature(_)
         | PkiError::CsrKeyUnsupported { .. } => exit::BAD_INPUT,

@@ -21,11 +21,18 @@ struct FindingJson {
 }
 
 #[derive(Serialize)]
+struct ProblemJson {
+    what: String,
+    fix: String,
+}
+
+#[derive(Serialize)]
 struct CheckJson {
     ok: bool,
     warn: String,
     checked: usize,
     findings: Vec<FindingJson>,
+    problems: Vec<ProblemJson>,
 }
 
 pub fn run(dir: &Path, args: CheckArgs, printer: Printer) -> Result<(), Error> {
@@ -33,7 +40,15 @@ pub fn run(dir: &Path, args: CheckArgs, printer: Printer) -> Result<(), Error> {
     let now = crate::pki::time::now();
     let report = expiry::check(&pki, args.warn, now)?;
     let json = CheckJson {
-        ok: report.findings.is_empty(),
+        ok: report.findings.is_empty() && report.drift.is_empty(),
+        problems: report
+            .drift
+            .iter()
+            .map(|d| ProblemJson {
+                what: d.what.clone(),
+                fix: d.fix.clone(),
+            })
+            .collect(),
         warn: report.window.to_string(),
         checked: report.checked,
         findings: report
@@ -50,11 +65,19 @@ pub fn run(dir: &Path, args: CheckArgs, printer: Printer) -> Result<(), Error> {
             .collect(),
     };
     printer.emit(&json, || {
+        let mut text: String = report
+            .drift
+            .iter()
+            .map(|d| format!("PROBLEM: {}\n  fix: {}\n", d.what, d.fix))
+            .collect();
         if json.findings.is_empty() {
-            return format!(
-                "ok: nothing of {} checked expires within {}\n",
-                json.checked, json.warn
-            );
+            if text.is_empty() {
+                text = format!(
+                    "ok: nothing of {} checked expires within {}, and the published files agree with the inventory\n",
+                    json.checked, json.warn
+                );
+            }
+            return text;
         }
         let rows: Vec<Vec<String>> = report
             .findings
@@ -77,8 +100,18 @@ pub fn run(dir: &Path, args: CheckArgs, printer: Printer) -> Result<(), Error> {
                 ]
             })
             .collect();
-        table::table(&["KIND", "WHAT", "STATE", "DEADLINE", "FIX"], &rows)
+        text + &table::table(&["KIND", "WHAT", "STATE", "DEADLINE", "FIX"], &rows)
     })?;
+    if let Some(first) = report.drift.first() {
+        return Err(Error::CheckFailed {
+            message: format!(
+                "{} problem(s) in the PKI directory; first: {}",
+                report.drift.len(),
+                first.what
+            ),
+            hint: Some(first.fix.clone()),
+        });
+    }
     if report.findings.is_empty() {
         Ok(())
     } else {

@@ -46,10 +46,24 @@ impl AuditEvent<'_> {
     }
 }
 
-/// Appends the event to `audit.log`.
+impl AuditEvent<'_> {
+    /// The event as one JSON line (without the newline).
+    pub fn line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+/// Appends the event to `audit.log` (for events that change nothing in the
+/// inventory, such as an export; changes queue their line in the
+/// inventory's transaction instead, see journal.rs).
 pub fn append(layout: &Layout, event: &AuditEvent<'_>) -> Result<(), FsError> {
-    let line = serde_json::to_string(event).unwrap_or_else(|_| String::from("{}"));
-    fsio::append_line(&layout.audit_log(), &line)
+    fsio::append_line(&layout.audit_log(), &event.line())
+}
+
+/// Fails when `audit.log` cannot be appended to, so that a change is
+/// refused before anything is written rather than committed unaudited.
+pub fn check_writable(layout: &Layout) -> Result<(), FsError> {
+    fsio::open_append(&layout.audit_log()).map(drop)
 }
 
 fn actor() -> String {

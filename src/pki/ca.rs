@@ -85,6 +85,7 @@ pub fn init(dir: &Path, req: CaInitRequest) -> Result<CaInitReport, PkiError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pki".into());
+    remove_abandoned_staging(&parent, &base)?;
     let mut rand = [0u8; 6];
     let _ = aws_lc_rs::rand::fill(&mut rand);
     let staging = parent.join(format!(
@@ -93,6 +94,12 @@ pub fn init(dir: &Path, req: CaInitRequest) -> Result<CaInitReport, PkiError> {
         hex::encode(rand)
     ));
     let result = build(&staging, &req).and_then(|report| {
+        // Public files stay readable to a group (the one nginx runs as).
+        fs::set_permissions(
+            &staging,
+            std::os::unix::fs::PermissionsExt::from_mode(0o750),
+        )
+        .map_err(|e| fsio::FsError::new("set permissions on", &staging, e))?;
         fs::rename(&staging, dir).map_err(|e| {
             if matches!(
                 e.kind(),
@@ -120,8 +127,33 @@ pub fn init(dir: &Path, req: CaInitRequest) -> Result<CaInitReport, PkiError> {
     }
 }
 
+/// Removes the staging directories of `ca init` runs for the same target
+/// whose process is gone (killed mid-init): they hold CA keys.
+fn remove_abandoned_staging(parent: &Path, base: &str) -> Result<(), PkiError> {
+    let prefix = format!(".{base}.init.");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('.').next().unwrap_or("");
+        let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
+        if !alive {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(|e| fsio::FsError::new("remove", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> {
     fs::create_dir(staging).map_err(|e| fsio::FsError::new("create directory", staging, e))?;
+    // Private while it is built: CA keys land here before the rename.
+    fs::set_permissions(staging, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(|e| fsio::FsError::new("set permissions on", staging, e))?;
     let layout = Layout::new(staging);
     let generation = 1;
     fsio::create_dir_all(&layout.ca_dir(generation))?;
@@ -280,7 +312,7 @@ fn make_ca(spec: NewCa<'_>, parent: Option<&Issuer<'_, &KeyPair>>) -> Result<Mad
     Ok(MadeCa { info, cert, key })
 }
 
-fn ca_file(path: &Path, e: impl std::fmt::Display) -> PkiError {
+pub fn ca_file(path: &Path, e: impl std::fmt::Display) -> PkiError {
     PkiError::CaFile {
         path: path.to_owned(),
         why: e.to_string(),
@@ -522,7 +554,7 @@ pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, PkiError> {
 }
 
 /// The CRL number in a CRL file, to continue the sequence.
-fn crl_number(path: &Path) -> Result<u64, PkiError> {
+pub fn crl_number(path: &Path) -> Result<u64, PkiError> {
     let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read the CRL: {e}")))?;
     let der = rustls_pki_types::CertificateRevocationListDer::from_pem_slice(&bytes)
         .map_err(|e| ca_file(path, format!("not a PEM CRL: {e}")))?;
@@ -605,40 +637,99 @@ pub struct SignedCrl {
     pub entries: usize,
 }
 
-/// Re-signs the CRL of one CA level of a generation from the inventory,
-/// continuing its CRL number, and writes it atomically. The caller holds
-/// the inventory (and so the PKI lock) and calls [`publish`] afterwards.
+/// CA keys a command has decrypted, each once (a passphrase costs about
+/// 0.3 s of PBKDF2), so that a command can prove it holds a key before it
+/// changes anything and sign with it afterwards.
+pub struct CaKeys<'a> {
+    pki: &'a Pki,
+    passphrase: Option<&'a Passphrase>,
+    loaded: Vec<((u32, CaLevel), IssuingCa)>,
+}
+
+impl<'a> CaKeys<'a> {
+    /// No key loaded yet; `passphrase` decrypts them.
+    pub fn new(pki: &'a Pki, passphrase: Option<&'a Passphrase>) -> CaKeys<'a> {
+        CaKeys {
+            pki,
+            passphrase,
+            loaded: Vec::new(),
+        }
+    }
+
+    /// The CA of `level` whose files are in `ca/<files>/`, loading it the
+    /// first time.
+    pub fn get(
+        &mut self,
+        files: u32,
+        level: CaLevel,
+        generation: u32,
+    ) -> Result<&IssuingCa, PkiError> {
+        let key = (files, level);
+        let index = match self.loaded.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let ca = load_ca(self.pki, files, level, generation, self.passphrase)?;
+                self.loaded.push((key, ca));
+                self.loaded.len() - 1
+            }
+        };
+        Ok(&self.loaded[index].1)
+    }
+}
+
+/// Re-signs the CRL of one CA level of a generation from the inventory and
+/// writes it atomically. Its number is the largest of the file's and the
+/// inventory's last number plus one and the current Unix time, so numbers
+/// only grow, also after the PKI is restored from an older backup. The
+/// caller holds the inventory (and so the PKI lock) and publishes
+/// `crls.pem` afterwards ([`crate::pki::publish::repair`]).
 pub fn resign_crl(
     pki: &Pki,
     inventory: &Inventory,
     generation: &Generation,
     level: CaLevel,
-    passphrase: Option<&Passphrase>,
+    keys: &mut CaKeys<'_>,
     now: OffsetDateTime,
 ) -> Result<SignedCrl, PkiError> {
-    resign_crl_with(pki, inventory, generation, level, passphrase, now, None)
+    let files = files_generation(generation, level);
+    let ca = keys.get(files, level, generation.generation)?;
+    let path = pki.layout().ca_crl(files, level);
+    let state = inventory.crl_state(files, level)?;
+    let number = crl_number(&path)
+        .unwrap_or(0)
+        .max(state.number)
+        .saturating_add(1)
+        .max(u64::try_from(now.unix_timestamp()).unwrap_or(0));
+    let revoked = crl_entries(inventory, generation, level, now, &path)?;
+    let next_update = now + pki.settings().defaults.crl_lifetime.duration();
+    let pem = sign_crl(&ca.issuer()?, &ca.info, number, now, next_update, &revoked)?;
+    fsio::write_atomic(&path, pem.as_bytes(), Mode::Public)?;
+    inventory.record_crl(files, level, number, state.wanted)?;
+    Ok(SignedCrl {
+        path,
+        issuer: ca.info.subject.clone(),
+        number,
+        this_update: now,
+        next_update,
+        entries: revoked.len(),
+    })
 }
 
-/// [`resign_crl`] with one more entry that the inventory does not record
-/// yet (a revocation being made: the CRL is written before the commit).
-pub fn resign_crl_with(
-    pki: &Pki,
+/// What the CRL of one CA level must list at `now`, from the inventory: for
+/// a root, the intermediates it revoked (retired generations) and, when
+/// single-tier, the leaves it issued; for an intermediate, the leaves of
+/// its generation. Expired certificates drop off (RFC 5280 section 3.3).
+pub fn crl_entries(
     inventory: &Inventory,
     generation: &Generation,
     level: CaLevel,
-    passphrase: Option<&Passphrase>,
     now: OffsetDateTime,
-    extra: Option<Revoked>,
-) -> Result<SignedCrl, PkiError> {
+    path: &Path,
+) -> Result<Vec<Revoked>, PkiError> {
     let files = files_generation(generation, level);
-    let ca = load_ca(pki, files, level, generation.generation, passphrase)?;
-    let path = pki.layout().ca_crl(files, level);
-    let number = crl_number(&path)?.saturating_add(1);
     let mut revoked = Vec::new();
     match level {
         CaLevel::Root => {
-            // The root's CRL lists the intermediates it revoked (retired
-            // generations) and, when single-tier, the leaves it issued.
             for g in inventory.generations()? {
                 if g.root_generation != files {
                     continue;
@@ -649,7 +740,7 @@ pub fn resign_crl_with(
                     revoked.push(Revoked {
                         serial: serial
                             .parse()
-                            .map_err(|e| ca_file(&path, format!("bad intermediate serial: {e}")))?,
+                            .map_err(|e| ca_file(path, format!("bad intermediate serial: {e}")))?,
                         revoked_at: at,
                         reason: Some(RevocationReason::CessationOfOperation.as_str().to_owned()),
                     });
@@ -661,18 +752,7 @@ pub fn resign_crl_with(
         }
         CaLevel::Intermediate => revoked.extend(inventory.revoked_by(generation.generation, now)?),
     }
-    revoked.extend(extra);
-    let next_update = now + pki.settings().defaults.crl_lifetime.duration();
-    let pem = sign_crl(&ca.issuer()?, &ca.info, number, now, next_update, &revoked)?;
-    fsio::write_atomic(&path, pem.as_bytes(), Mode::Public)?;
-    Ok(SignedCrl {
-        path,
-        issuer: ca.info.subject.clone(),
-        number,
-        this_update: now,
-        next_update,
-        entries: revoked.len(),
-    })
+    Ok(revoked)
 }
 
 /// The CA levels whose CRLs relying parties need now: every root and
@@ -693,9 +773,24 @@ pub fn active_levels(generations: &[Generation]) -> Vec<(Generation, CaLevel)> {
     out
 }
 
-/// Rewrites `trust.pem` (every root of a generation that is not retired)
-/// and `crls.pem` (every CRL relying parties need), atomically.
+/// Derives `trust.pem` (every root of a generation that is not retired)
+/// and `crls.pem` (every CRL relying parties need, as the per-level files
+/// hold them) and rewrites each, atomically, where it differs.
 pub fn publish(layout: &Layout, inventory: &Inventory) -> Result<(), PkiError> {
+    let (trust, crls) = derived(layout, inventory)?;
+    // Written only where they differ: rerunning is free, and a file a crash
+    // left stale is replaced.
+    for (path, bytes) in [(layout.trust(), trust), (layout.crls(), crls)] {
+        if fs::read(&path).ok().as_deref() != Some(bytes.as_bytes()) {
+            fsio::write_atomic(&path, bytes.as_bytes(), Mode::Public)?;
+        }
+    }
+    Ok(())
+}
+
+/// What `trust.pem` and `crls.pem` must hold, from the inventory's
+/// generations and the per-level CA and CRL files.
+pub fn derived(layout: &Layout, inventory: &Inventory) -> Result<(String, String), PkiError> {
     let generations = inventory.generations()?;
     let mut trust = String::new();
     let mut crls = String::new();
@@ -714,9 +809,7 @@ pub fn publish(layout: &Layout, inventory: &Inventory) -> Result<(), PkiError> {
             "no CA generation is active; refusing to write an empty trust bundle",
         ));
     }
-    fsio::write_atomic(&layout.trust(), trust.as_bytes(), Mode::Public)?;
-    fsio::write_atomic(&layout.crls(), crls.as_bytes(), Mode::Public)?;
-    Ok(())
+    Ok((trust, crls))
 }
 
 /// Which CRL covers certificates issued by a generation: its intermediate's,
@@ -727,6 +820,17 @@ pub fn issuing_crl_level(g: &Generation) -> CaLevel {
     } else {
         CaLevel::Intermediate
     }
+}
+
+/// The CRL file that lists `record` once it is revoked.
+pub fn crl_path_for(
+    layout: &Layout,
+    inventory: &Inventory,
+    record: &crate::pki::inventory::Record,
+) -> Result<PathBuf, PkiError> {
+    let generation = find_generation(&inventory.generations()?, record.ca_generation)?;
+    let level = issuing_crl_level(&generation);
+    Ok(layout.ca_crl(files_generation(&generation, level), level))
 }
 
 /// Finds a generation by number.
@@ -769,7 +873,7 @@ pub fn rotate(
         return Err(PkiError::SingleTierRotate);
     }
     let layout = pki.layout();
-    let mut inventory = Inventory::open_for_write(layout)?;
+    let mut inventory = crate::pki::recover::open_for_change(layout)?;
     let generations = inventory.generations()?;
     let previous = find_generation(&generations, settings.ca.generation)?;
     let next = generations.iter().map(|g| g.generation).max().unwrap_or(0) + 1;
@@ -856,7 +960,7 @@ pub fn rotate(
     let mut new_settings = settings.clone();
     new_settings.ca.generation = next;
     new_settings.save(&layout.settings())?;
-    publish(layout, &inventory)?;
+    crate::pki::publish::repair(pki, &inventory, &mut CaKeys::new(pki, passphrase), now)?;
     let event = AuditEvent::new(
         "ca.rotate",
         serde_json::json!({
@@ -867,7 +971,8 @@ pub fn rotate(
             "intermediate_serial": intermediate.as_ref().map(|i| i.serial.to_string()),
         }),
     );
-    audit::append(layout, &event)?;
+    inventory.queue_audit(&event.line())?;
+    crate::pki::recover::flush_audit(layout, &inventory)?;
     Ok(RotateReport {
         generation: next,
         root: root_report,
@@ -904,7 +1009,7 @@ pub fn retire(
     passphrase: Option<&Passphrase>,
 ) -> Result<RetireReport, PkiError> {
     let layout = pki.layout();
-    let mut inventory = Inventory::open_for_write(layout)?;
+    let mut inventory = crate::pki::recover::open_for_change(layout)?;
     let generations = inventory.generations()?;
     let target = find_generation(&generations, generation)?;
     if generation == pki.settings().ca.generation {
@@ -924,17 +1029,13 @@ pub fn retire(
                 .collect(),
         });
     }
-    inventory.retire_generation(generation, now)?;
+    inventory.retire_generation(generation, now, (target.root_generation, CaLevel::Root))?;
     let generations = inventory.generations()?;
     let root_still_used = generations
         .iter()
         .any(|g| g.retired_at.is_none() && g.root_generation == target.root_generation);
     let intermediate_revoked = target.intermediate_serial.is_some() && root_still_used;
-    if intermediate_revoked {
-        let refreshed = find_generation(&generations, generation)?;
-        resign_crl(pki, &inventory, &refreshed, CaLevel::Root, passphrase, now)?;
-    }
-    publish(layout, &inventory)?;
+    crate::pki::publish::repair(pki, &inventory, &mut CaKeys::new(pki, passphrase), now)?;
     let event = AuditEvent::new(
         "ca.retire",
         serde_json::json!({
@@ -945,7 +1046,8 @@ pub fn retire(
             "intermediate_revoked": intermediate_revoked,
         }),
     );
-    audit::append(layout, &event)?;
+    inventory.queue_audit(&event.line())?;
+    crate::pki::recover::flush_audit(layout, &inventory)?;
     Ok(RetireReport {
         generation,
         root_removed: !root_still_used,

@@ -1,6 +1,8 @@
 //! `check --warn DUR`: the CI gate. Lists everything that has expired or
 //! will within the window: current leaves (not revoked), the CAs of every
-//! generation still in service, and every CRL's nextUpdate.
+//! generation still in service, and every CRL's nextUpdate; and everything
+//! in the PKI directory that disagrees with the inventory
+//! ([`publish::drift`]).
 
 use time::OffsetDateTime;
 
@@ -9,6 +11,7 @@ use crate::pki::inspect::{self, Inspected};
 use crate::pki::inventory::Inventory;
 use crate::pki::layout::CaLevel;
 use crate::pki::model::Validity;
+use crate::pki::publish::{self, Drift};
 use crate::pki::{Pki, PkiError};
 
 /// What a finding is about.
@@ -59,6 +62,9 @@ pub struct CheckReport {
     pub checked: usize,
     /// Problems, soonest first.
     pub findings: Vec<Finding>,
+    /// Where the PKI directory disagrees with the inventory (published
+    /// files, unfinished changes, stray files, keys that do not match).
+    pub drift: Vec<Drift>,
 }
 
 /// Runs the check at `now`.
@@ -113,15 +119,12 @@ pub fn check(pki: &Pki, window: Validity, now: OffsetDateTime) -> Result<CheckRe
             });
         }
         let crl_path = layout.ca_crl(files, level);
-        let bytes = std::fs::read(&crl_path).map_err(|e| PkiError::CaFile {
-            path: crl_path.clone(),
-            why: format!("cannot read the CRL: {e}"),
-        })?;
+        // A missing or damaged CRL is a drift finding (publish.rs).
+        let Ok(bytes) = std::fs::read(&crl_path) else {
+            continue;
+        };
         let Ok(Inspected::Crl(crl)) = inspect::inspect(&bytes, None) else {
-            return Err(PkiError::CaFile {
-                path: crl_path,
-                why: "not a CRL".into(),
-            });
+            continue;
         };
         checked += 1;
         let next = crl.next_update.unwrap_or(crl.this_update);
@@ -137,9 +140,11 @@ pub fn check(pki: &Pki, window: Validity, now: OffsetDateTime) -> Result<CheckRe
         }
     }
     findings.sort_by_key(|f| f.deadline);
+    let drift = publish::drift(pki, &inventory, now)?;
     Ok(CheckReport {
         window,
         checked,
         findings,
+        drift,
     })
 }

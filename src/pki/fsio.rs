@@ -123,6 +123,14 @@ pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
+/// Creates a directory only its owner may enter (0700 whatever the umask),
+/// if it does not exist.
+pub fn create_private_dir(path: &Path) -> Result<(), FsError> {
+    create_dir_all(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .map_err(|e| FsError::new("set permissions on", path, e))
+}
+
 /// fsyncs a directory so that renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
     let dir = if dir.as_os_str().is_empty() {
@@ -138,17 +146,58 @@ pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
 /// Appends one line to a log file (created 0600 if missing) with a single
 /// `write` on an `O_APPEND` descriptor, then fsyncs it.
 pub fn append_line(path: &Path, line: &str) -> Result<(), FsError> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(Mode::Secret.bits())
-        .open(path)
-        .map_err(|e| FsError::new("open", path, e))?;
+    let mut file = open_append(path)?;
     let mut buf = line.as_bytes().to_vec();
     buf.push(b'\n');
     file.write_all(&buf)
         .map_err(|e| FsError::new("append to", path, e))?;
     file.sync_data().map_err(|e| FsError::new("fsync", path, e))
+}
+
+/// Opens a log file to append to (created 0600 if missing).
+pub fn open_append(path: &Path) -> Result<File, FsError> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(Mode::Secret.bits())
+        .open(path)
+        .map_err(|e| FsError::new("open", path, e))
+}
+
+/// True for the name of a temp file [`write_atomic`] makes
+/// (`.NAME.tmp.PID.RAND`), which a crash may leave behind.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp.")
+}
+
+/// Swaps two directory entries atomically (`renameat2(RENAME_EXCHANGE)`).
+/// Fails with `Unsupported` where the filesystem cannot.
+pub fn exchange(a: &Path, b: &Path) -> Result<(), FsError> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| FsError::new("exchange", p, io::Error::from(io::ErrorKind::InvalidInput)))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths, relative to the cwd.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    let e = match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS) => io::Error::new(io::ErrorKind::Unsupported, e),
+        _ => e,
+    };
+    Err(FsError::new("exchange", b, e))
 }
 
 /// Reads a passphrase or password file up to its first newline, as openssl

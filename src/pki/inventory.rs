@@ -20,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use crate::pki::fsio::{Lock, LockError};
+use crate::pki::journal::JOURNAL_SCHEMA;
 use crate::pki::layout::Layout;
 use crate::pki::model::{
     CertName, DnValue, Fingerprint, KeyType, Profile, Role, Serial, Status, Validity,
@@ -28,8 +29,9 @@ use crate::pki::time::from_unix;
 
 /// "mtls" in ASCII: marks a SQLite file as an mtlsctl inventory.
 const APPLICATION_ID: i32 = 0x6d74_6c73;
-/// The schema version this build reads and writes.
-const SCHEMA_VERSION: i32 = 1;
+/// The schema version this build writes. Version 1 (no crash journal)
+/// is read as it is and upgraded by the first writer.
+const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE certificates (
@@ -202,10 +204,28 @@ impl Record {
     }
 }
 
+/// An SQLite error about the inventory at `path`, with corruption named as
+/// such.
+pub(crate) fn classify(path: &Path, source: rusqlite::Error) -> InventoryError {
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            InventoryError::Corrupt {
+                path: path.to_owned(),
+                why: source.to_string(),
+            }
+        }
+        _ => InventoryError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}
+
 /// An open inventory, holding the PKI lock for as long as it lives.
 pub struct Inventory {
     conn: Connection,
     path: PathBuf,
+    version: i32,
     _lock: Lock,
 }
 
@@ -233,12 +253,13 @@ impl Inventory {
              PRAGMA synchronous = FULL;
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
-             BEGIN; {SCHEMA} COMMIT;"
+             BEGIN; {SCHEMA} {JOURNAL_SCHEMA} COMMIT;"
         ))
         .map_err(sql)?;
         Ok(Inventory {
             conn,
             path: path.to_owned(),
+            version: SCHEMA_VERSION,
             _lock: lock,
         })
     }
@@ -246,7 +267,16 @@ impl Inventory {
     /// Opens the inventory for a change, holding the PKI lock exclusively.
     pub fn open_for_write(layout: &Layout) -> Result<Inventory, InventoryError> {
         let lock = Lock::exclusive(&layout.lock(), lock_timeout())?;
-        Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        let inventory = Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        if inventory.version < SCHEMA_VERSION {
+            inventory
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {JOURNAL_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| inventory.err(e))?;
+        }
+        Ok(inventory)
     }
 
     /// Opens the inventory to read, holding the PKI lock shared.
@@ -286,7 +316,7 @@ impl Inventory {
                 "it is not an mtlsctl inventory (wrong application id)".into(),
             ));
         }
-        if version != SCHEMA_VERSION {
+        if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(InventoryError::Version {
                 path,
                 found: version,
@@ -297,22 +327,41 @@ impl Inventory {
         Ok(Inventory {
             conn,
             path,
+            version,
             _lock: lock,
         })
     }
 
-    fn err(&self, source: rusqlite::Error) -> InventoryError {
-        match source.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                InventoryError::Corrupt {
-                    path: self.path.clone(),
-                    why: source.to_string(),
-                }
-            }
-            _ => InventoryError::Sqlite {
-                path: self.path.clone(),
-                source,
-            },
+    /// The connection, for the crash journal's tables (journal.rs).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, to open a transaction.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// True when the inventory has the crash journal's tables (schema 2).
+    pub(crate) fn has_journal(&self) -> bool {
+        self.version >= 2
+    }
+
+    /// An SQLite error as an inventory error (corruption named as such).
+    pub(crate) fn err(&self, source: rusqlite::Error) -> InventoryError {
+        classify(&self.path, source)
+    }
+
+    /// The inventory file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A damaged-inventory error about this file.
+    pub(crate) fn corrupt(&self, why: String) -> InventoryError {
+        InventoryError::Corrupt {
+            path: self.path.clone(),
+            why,
         }
     }
 
@@ -330,9 +379,16 @@ impl Inventory {
         row.map(|r| self.finish(r)).transpose()
     }
 
-    /// Reads `NAME|SERIAL` as the user typed it: the current certificate of
-    /// that name when there is one, else the certificate with that serial.
+    /// Reads `NAME|SERIAL` as the user typed it: `serial:HEX` is always a
+    /// serial; otherwise the current certificate of that name when there is
+    /// one, else the certificate with that serial.
     pub fn find(&self, text: &str) -> Result<Option<Record>, InventoryError> {
+        if let Some(hex) = text.strip_prefix("serial:") {
+            return match hex.parse::<Serial>() {
+                Ok(serial) => self.by_serial(&serial),
+                Err(_) => Ok(None),
+            };
+        }
         if let Ok(name) = text.parse::<CertName>()
             && let Some(record) = self.current(&name)?
         {
@@ -401,10 +457,7 @@ impl Inventory {
         replaces: Option<&Serial>,
     ) -> Result<(), InventoryError> {
         let path = self.path.clone();
-        let sql = |source| InventoryError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = |source| classify(&path, source);
         let tx = self.conn.transaction().map_err(sql)?;
         if let Some(old) = replaces {
             tx.execute(
@@ -413,6 +466,19 @@ impl Inventory {
             )
             .map_err(sql)?;
         }
+        Inventory::insert_row(&tx, record).map_err(sql)?;
+        for role in &record.roles {
+            tx.execute(
+                "INSERT OR IGNORE INTO roles (name, role) VALUES (?1, ?2)",
+                params![record.name.as_str(), role.as_str()],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Inserts one certificate row (not its roles).
+    pub(crate) fn insert_row(tx: &Connection, record: &Record) -> rusqlite::Result<usize> {
         tx.execute(
             "INSERT INTO certificates (serial, name, profile, key_type, subject, issuer, sans,
                  not_before, not_after, fingerprint, ca_generation, key_held, current, issued_at,
@@ -441,15 +507,6 @@ impl Inventory {
                 record.lifetime.seconds(),
             ],
         )
-        .map_err(sql)?;
-        for role in &record.roles {
-            tx.execute(
-                "INSERT OR IGNORE INTO roles (name, role) VALUES (?1, ?2)",
-                params![record.name.as_str(), role.as_str()],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)
     }
 
     /// Marks a certificate revoked. Returns false when it already was.
@@ -508,6 +565,29 @@ impl Inventory {
                     revoked_at: from_unix(at),
                     reason,
                 })
+            })
+            .collect()
+    }
+
+    /// Every revoked certificate: (CA generation, serial as big-endian bytes).
+    pub fn revoked_serials(&self) -> Result<Vec<(u32, Vec<u8>)>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ca_generation, serial FROM certificates WHERE revoked_at IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, u32>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(g, serial)| {
+                let parsed: Serial = serial
+                    .parse()
+                    .map_err(|e| self.corrupt(format!("bad serial '{serial}': {e}")))?;
+                Ok((g, parsed.to_be_bytes()))
             })
             .collect()
     }
@@ -604,21 +684,27 @@ impl Inventory {
         Ok(())
     }
 
-    /// Marks a generation retired (and its intermediate revoked, if it had one).
+    /// Marks a generation retired (and its intermediate revoked, if it had
+    /// one), and records that the CRL of `covering` (its root) must list
+    /// the intermediate, in one transaction.
     pub fn retire_generation(
         &mut self,
         generation: u32,
         at: OffsetDateTime,
+        covering: (u32, crate::pki::layout::CaLevel),
     ) -> Result<(), InventoryError> {
-        self.conn
-            .execute(
-                "UPDATE generations SET retired_at = ?2,
-                     intermediate_revoked_at = CASE WHEN intermediate_serial IS NULL THEN NULL ELSE ?2 END
-                 WHERE generation = ?1",
-                params![generation, at.unix_timestamp()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        let path = self.path.clone();
+        let sql = |source| classify(&path, source);
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "UPDATE generations SET retired_at = ?2,
+                 intermediate_revoked_at = CASE WHEN intermediate_serial IS NULL THEN NULL ELSE ?2 END
+             WHERE generation = ?1",
+            params![generation, at.unix_timestamp()],
+        )
+        .map_err(sql)?;
+        crate::pki::journal::want_crl(&tx, covering).map_err(sql)?;
+        tx.commit().map_err(sql)
     }
 
     fn roles(&self, name: &str) -> Result<Vec<Role>, InventoryError> {

@@ -20,12 +20,13 @@ use rustls_pki_types::pem::PemObject;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::FromDer;
 
-use crate::pki::audit::{self, AuditEvent};
+use crate::pki::audit::AuditEvent;
 use crate::pki::ca::{BACKDATE, IssuingCa, random_serial};
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::{SecretKey, key_identifier};
+use crate::pki::layout::Layout;
 use crate::pki::model::Serial;
 use crate::pki::model::{
     CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity,
@@ -85,6 +86,9 @@ pub struct Issued {
 /// certificate was revoked may be issued again; any other existing name is
 /// refused (rotate it instead).
 pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, PkiError> {
+    if reads_as_serial(req.name.as_str()) {
+        return Err(PkiError::NameLooksLikeSerial(req.name.clone()));
+    }
     let defaults = &pki.settings().defaults;
     let lifetime = req
         .validity
@@ -111,7 +115,7 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
         KeySource::Csr(p) => KeySource::Csr(p.clone()),
     };
     let signed = sign(pki, &spec, &key, ca)?;
-    let mut inventory = Inventory::open_for_write(pki.layout())?;
+    let mut inventory = crate::pki::recover::open_for_change(pki.layout())?;
     let replaces = match inventory.current(&spec.name)? {
         Some(existing) if existing.revoked_at.is_none() => {
             return Err(PkiError::NameTaken {
@@ -122,25 +126,40 @@ pub fn issue(pki: &Pki, req: IssueRequest, ca: &IssuingCa) -> Result<Issued, Pki
         Some(revoked) => Some(revoked.serial),
         None => None,
     };
-    let issued = commit(pki, &mut inventory, &spec, signed, replaces.as_ref())?;
-    let mut event = AuditEvent::new(
-        "issue",
-        serde_json::json!({
-            "profile": issued.record.profile.as_str(),
-            "subject": issued.record.subject,
-            "sans": issued.record.sans,
-            "not_after": crate::pki::time::rfc3339(issued.record.not_after),
-            "key": if matches!(req.key, KeySource::Csr(_)) { "csr" } else { "generated" },
-            "roles": issued.record.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
-            "replaces_revoked": replaces.as_ref().map(|s| s.to_string()),
-        }),
-    );
-    event.name = Some(issued.record.name.as_str());
-    event.serial = Some(issued.record.serial.as_str());
-    event.fingerprint_sha256 = Some(issued.record.fingerprint.as_str());
-    audit::append(pki.layout(), &event)?;
+    let key_kind = if matches!(req.key, KeySource::Csr(_)) {
+        "csr"
+    } else {
+        "generated"
+    };
+    let issued = commit(
+        pki,
+        &mut inventory,
+        &spec,
+        signed,
+        replaces.as_ref(),
+        |record| {
+            AuditEvent::new(
+                "issue",
+                serde_json::json!({
+                    "profile": record.profile.as_str(),
+                    "subject": record.subject,
+                    "sans": record.sans,
+                    "not_after": crate::pki::time::rfc3339(record.not_after),
+                    "key": key_kind,
+                    "roles": record.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+                    "replaces_revoked": replaces.as_ref().map(|s| s.to_string()),
+                }),
+            )
+        },
+    )?;
     drop(inventory);
     Ok(issued)
+}
+
+/// True for a name `revoke`, `show` and `rotate` would also read as a
+/// serial: 16 to 40 hex digits (serials of 8 to 20 octets, RFC 5280).
+fn reads_as_serial(name: &str) -> bool {
+    (16..=40).contains(&name.len()) && name.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Everything that identifies a leaf, independent of its key: what `issue`
@@ -273,30 +292,31 @@ pub fn sign(
     })
 }
 
-/// Writes the files and records the certificate as current for its name,
-/// replacing `replaces`. The caller holds the inventory (the PKI lock).
+/// Records the certificate, makes its files visible, then makes it current
+/// for its name (replacing `replaces`) with the audit line `audit` builds,
+/// in this order so that a crash at any point leaves nothing signed that
+/// the inventory does not know (see recover.rs, which finishes or undoes a
+/// pending certificate):
+///
+/// 1. the record, pending, in one transaction;
+/// 2. key, cert and chain written into `.staging/<serial>/`;
+/// 3. that directory swapped with `certs/NAME/` in one
+///    `renameat2(RENAME_EXCHANGE)` (or renamed into place when the name is
+///    new), so the three files change together;
+/// 4. the record made current, with the audit line, in one transaction;
+///    then the line is appended to `audit.log`.
+///
+/// The caller holds the inventory from [`crate::pki::recover::open_for_change`].
 pub fn commit(
     pki: &Pki,
     inventory: &mut Inventory,
     spec: &LeafSpec,
     signed: Signed,
     replaces: Option<&Serial>,
+    audit: impl FnOnce(&Record) -> AuditEvent<'static>,
 ) -> Result<Issued, PkiError> {
     let layout = pki.layout();
     let now = crate::pki::time::now();
-    fsio::create_dir_all(&layout.leaf_dir(&spec.name))?;
-    let key_path = layout.leaf_key(&spec.name);
-    let cert_path = layout.leaf_cert(&spec.name);
-    let chain_path = layout.leaf_chain(&spec.name);
-    let cert_pem = signed.cert.pem();
-    let mut files: Vec<(&Path, &[u8], Mode)> = Vec::with_capacity(3);
-    match &signed.key_pem {
-        Some(pem) => files.push((&key_path, pem.as_bytes(), Mode::Secret)),
-        None => remove_stale(&key_path)?,
-    }
-    files.push((&cert_path, cert_pem.as_bytes(), Mode::Public));
-    files.push((&chain_path, signed.chain_pem.as_bytes(), Mode::Public));
-    fsio::write_atomic_all(&files)?;
     let info = signed.info;
     let record = Record {
         serial: info.serial.clone(),
@@ -321,7 +341,30 @@ pub fn commit(
         revocation_reason: None,
         roles: spec.roles.clone(),
     };
-    inventory.insert(&record, replaces)?;
+    inventory.begin_issue(&record, replaces)?;
+    let cert_pem = signed.cert.pem();
+    let mut files: Vec<(&str, &[u8], Mode)> = Vec::with_capacity(3);
+    if let Some(pem) = &signed.key_pem {
+        files.push(("key.pem", pem.as_bytes(), Mode::Secret));
+    }
+    files.push(("cert.pem", cert_pem.as_bytes(), Mode::Public));
+    files.push(("chain.pem", signed.chain_pem.as_bytes(), Mode::Public));
+    if let Err(e) = place(layout, &record, &files) {
+        // Undo now if we can; otherwise the next writer does (recover.rs).
+        if crate::pki::recover::serial_on_disk(&layout.leaf_cert(&record.name)).as_ref()
+            != Some(&record.serial)
+        {
+            let _ = fs::remove_dir_all(layout.staging(&record.serial));
+            let _ = inventory.abandon_issue(&record.serial);
+        }
+        return Err(e);
+    }
+    let mut event = audit(&record);
+    event.name = Some(record.name.as_str());
+    event.serial = Some(record.serial.as_str());
+    event.fingerprint_sha256 = Some(record.fingerprint.as_str());
+    inventory.finish_issue(&record.serial, &event.line())?;
+    crate::pki::recover::flush_audit(layout, inventory)?;
     Ok(Issued {
         cert_path: layout.leaf_cert(&record.name),
         key_path: record.key_held.then(|| layout.leaf_key(&record.name)),
@@ -330,12 +373,51 @@ pub fn commit(
     })
 }
 
-fn remove_stale(path: &Path) -> Result<(), PkiError> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(fsio::FsError::new("remove stale", path, e).into()),
+/// Steps 2 and 3 of [`commit`]: the files in a staging directory, then
+/// that directory in place of `certs/NAME/`.
+fn place(layout: &Layout, record: &Record, files: &[(&str, &[u8], Mode)]) -> Result<(), PkiError> {
+    let staging = layout.staging(&record.serial);
+    fsio::create_private_dir(&layout.staging_root())?;
+    fsio::create_dir_all(&staging)?;
+    let paths: Vec<PathBuf> = files.iter().map(|(n, _, _)| staging.join(n)).collect();
+    let writes: Vec<(&Path, &[u8], Mode)> = paths
+        .iter()
+        .zip(files)
+        .map(|(p, (_, bytes, mode))| (p.as_path(), *bytes, *mode))
+        .collect();
+    fsio::write_atomic_all(&writes)?;
+    fsio::create_dir_all(&layout.certs_dir())?;
+    let target = layout.leaf_dir(&record.name);
+    if fs::symlink_metadata(&target).is_err() {
+        fs::rename(&staging, &target)
+            .map_err(|e| fsio::FsError::new("move into place", &target, e))?;
+    } else {
+        match fsio::exchange(&staging, &target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                // Two steps; recover.rs puts the parked directory back if a
+                // crash falls between them.
+                let parked = layout.staging_previous(&record.serial);
+                fs::rename(&target, &parked)
+                    .map_err(|e| fsio::FsError::new("move aside", &target, e))?;
+                fs::rename(&staging, &target)
+                    .map_err(|e| fsio::FsError::new("move into place", &target, e))?;
+                fsio::sync_dir(&layout.certs_dir())?;
+                fs::rename(&parked, &staging)
+                    .map_err(|e| fsio::FsError::new("move aside", &parked, e))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
+    fsio::sync_dir(&layout.certs_dir())?;
+    // `staging` now holds the name's previous files, if it had any.
+    match fs::remove_dir_all(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fsio::FsError::new("remove", &staging, e).into()),
+    }
+    fsio::sync_dir(&layout.staging_root())?;
+    Ok(())
 }
 
 fn check_constraints(req: &LeafSpec, ca: &IssuingCa) -> Result<(), PkiError> {

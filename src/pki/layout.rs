@@ -9,6 +9,7 @@
 //!   trust.pem               the roots relying parties should trust now
 //!   crls.pem                every CRL relying parties need now
 //!   .lock                   cross-process lock for writers
+//!   .staging/<serial>/      a certificate's files before they move to certs/
 //!   ca/<gen>/root.pem root.key root.crl
 //!   ca/<gen>/intermediate.pem intermediate.key intermediate.crl   (two-tier)
 //!   certs/<name>/cert.pem key.pem chain.pem
@@ -16,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::pki::model::CertName;
+use crate::pki::model::{CertName, Serial};
 
 /// The two CA levels a generation may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,29 @@ impl Layout {
     /// `.lock`: the writers' lock file.
     pub fn lock(&self) -> PathBuf {
         self.root.join(".lock")
+    }
+
+    /// `.staging/`: where a certificate's directory is assembled before it
+    /// is renamed into `certs/` (mode 0700: it holds keys).
+    pub fn staging_root(&self) -> PathBuf {
+        self.root.join(".staging")
+    }
+
+    /// The staging directory of the certificate with `serial`.
+    pub fn staging(&self, serial: &Serial) -> PathBuf {
+        self.staging_root().join(serial.as_str())
+    }
+
+    /// Where a name's previous directory waits while a new one is moved in
+    /// on a filesystem without `RENAME_EXCHANGE`.
+    pub fn staging_previous(&self, serial: &Serial) -> PathBuf {
+        self.staging_root()
+            .join(format!("{}.previous", serial.as_str()))
+    }
+
+    /// `certs/`: one directory per certificate name.
+    pub fn certs_dir(&self) -> PathBuf {
+        self.root.join("certs")
     }
 
     /// `ca/<gen>/`: one CA generation.

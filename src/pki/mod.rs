@@ -10,9 +10,12 @@ pub mod fsio;
 pub mod inspect;
 pub mod inventory;
 pub mod issue;
+pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod model;
+pub mod publish;
+pub mod recover;
 pub mod revoke;
 pub mod rotate;
 pub mod settings;
@@ -51,6 +54,11 @@ pub enum PkiError {
         /// The current certificate's serial.
         serial: Serial,
     },
+    /// `issue` of a name that reads as a serial number.
+    #[error(
+        "the name '{0}' reads as a serial number, so `revoke` and `show` could not tell them apart"
+    )]
+    NameLooksLikeSerial(CertName),
     /// No certificate has that name or serial.
     #[error("no certificate named or with serial '{0}' in the inventory")]
     UnknownCert(String),
@@ -194,6 +202,9 @@ impl PkiError {
             }
             PkiError::NameTaken { name, .. } => format!(
                 "run `mtlsctl rotate {name}` for a new key and certificate under the same name, or pick another name"
+            ),
+            PkiError::NameLooksLikeSerial(name) => format!(
+                "pick a name with a letter past f or a separator, e.g. `svc-{name}`; `serial:HEX` always means a serial"
             ),
             PkiError::UnknownCert(_) => "run `mtlsctl list` to see the names and serials this PKI holds".into(),
             PkiError::UnknownGeneration(_) => "run `mtlsctl ca show` to see the CA generations".into(),

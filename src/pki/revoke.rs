@@ -1,18 +1,22 @@
 //! `revoke` and `crl`: marking certificates revoked and re-signing CRLs.
 //!
-//! Order under the PKI lock: sign and write the new CRL first, then commit
-//! the inventory. A crash in between leaves the certificate revoked at the
-//! edge (fail closed) and still valid in the inventory, so re-running the
-//! same `revoke` finishes the job; the CRL number always continues from the
-//! CRL file on disk, so it never repeats.
+//! Order under the PKI lock: the inventory first (the certificate revoked,
+//! the CRL's journal counter raised and the audit line queued, in one
+//! transaction), then the CRL, `crls.pem` and `trust.pem` derived from it
+//! ([`publish::repair`]). A crash in between leaves a revocation the
+//! inventory holds and the files do not show yet: `check` reports it, and
+//! the next command that holds the CA key (rerunning the same `revoke`
+//! included) publishes it.
 
 use time::OffsetDateTime;
 
-use crate::pki::audit::{self, AuditEvent};
-use crate::pki::ca::{self, SignedCrl};
-use crate::pki::inventory::{Inventory, Record, Revoked};
+use crate::pki::audit::AuditEvent;
+use crate::pki::ca::{self, CaKeys, SignedCrl};
+use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::Passphrase;
 use crate::pki::model::RevocationReason;
+use crate::pki::publish;
+use crate::pki::recover::{self, open_for_change};
 use crate::pki::{Pki, PkiError};
 
 /// What `revoke` did.
@@ -27,85 +31,89 @@ pub struct RevokeReport {
 }
 
 /// Revokes the certificate `target` names and re-signs its issuer's CRL.
+/// An already revoked certificate changes nothing, but whatever is still
+/// unpublished is published.
 pub fn revoke(
     pki: &Pki,
     target: &str,
     reason: RevocationReason,
     passphrase: Option<&Passphrase>,
 ) -> Result<RevokeReport, PkiError> {
-    let mut inventory = Inventory::open_for_write(pki.layout())?;
+    let mut inventory = open_for_change(pki.layout())?;
     let record = inventory
         .find(target)?
         .ok_or_else(|| PkiError::UnknownCert(target.to_owned()))?;
-    if record.revoked_at.is_some() {
-        return Ok(RevokeReport {
-            record,
-            changed: false,
-            crl: None,
-        });
-    }
     let now = crate::pki::time::now();
-    let crl = revoke_locked(pki, &mut inventory, &record, reason, passphrase, now)?;
+    // The key that signs its CRL first: a wrong or missing passphrase
+    // fails before anything changes.
+    let mut keys = CaKeys::new(pki, passphrase);
+    let generation = ca::find_generation(&inventory.generations()?, record.ca_generation)?;
+    let level = ca::issuing_crl_level(&generation);
+    keys.get(
+        ca::files_generation(&generation, level),
+        level,
+        generation.generation,
+    )?;
+    let changed =
+        record.revoked_at.is_none() && revoke_locked(pki, &mut inventory, &record, reason, now)?;
+    let crls = publish::repair(pki, &inventory, &mut keys, now)?;
     let record = inventory
         .by_serial(&record.serial)?
         .ok_or_else(|| PkiError::UnknownCert(record.serial.to_string()))?;
-    let mut event = AuditEvent::new(
-        "revoke",
-        serde_json::json!({
-            "reason": reason.as_str(),
-            "crl": crl.path.display().to_string(),
-            "crl_number": crl.number,
-        }),
-    );
-    event.name = Some(record.name.as_str());
-    event.serial = Some(record.serial.as_str());
-    event.fingerprint_sha256 = Some(record.fingerprint.as_str());
-    audit::append(pki.layout(), &event)?;
+    let covering = ca::crl_path_for(pki.layout(), &inventory, &record)?;
     Ok(RevokeReport {
+        crl: if changed {
+            crls.into_iter().find(|c| c.path == covering)
+        } else {
+            None
+        },
         record,
-        changed: true,
-        crl: Some(crl),
+        changed,
     })
 }
 
-/// Revokes under a lock the caller already holds: signs the issuer's CRL
-/// with the certificate added, writes it, then commits the inventory.
+/// Records a revocation under a lock the caller already holds (the
+/// inventory and its audit line, in one transaction). The caller then
+/// publishes with [`publish::repair`]. False when it already was revoked.
 pub fn revoke_locked(
     pki: &Pki,
     inventory: &mut Inventory,
     record: &Record,
     reason: RevocationReason,
-    passphrase: Option<&Passphrase>,
     now: OffsetDateTime,
-) -> Result<SignedCrl, PkiError> {
+) -> Result<bool, PkiError> {
     let generations = inventory.generations()?;
     let generation = ca::find_generation(&generations, record.ca_generation)?;
     let level = ca::issuing_crl_level(&generation);
-    let extra = Revoked {
-        serial: record.serial.clone(),
-        revoked_at: now,
-        reason: Some(reason.as_str().to_owned()),
-    };
-    let crl = ca::resign_crl_with(
-        pki,
-        inventory,
-        &generation,
-        level,
-        passphrase,
+    let files = ca::files_generation(&generation, level);
+    let mut event = AuditEvent::new(
+        "revoke",
+        serde_json::json!({
+            "reason": reason.as_str(),
+            "crl": pki.layout().ca_crl(files, level).display().to_string(),
+        }),
+    );
+    event.name = Some(record.name.as_str());
+    event.serial = Some(record.serial.as_str());
+    event.fingerprint_sha256 = Some(record.fingerprint.as_str());
+    let changed = inventory.revoke_recorded(
+        &record.serial,
         now,
-        Some(extra),
+        reason.as_str(),
+        (files, level),
+        &event.line(),
     )?;
-    inventory.revoke(&record.serial, now, reason.as_str())?;
-    ca::publish(pki.layout(), inventory)?;
-    Ok(crl)
+    recover::flush_audit(pki.layout(), inventory)?;
+    Ok(changed)
 }
 
 /// `crl`: re-signs every CRL relying parties need (fresh thisUpdate and
 /// nextUpdate, next CRL number), for cron before nextUpdate.
 pub fn resign_all(pki: &Pki, passphrase: Option<&Passphrase>) -> Result<Vec<SignedCrl>, PkiError> {
-    let inventory = Inventory::open_for_write(pki.layout())?;
+    let inventory = open_for_change(pki.layout())?;
     let now = crate::pki::time::now();
     let generations = inventory.generations()?;
+    let mut keys = CaKeys::new(pki, passphrase);
     let mut out = Vec::new();
     for (generation, level) in ca::active_levels(&generations) {
         out.push(ca::resign_crl(
@@ -113,11 +121,11 @@ pub fn resign_all(pki: &Pki, passphrase: Option<&Passphrase>) -> Result<Vec<Sign
             &inventory,
             &generation,
             level,
-            passphrase,
+            &mut keys,
             now,
         )?);
     }
-    ca::publish(pki.layout(), &inventory)?;
+    publish::repair(pki, &inventory, &mut keys, now)?;
     let event = AuditEvent::new(
         "crl",
         serde_json::json!({
@@ -129,6 +137,7 @@ pub fn resign_all(pki: &Pki, passphrase: Option<&Passphrase>) -> Result<Vec<Sign
             })).collect::<Vec<_>>(),
         }),
     );
-    audit::append(pki.layout(), &event)?;
+    inventory.queue_audit(&event.line())?;
+    recover::flush_audit(pki.layout(), &inventory)?;
     Ok(out)
 }

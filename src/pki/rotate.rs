@@ -8,12 +8,14 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::pki::audit::{self, AuditEvent};
-use crate::pki::ca::IssuingCa;
+use crate::pki::audit::AuditEvent;
+use crate::pki::ca::{CaKeys, IssuingCa};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::issue::{self, Issued, KeySource, LeafSpec};
 use crate::pki::keys::Passphrase;
 use crate::pki::model::{CertName, RevocationReason, Validity};
+use crate::pki::publish;
+use crate::pki::recover::open_for_change;
 use crate::pki::revoke::revoke_locked;
 use crate::pki::{Pki, PkiError};
 
@@ -135,7 +137,7 @@ fn rotate_one(
         None => KeySource::Generate(previous.key_type),
     };
     let signed = issue::sign(pki, &spec, &key, ca)?;
-    let mut inventory = Inventory::open_for_write(pki.layout())?;
+    let mut inventory = open_for_change(pki.layout())?;
     // Someone may have rotated or revoked it while we were signing.
     match inventory.current(&previous.name)? {
         Some(now_current)
@@ -144,33 +146,38 @@ fn rotate_one(
             return Err(PkiError::ChangedMeanwhile(previous.name.clone()));
         }
     }
-    let issued = issue::commit(pki, &mut inventory, &spec, signed, Some(&previous.serial))?;
+    let revoke_previous = req.revoke_previous;
+    let issued = issue::commit(
+        pki,
+        &mut inventory,
+        &spec,
+        signed,
+        Some(&previous.serial),
+        |record| {
+            AuditEvent::new(
+                "rotate",
+                serde_json::json!({
+                    "previous_serial": previous.serial.to_string(),
+                    "previous_revoked": revoke_previous,
+                    "not_after": crate::pki::time::rfc3339(record.not_after),
+                    "ca_generation": record.ca_generation,
+                }),
+            )
+        },
+    )?;
     let mut previous_revoked = false;
-    if req.revoke_previous {
+    if revoke_previous {
         let now = crate::pki::time::now();
         revoke_locked(
             pki,
             &mut inventory,
             previous,
             RevocationReason::Superseded,
-            passphrase,
             now,
         )?;
+        publish::repair(pki, &inventory, &mut CaKeys::new(pki, passphrase), now)?;
         previous_revoked = true;
     }
-    let mut event = AuditEvent::new(
-        "rotate",
-        serde_json::json!({
-            "previous_serial": previous.serial.to_string(),
-            "previous_revoked": previous_revoked,
-            "not_after": crate::pki::time::rfc3339(issued.record.not_after),
-            "ca_generation": issued.record.ca_generation,
-        }),
-    );
-    event.name = Some(issued.record.name.as_str());
-    event.serial = Some(issued.record.serial.as_str());
-    event.fingerprint_sha256 = Some(issued.record.fingerprint.as_str());
-    audit::append(pki.layout(), &event)?;
     Ok(Rotated {
         issued,
         previous: previous.clone(),

@@ -341,6 +341,7 @@ impl Snapshot {
 
         let roles = {
             let inventory = Inventory::open_for_read(layout)?;
+            revoked_count += revoked_in_inventory(layout, &inventory, &ca_ders, &mut crls)?;
             inventory.roles_by_serial()?
         };
         let server = load_server(layout, server_name)?;
@@ -493,6 +494,57 @@ fn issuer_key(cert: &X509Certificate<'_>) -> CaKey {
             (None, false) => Vec::new(),
         },
     }
+}
+
+/// Adds to each CA's revoked set what the inventory records as revoked,
+/// whether or not its CRL lists it yet: a revocation whose publication a
+/// crash interrupted (the inventory is committed first, see revoke.rs) is
+/// refused all the same. Returns how many serials were added.
+fn revoked_in_inventory(
+    layout: &Layout,
+    inventory: &Inventory,
+    ca_ders: &HashMap<CaKey, CertificateDer<'static>>,
+    crls: &mut HashMap<CaKey, CrlState>,
+) -> Result<usize, SnapshotError> {
+    let mut added = 0;
+    let revoked = inventory.revoked_serials()?;
+    if revoked.is_empty() {
+        return Ok(0);
+    }
+    for g in inventory.generations()? {
+        let level = if g.single_tier {
+            CaLevel::Root
+        } else {
+            CaLevel::Intermediate
+        };
+        let files = if level == CaLevel::Root {
+            g.root_generation
+        } else {
+            g.generation
+        };
+        let Ok(ders) = read_certs(&layout.ca_cert(files, level)) else {
+            continue;
+        };
+        let Some(Ok((_, cert))) = ders.first().map(|d| X509Certificate::from_der(d)) else {
+            continue;
+        };
+        let key = CaKey {
+            subject: cert.subject().as_raw().to_vec(),
+            key_id: ski(&cert),
+        };
+        if !ca_ders.contains_key(&key) {
+            continue;
+        }
+        let Some(crl) = crls.get_mut(&key) else {
+            continue;
+        };
+        for (generation, serial) in &revoked {
+            if *generation == g.generation && crl.revoked.insert(SerialKey::new(serial)) {
+                added += 1;
+            }
+        }
+    }
+    Ok(added)
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, SnapshotError> {

@@ -22,7 +22,7 @@ use x509_parser::prelude::FromDer;
 
 use crate::pki::audit::{self, AuditEvent};
 use crate::pki::ca::{BACKDATE, IssuingCa, random_serial};
-use crate::pki::fsio::{self, Mode};
+use crate::pki::fsio::{self, DirMode, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::{SecretKey, key_identifier};
@@ -284,7 +284,10 @@ pub fn commit(
 ) -> Result<Issued, PkiError> {
     let layout = pki.layout();
     let now = crate::pki::time::now();
-    fsio::create_dir_all(&layout.leaf_dir(&spec.name))?;
+    // certs/<name>/ must be a real directory: a symlink there would send
+    // the key and certificate outside the PKI.
+    fsio::ensure_dir(&layout.certs_dir(), DirMode::Shared)?;
+    fsio::ensure_dir(&layout.leaf_dir(&spec.name), DirMode::Shared)?;
     let key_path = layout.leaf_key(&spec.name);
     let cert_path = layout.leaf_cert(&spec.name);
     let chain_path = layout.leaf_chain(&spec.name);

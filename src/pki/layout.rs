@@ -85,9 +85,14 @@ impl Layout {
         self.root.join(".lock")
     }
 
+    /// `ca/`: the CA generations (mode 0700, as is each `ca/<gen>/`).
+    pub fn generations_dir(&self) -> PathBuf {
+        self.root.join("ca")
+    }
+
     /// `ca/<gen>/`: one CA generation.
     pub fn ca_dir(&self, generation: u32) -> PathBuf {
-        self.root.join("ca").join(generation.to_string())
+        self.generations_dir().join(generation.to_string())
     }
 
     /// The CA certificate of a level in a generation.
@@ -108,9 +113,15 @@ impl Layout {
             .join(format!("{}.crl", level.as_str()))
     }
 
+    /// `certs/`: the named certificates (mode 0750, as is each
+    /// `certs/<name>/`).
+    pub fn certs_dir(&self) -> PathBuf {
+        self.root.join("certs")
+    }
+
     /// `certs/<name>/`: the files of a named certificate.
     pub fn leaf_dir(&self, name: &CertName) -> PathBuf {
-        self.root.join("certs").join(name.as_str())
+        self.certs_dir().join(name.as_str())
     }
 
     /// The leaf certificate (PEM).

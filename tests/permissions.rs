@@ -238,6 +238,25 @@ fn symlinked_audit_log_is_refused_and_its_target_unchanged() -> TestResult {
     Ok(())
 }
 
+/// SQLITE_OPEN_NOFOLLOW refused a symlink anywhere in the inventory's path,
+/// so writers failed on a PKI directory that is itself a symlink.
+#[test]
+fn writers_accept_a_pki_directory_that_is_a_symlink() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let link = env.path("link");
+    std::os::unix::fs::symlink(env.pki(), &link)?;
+    for args in [&["issue", "web"][..], &["revoke", "web"][..], &["list"][..]] {
+        env.cmd()
+            .env("MTLSCTL_PKI", &link)
+            .args(args)
+            .assert()
+            .success()
+            .stderr("");
+    }
+    Ok(())
+}
+
 #[test]
 fn readers_work_on_a_read_only_pki_and_writers_say_why_they_cannot() -> TestResult {
     let env = Env::new();

@@ -272,6 +272,8 @@ impl Inventory {
     /// Opens the inventory for a change, holding the PKI lock exclusively.
     /// A symlink in place of `inventory.db` or `audit.log` (the files a
     /// change writes in place) is refused here, before anything changes.
+    /// (Not with SQLITE_OPEN_NOFOLLOW: it refuses a symlink anywhere in the
+    /// path, and the PKI directory itself may be one.)
     pub fn open_for_write(layout: &Layout) -> Result<Inventory, InventoryError> {
         let lock = Lock::exclusive(&layout.lock(), lock_timeout())?;
         for file in [layout.inventory(), layout.audit_log()] {
@@ -279,9 +281,8 @@ impl Inventory {
                 return Err(FsError::Symlink(file).into());
             }
         }
-        let path = layout.inventory();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-        Self::open(layout, lock, Self::connect(&path, flags))
+        let connected = Self::connect(&layout.inventory(), OpenFlags::SQLITE_OPEN_READ_WRITE);
+        Self::open(layout, lock, connected)
     }
 
     /// Opens the inventory to read, holding the PKI lock shared (when the

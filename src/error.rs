@@ -26,7 +26,9 @@ pub mod exit {
     pub const CONFLICT: i32 = 5;
     /// A file or secret given to mtlsctl is unusable.
     pub const BAD_INPUT: i32 = 6;
-    /// The inventory or settings are damaged.
+    /// The inventory or settings are damaged, or the PKI is unsafe to use
+    /// (a directory others may write, a CA key others may read, a symlink
+    /// where mtlsctl writes).
     pub const DAMAGED: i32 = 7;
     /// Another process held the lock too long.
     pub const BUSY: i32 = 8;
@@ -168,6 +170,9 @@ impl Error {
 }
 
 fn pki_exit_code(e: &PkiError) -> i32 {
+    if e.symlink().is_some() {
+        return exit::DAMAGED;
+    }
     match e {
         PkiError::NotFound(_) | PkiError::NotAPki(_) | PkiError::UnknownCert(_) => exit::NOT_FOUND,
         PkiError::AlreadyExists(_)
@@ -203,9 +208,9 @@ fn pki_exit_code(e: &PkiError) -> i32 {
             | InventoryError::Missing(_)
             | InventoryError::Version { .. },
         )
-        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. }) => {
-            exit::DAMAGED
-        }
+        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. })
+        | PkiError::DirOpenToOthers { .. }
+        | PkiError::KeyOpenToOthers { .. } => exit::DAMAGED,
         _ => exit::FAILURE,
     }
 }

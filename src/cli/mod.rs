@@ -23,7 +23,8 @@ Exit codes:
   4  not found: no PKI at --pki, or no certificate with that name or serial
   5  conflict: the PKI or the certificate name already exists
   6  rejected input: a CSR, file or passphrase given to mtlsctl is unusable
-  7  damaged PKI: the inventory or mtlsctl.toml is corrupt (left untouched)
+  7  damaged or unsafe PKI: the inventory or mtlsctl.toml is corrupt (left untouched),
+     or a PKI directory others may write, a CA key others may read, a symlink in the way
   8  busy: another mtlsctl process held the PKI lock too long";
 
 /// mtlsctl: a private certificate authority and mTLS gateway run from one directory.

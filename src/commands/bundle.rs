@@ -51,6 +51,8 @@ pub fn run(dir: &Path, args: BundleArgs, printer: Printer, overwrite: bool) -> R
     let Some(name) = args.name.clone() else {
         return Err(UsageError::TrustNeedsPem.into());
     };
+    // Exporting a key is audited: a write into the PKI.
+    pki.check_modes()?;
     let kind = match args.format {
         BundleFormat::P12 => BundleKind::P12 {
             password: p12_password(args.password_file.as_deref())?,

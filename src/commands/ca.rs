@@ -225,7 +225,7 @@ struct RotateJson {
 }
 
 pub fn rotate(dir: &Path, args: CaRotateArgs, printer: Printer) -> Result<(), Error> {
-    let pki = Pki::open(dir)?;
+    let pki = Pki::open_strict(dir)?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let report = ca::rotate(&pki, args.root, passphrase.as_ref())?;
     let json = RotateJson {
@@ -273,7 +273,7 @@ struct RetireJson {
 }
 
 pub fn retire(dir: &Path, args: CaRetireArgs, printer: Printer) -> Result<(), Error> {
-    let pki = Pki::open(dir)?;
+    let pki = Pki::open_strict(dir)?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let report = ca::retire(&pki, args.generation, args.force, passphrase.as_ref())?;
     let json = RetireJson {

@@ -56,6 +56,7 @@ pub fn run(dir: &Path, args: CrlArgs, printer: Printer) -> Result<(), Error> {
         };
         return printer.emit(&json, || format!("wrote {}\n", out.display()));
     }
+    pki.check_modes()?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let signed = revoke::resign_all(&pki, passphrase.as_ref())?;
     let json: Vec<CrlJson> = signed

@@ -12,7 +12,7 @@ use crate::pki::ca;
 use crate::pki::issue::{self, IssueRequest, KeySource};
 
 pub fn run(dir: &Path, args: IssueArgs, printer: Printer) -> Result<(), Error> {
-    let pki = Pki::open(dir)?;
+    let pki = Pki::open_strict(dir)?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let issuing = ca::load_issuing_ca(&pki, passphrase.as_ref())?;
     let key = match args.csr {

@@ -21,7 +21,7 @@ struct RevokeJson {
 }
 
 pub fn run(dir: &Path, args: RevokeArgs, printer: Printer) -> Result<(), Error> {
-    let pki = Pki::open(dir)?;
+    let pki = Pki::open_strict(dir)?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let report = revoke::revoke(&pki, &args.target, args.reason, passphrase.as_ref())?;
     let now = crate::pki::time::now();

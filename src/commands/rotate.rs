@@ -46,7 +46,7 @@ enum OneJson {
 }
 
 pub fn run(dir: &Path, args: RotateArgs, printer: Printer) -> Result<(), Error> {
-    let pki = Pki::open(dir)?;
+    let pki = Pki::open_strict(dir)?;
     let passphrase = ca_passphrase(&pki, args.passphrase.passphrase_file.as_deref())?;
     let issuing = ca::load_issuing_ca(&pki, passphrase.as_ref())?;
     let single = args.name.is_some();

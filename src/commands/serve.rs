@@ -26,7 +26,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
         Some(d) => d.pki.clone(),
         None => dir.to_owned(),
     };
-    let pki = Pki::open(&pki_dir)?;
+    let pki = Pki::open_strict(&pki_dir)?;
     let names = if args.server_names.is_empty() {
         vec![
             ServerName::Dns("localhost".parse().expect("a valid constant")),

@@ -88,9 +88,7 @@ pub fn bundle(
     }
     let chain = read_certs(&layout.leaf_chain(name))?;
     let key_path = layout.leaf_key(name);
-    let key_pem = Zeroizing::new(
-        std::fs::read(&key_path).map_err(|e| fsio::FsError::new("read", &key_path, e))?,
-    );
+    let key_pem = Zeroizing::new(fsio::read_secret(&key_path)?.0);
     let key = PrivatePkcs8KeyDer::from_pem_slice(&key_pem).map_err(|e| PkiError::CaFile {
         path: key_path.clone(),
         why: format!("not a PKCS#8 private key: {e}"),

@@ -20,7 +20,7 @@ use rustls_pki_types::pem::PemObject;
 use time::OffsetDateTime;
 
 use crate::pki::audit::{self, AuditEvent};
-use crate::pki::fsio::{self, Lock, Mode};
+use crate::pki::fsio::{self, DirMode, Lock, Mode};
 use crate::pki::inspect::{CertInfo, cert_info};
 use crate::pki::inventory::{Generation, Inventory, Revoked, lock_timeout};
 use crate::pki::keys::{self, Passphrase, SecretKey};
@@ -150,14 +150,13 @@ fn remove_abandoned_staging(parent: &Path, base: &str) -> Result<(), PkiError> {
 }
 
 fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> {
-    fs::create_dir(staging).map_err(|e| fsio::FsError::new("create directory", staging, e))?;
     // Private while it is built: CA keys land here before the rename.
-    fs::set_permissions(staging, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .map_err(|e| fsio::FsError::new("set permissions on", staging, e))?;
+    fsio::create_dir(staging, DirMode::Private)?;
     let layout = Layout::new(staging);
     let generation = 1;
-    fsio::create_dir_all(&layout.ca_dir(generation))?;
-    fsio::create_dir_all(&layout.root().join("certs"))?;
+    fsio::create_dir(&layout.generations_dir(), DirMode::Private)?;
+    fsio::create_dir(&layout.ca_dir(generation), DirMode::Private)?;
+    fsio::create_dir(&layout.certs_dir(), DirMode::Shared)?;
     let lock = Lock::exclusive(&layout.lock(), lock_timeout())
         .map_err(crate::pki::inventory::InventoryError::from)?;
 
@@ -483,8 +482,8 @@ pub fn issuing_key_encrypted(pki: &Pki) -> bool {
         .layout()
         .ca_key(settings.ca.generation, issuing_level(settings));
     settings.ca.encrypted
-        || fs::read(path)
-            .map(|b| keys::is_encrypted_pem(&b))
+        || fsio::read_secret(&path)
+            .map(|(b, _)| keys::is_encrypted_pem(&b))
             .unwrap_or(false)
 }
 
@@ -513,8 +512,23 @@ pub fn load_ca(
     let cert = read_cert(&cert_path)?;
     let info = cert_info(&cert).map_err(|e| ca_file(&cert_path, e))?;
     let key_path = layout.ca_key(files_generation, level);
-    let key_pem = fs::read(&key_path)
-        .map_err(|e| ca_file(&key_path, format!("cannot read the CA key: {e}")))?;
+    // As ssh does with its keys: refuse a CA key others may read, or that
+    // sits in a directory others may change (or behind a symlink).
+    for dir in [layout.generations_dir(), layout.ca_dir(files_generation)] {
+        crate::pki::refuse_dir_open_to_others(&dir, false)?;
+    }
+    let (key_pem, mode) = fsio::read_secret(&key_path).map_err(|e| match e {
+        fsio::FsError::Io { source, .. } => {
+            ca_file(&key_path, format!("cannot read the CA key: {source}"))
+        }
+        symlink => PkiError::Fs(symlink),
+    })?;
+    if mode & 0o077 != 0 {
+        return Err(PkiError::KeyOpenToOthers {
+            path: key_path,
+            mode,
+        });
+    }
     let key = SecretKey::from_pem(&key_pem, passphrase).map_err(|source| PkiError::Key {
         path: key_path.clone(),
         source,
@@ -880,7 +894,8 @@ pub fn rotate(
     let now = crate::pki::time::now();
     let not_before = now - BACKDATE;
     let key_type = settings.ca.key_type;
-    fsio::create_dir_all(&layout.ca_dir(next))?;
+    fsio::ensure_dir(&layout.generations_dir(), DirMode::Private)?;
+    fsio::ensure_dir(&layout.ca_dir(next), DirMode::Private)?;
 
     let crl_next = now + settings.defaults.crl_lifetime.duration();
     let spec = |level: CaLevel,

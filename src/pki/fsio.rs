@@ -3,6 +3,15 @@
 //! leaves either the old file or the new one, never half of either. Private
 //! keys are created with mode 0600 from the first byte. The cross-process
 //! lock that serialises writers also lives here.
+//!
+//! Modes are set explicitly (create, then chmod), never left to the umask:
+//! with `umask 000` a directory would otherwise be 0777 and any local user
+//! could swap `trust.pem` under the gateway. Nothing here writes through a
+//! symlink: temp files are `create_new`, the audit log, the lock file and
+//! private keys are opened `O_NOFOLLOW`, and [`ensure_dir`] refuses a
+//! symlinked directory, so a link planted in the PKI cannot redirect a
+//! write (or a key read) elsewhere. Following symlinks to *public* files
+//! stays allowed: a Kubernetes volume is made of them.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
@@ -28,29 +37,74 @@ impl Mode {
     }
 }
 
+/// Directory modes mtlsctl creates, whatever the umask. The one place
+/// they are decided: every directory inside the PKI is made by
+/// [`create_dir`] or [`ensure_dir`] with one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirMode {
+    /// 0700: `ca/` and `ca/<gen>/`, which hold the CA keys.
+    Private,
+    /// 0750: the PKI directory, `certs/` and `certs/<name>/`, whose public
+    /// files a group (the one nginx runs as, say) may read.
+    Shared,
+}
+
+impl DirMode {
+    fn bits(self) -> u32 {
+        match self {
+            DirMode::Private => 0o700,
+            DirMode::Shared => 0o750,
+        }
+    }
+}
+
 /// A failed file operation, with the path it concerned.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
-pub struct FsError {
-    action: &'static str,
-    path: PathBuf,
-    #[source]
-    source: io::Error,
+pub enum FsError {
+    /// An I/O error.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// To which path.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A symlink where mtlsctl writes, or in place of a private key.
+    #[error(
+        "{0} is a symlink; mtlsctl does not write through symlinks inside the PKI directory, nor read private keys through them"
+    )]
+    Symlink(PathBuf),
 }
 
 impl FsError {
     /// Wraps an I/O error with what was being done to which path.
     pub fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
-        Self {
+        FsError::Io {
             action,
             path: path.to_owned(),
             source,
         }
     }
 
+    /// Like [`FsError::new`] for an `O_NOFOLLOW` open, where `ELOOP` means
+    /// the path is a symlink.
+    fn nofollow(action: &'static str, path: &Path, source: io::Error) -> Self {
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            FsError::Symlink(path.to_owned())
+        } else {
+            Self::new(action, path, source)
+        }
+    }
+
     /// The underlying error kind.
     pub fn kind(&self) -> io::ErrorKind {
-        self.source.kind()
+        match self {
+            FsError::Io { source, .. } => source.kind(),
+            FsError::Symlink(_) => io::ErrorKind::InvalidInput,
+        }
     }
 }
 
@@ -110,8 +164,10 @@ fn replace(path: &Path, dir: &Path, bytes: &[u8], mode: Mode) -> Result<(), FsEr
     result
 }
 
-/// Creates a directory and any missing parents (mode 0755), fsyncing the
-/// parent so the new entry survives a crash.
+/// Creates a directory and any missing parents (modes from the umask),
+/// fsyncing the parent so the new entry survives a crash. Only for
+/// directories outside the PKI (the parent of a new one); inside it, use
+/// [`create_dir`] or [`ensure_dir`].
 pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
     if path.is_dir() {
         return Ok(());
@@ -123,12 +179,36 @@ pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
-/// Creates a directory only its owner may enter (0700 whatever the umask),
-/// if it does not exist.
-pub fn create_private_dir(path: &Path) -> Result<(), FsError> {
-    create_dir_all(path)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
-        .map_err(|e| FsError::new("set permissions on", path, e))
+/// Creates a new directory (its parent must exist) with exactly `mode`,
+/// and fsyncs the parent. Fails if anything exists at `path`.
+pub fn create_dir(path: &Path, mode: DirMode) -> Result<(), FsError> {
+    use std::os::unix::fs::DirBuilderExt;
+    // Created no wider than `mode` (the umask can only narrow it), then set
+    // exactly: there is no moment when the directory is open to others.
+    fs::DirBuilder::new()
+        .mode(mode.bits())
+        .create(path)
+        .map_err(|e| FsError::new("create directory", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode.bits()))
+        .map_err(|e| FsError::new("set permissions on", path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Makes sure `path` is a real directory before mtlsctl writes into it:
+/// creates it with `mode` when missing, accepts an existing directory as it
+/// is, and refuses a symlink (which could point outside the PKI).
+pub fn ensure_dir(path: &Path, mode: DirMode) -> Result<(), FsError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(FsError::Symlink(path.to_owned())),
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(FsError::new(
+            "use directory",
+            path,
+            io::Error::new(io::ErrorKind::NotADirectory, "it is not a directory"),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_dir(path, mode),
+        Err(e) => Err(FsError::new("inspect", path, e)),
+    }
 }
 
 /// fsyncs a directory so that renames and creations in it are durable.
@@ -144,7 +224,8 @@ pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
 }
 
 /// Appends one line to a log file (created 0600 if missing) with a single
-/// `write` on an `O_APPEND` descriptor, then fsyncs it.
+/// `write` on an `O_APPEND` descriptor, then fsyncs it. A symlink in its
+/// place is refused.
 pub fn append_line(path: &Path, line: &str) -> Result<(), FsError> {
     let mut file = open_append(path)?;
     let mut buf = line.as_bytes().to_vec();
@@ -154,14 +235,16 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), FsError> {
     file.sync_data().map_err(|e| FsError::new("fsync", path, e))
 }
 
-/// Opens a log file to append to (created 0600 if missing).
+/// Opens a log file to append to (created 0600 if missing), never through
+/// a symlink.
 pub fn open_append(path: &Path) -> Result<File, FsError> {
     OpenOptions::new()
         .append(true)
         .create(true)
         .mode(Mode::Secret.bits())
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| FsError::new("open", path, e))
+        .map_err(|e| FsError::nofollow("open", path, e))
 }
 
 /// True for the name of a temp file [`write_atomic`] makes
@@ -215,6 +298,47 @@ pub fn read_first_line(path: &Path) -> Result<String, FsError> {
     Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
 }
 
+/// Reads a private key, refusing a symlink in its place, and returns its
+/// bytes with its permission bits (from the same descriptor, so the mode
+/// checked is the mode of the file read).
+pub fn read_secret(path: &Path) -> Result<(Vec<u8>, u32), FsError> {
+    use std::io::Read;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| FsError::nofollow("read", path, e))?;
+    let mode = file
+        .metadata()
+        .map_err(|e| FsError::new("read", path, e))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| FsError::new("read", path, e))?;
+    Ok((bytes, mode))
+}
+
+/// True when `path` lies on a file system mounted read-only (a read-only
+/// bind mount, a Kubernetes volume), where mode bits cannot let anyone
+/// change anything.
+pub fn on_read_only_mount(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call,
+    // and `stat` points to writable memory of the right type.
+    if unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statvfs returned 0, so it filled `stat` in.
+    let stat = unsafe { stat.assume_init() };
+    stat.f_flag & libc::ST_RDONLY != 0
+}
+
 fn random_suffix() -> String {
     let mut bytes = [0u8; 6];
     // A failure here leaves zeros; the pid and create_new still keep the
@@ -226,9 +350,14 @@ fn random_suffix() -> String {
 /// A held cross-process lock on the PKI (an `flock` on `.lock`), released
 /// when dropped. Writers hold it exclusively; readers that must see a
 /// consistent inventory hold it shared.
+///
+/// A reader on a PKI it cannot write (a read-only mount, another user's
+/// directory) holds no lock when `.lock` cannot be opened: on a read-only
+/// mount no writer can run, and otherwise SQLite's own locking still keeps
+/// each read consistent.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// Why a lock could not be taken.
@@ -242,6 +371,19 @@ pub enum LockError {
         /// How long this process waited.
         waited: Duration,
     },
+    /// A writer cannot open the lock file for writing: the PKI directory
+    /// is on a read-only mount, or this user may not write to it.
+    #[error("the PKI directory {} is {}: cannot open {} for writing ({source})", dir.display(), if *read_only { "read-only" } else { "not writable by this user" }, path.display())]
+    NotWritable {
+        /// The PKI directory.
+        dir: PathBuf,
+        /// The lock file.
+        path: PathBuf,
+        /// True for a read-only file system, false for a permission error.
+        read_only: bool,
+        /// The system's error.
+        source: io::Error,
+    },
     /// The lock file could not be opened or locked.
     #[error(transparent)]
     Io(#[from] FsError),
@@ -250,23 +392,55 @@ pub enum LockError {
 impl Lock {
     /// Takes the lock exclusively, waiting at most `timeout`.
     pub fn exclusive(path: &Path, timeout: Duration) -> Result<Lock, LockError> {
-        Self::take(path, timeout, true)
+        let file = open_lock_file(path).map_err(|e| {
+            let read_only = e.kind() == io::ErrorKind::ReadOnlyFilesystem;
+            if read_only || e.kind() == io::ErrorKind::PermissionDenied {
+                LockError::NotWritable {
+                    dir: path.parent().unwrap_or(Path::new(".")).to_owned(),
+                    path: path.to_owned(),
+                    read_only,
+                    source: e,
+                }
+            } else {
+                FsError::nofollow("open lock file", path, e).into()
+            }
+        })?;
+        Self::take(file, path, timeout, true)
     }
 
-    /// Takes the lock shared, waiting at most `timeout`.
+    /// Takes the lock shared, waiting at most `timeout`. Opens `.lock`
+    /// read-only when it exists (flock works on a read-only descriptor),
+    /// and proceeds unlocked when it can neither be read nor created
+    /// because the directory is read-only or not ours.
     pub fn shared(path: &Path, timeout: Duration) -> Result<Lock, LockError> {
-        Self::take(path, timeout, false)
+        let unwritable = |e: &io::Error| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied
+            )
+        };
+        // Following a symlink here writes nothing (a Kubernetes volume may
+        // hold `.lock -> ..data/.lock`); creating one never follows.
+        let opened = OpenOptions::new().read(true).open(path);
+        let file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match open_lock_file(path) {
+                Ok(file) => file,
+                Err(e) if unwritable(&e) => return Ok(Lock { _file: None }),
+                Err(e) => return Err(FsError::nofollow("open lock file", path, e).into()),
+            },
+            Err(e) if unwritable(&e) => return Ok(Lock { _file: None }),
+            Err(e) => return Err(FsError::new("open lock file", path, e).into()),
+        };
+        Self::take(file, path, timeout, false)
     }
 
-    fn take(path: &Path, timeout: Duration, exclusive: bool) -> Result<Lock, LockError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(Mode::Public.bits())
-            .open(path)
-            .map_err(|e| FsError::new("open lock file", path, e))?;
+    fn take(
+        file: File,
+        path: &Path,
+        timeout: Duration,
+        exclusive: bool,
+    ) -> Result<Lock, LockError> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
@@ -276,7 +450,7 @@ impl Lock {
                 file.try_lock_shared()
             };
             match attempt {
-                Ok(()) => return Ok(Lock { _file: file }),
+                Ok(()) => return Ok(Lock { _file: Some(file) }),
                 Err(TryLockError::WouldBlock) => {
                     if start.elapsed() >= timeout {
                         return Err(LockError::Timeout {
@@ -293,6 +467,19 @@ impl Lock {
             }
         }
     }
+}
+
+/// Opens (creating if needed) the lock file for writing, never through a
+/// symlink.
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(Mode::Public.bits())
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 #[cfg(test)]
@@ -321,6 +508,34 @@ mod tests {
         let path = dir.path().join("pass");
         fs::write(&path, "secret\r\nignored\n")?;
         assert_eq!(read_first_line(&path)?, "secret");
+        Ok(())
+    }
+
+    #[test]
+    fn directories_get_their_mode_and_symlinks_are_refused()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let private = dir.path().join("ca");
+        ensure_dir(&private, DirMode::Private)?;
+        ensure_dir(&private, DirMode::Private)?;
+        assert_eq!(fs::metadata(&private)?.permissions().mode() & 0o7777, 0o700);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&private, &link)?;
+        assert!(matches!(
+            ensure_dir(&link, DirMode::Shared),
+            Err(FsError::Symlink(_))
+        ));
+        let key = private.join("key");
+        write_atomic(&key, b"secret", Mode::Secret)?;
+        let key_link = dir.path().join("key-link");
+        std::os::unix::fs::symlink(&key, &key_link)?;
+        assert!(matches!(read_secret(&key_link), Err(FsError::Symlink(_))));
+        assert_eq!(read_secret(&key)?, (b"secret".to_vec(), 0o600));
+        assert!(matches!(
+            append_line(&key_link, "line"),
+            Err(FsError::Symlink(_))
+        ));
+        assert_eq!(fs::read(&key)?, b"secret");
         Ok(())
     }
 

@@ -11,6 +11,15 @@
 //! (a truncated file is refused) and the schema's application id and version
 //! are checked (a foreign or garbage file is refused). A damaged inventory is
 //! never rewritten: the error says so and how to restore it.
+//!
+//! Read-only PKIs: a reader opens the file read-write (only such a
+//! connection can roll back a hot journal a crashed writer left), and falls
+//! back to a read-only connection when the directory or the file cannot be
+//! written (a read-only mount, another user's PKI), which reads fine as
+//! long as there is no hot journal. The file may be a symlink for readers
+//! (a Kubernetes volume's `inventory.db -> ..data/inventory.db`), never for
+//! writers. It is created 0600, and SQLite gives its `-journal` the same
+//! mode.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,7 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use crate::pki::fsio::{Lock, LockError};
+use crate::pki::fsio::{FsError, Lock, LockError};
 use crate::pki::journal::JOURNAL_SCHEMA;
 use crate::pki::layout::Layout;
 use crate::pki::model::{
@@ -103,6 +112,10 @@ pub enum InventoryError {
     /// The PKI lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The file could not be created, or a writer found a symlink in its
+    /// place.
+    #[error(transparent)]
+    File(#[from] FsError),
     /// SQLite failed for another reason (disk full, permissions).
     #[error("inventory {path}: {source}")]
     Sqlite {
@@ -247,6 +260,19 @@ impl Inventory {
             path: path.to_owned(),
             source,
         };
+        // An empty file is an empty database: made here, it is 0600 from
+        // the first byte whatever the umask, and so is every journal.
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| FsError::new("create", path, e))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| FsError::new("set permissions on", path, e))?;
+        }
         let conn = Connection::open(path).map_err(sql)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = DELETE;
@@ -265,9 +291,19 @@ impl Inventory {
     }
 
     /// Opens the inventory for a change, holding the PKI lock exclusively.
+    /// A symlink in place of `inventory.db` or `audit.log` (the files a
+    /// change writes in place) is refused here, before anything changes.
+    /// (Not with SQLITE_OPEN_NOFOLLOW: it refuses a symlink anywhere in the
+    /// path, and the PKI directory itself may be one.)
     pub fn open_for_write(layout: &Layout) -> Result<Inventory, InventoryError> {
         let lock = Lock::exclusive(&layout.lock(), lock_timeout())?;
-        let inventory = Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        for file in [layout.inventory(), layout.audit_log()] {
+            if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(FsError::Symlink(file).into());
+            }
+        }
+        let connected = Self::connect(&layout.inventory(), OpenFlags::SQLITE_OPEN_READ_WRITE);
+        let inventory = Self::open(layout, lock, connected)?;
         if inventory.version < SCHEMA_VERSION {
             inventory
                 .conn
@@ -279,15 +315,51 @@ impl Inventory {
         Ok(inventory)
     }
 
-    /// Opens the inventory to read, holding the PKI lock shared.
+    /// Opens the inventory to read, holding the PKI lock shared (when the
+    /// directory allows it, see [`Lock::shared`]).
     pub fn open_for_read(layout: &Layout) -> Result<Inventory, InventoryError> {
         let lock = Lock::shared(&layout.lock(), lock_timeout())?;
         // Read-write even for readers: a hot journal left by a crash can
-        // only be rolled back by a connection that may write.
-        Self::open(layout, lock, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        // only be rolled back by a connection that may write. Read-only
+        // when the directory or file cannot be written.
+        let path = layout.inventory();
+        match Self::connect(&path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(
+                        rusqlite::ErrorCode::ReadOnly
+                            | rusqlite::ErrorCode::CannotOpen
+                            | rusqlite::ErrorCode::PermissionDenied
+                    )
+                ) => {}
+            connected => return Self::open(layout, lock, connected),
+        }
+        let connected = Self::connect(&path, OpenFlags::SQLITE_OPEN_READ_ONLY);
+        Self::open(layout, lock, connected)
     }
 
-    fn open(layout: &Layout, lock: Lock, flags: OpenFlags) -> Result<Inventory, InventoryError> {
+    /// Opens a connection and makes the first read, which rolls back a hot
+    /// journal from a crashed writer and fails on a file that is not SQLite
+    /// at all. Returns the connection with the application id and schema
+    /// version.
+    fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<(Connection, i32, i32)> {
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(lock_timeout())?;
+        let (app_id, version): (i32, i32) = conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok((conn, app_id, version))
+    }
+
+    fn open(
+        layout: &Layout,
+        lock: Lock,
+        connected: rusqlite::Result<(Connection, i32, i32)>,
+    ) -> Result<Inventory, InventoryError> {
         let path = layout.inventory();
         if !path.is_file() {
             return Err(InventoryError::Missing(path));
@@ -296,20 +368,7 @@ impl Inventory {
             path: path.clone(),
             why,
         };
-        let conn = Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| corrupt(e.to_string()))?;
-        conn.busy_timeout(lock_timeout())
-            .map_err(|e| corrupt(e.to_string()))?;
-        // The first read rolls back a hot journal from a crashed writer and
-        // fails on a file that is not SQLite at all.
-        let (app_id, version): (i32, i32) = conn
-            .query_row(
-                "SELECT (SELECT application_id FROM pragma_application_id),
-                        (SELECT user_version FROM pragma_user_version)",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .map_err(|e| corrupt(e.to_string()))?;
+        let (conn, app_id, version) = connected.map_err(|e| corrupt(e.to_string()))?;
         check_length(&path).map_err(corrupt)?;
         if app_id != APPLICATION_ID {
             return Err(corrupt(
@@ -890,5 +949,31 @@ impl RawRecord {
             revocation_reason: self.revocation_reason.clone(),
             roles: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn inventory_and_its_journal_are_0600() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("inventory.db");
+        let lock = Lock::exclusive(&dir.path().join(".lock"), Duration::from_secs(1))?;
+        let inventory = Inventory::create(&path, lock)?;
+        let mode = |p: &Path| -> std::io::Result<u32> {
+            Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+        };
+        assert_eq!(mode(&path)?, 0o600);
+        // A write transaction holds a rollback journal open; SQLite gives it
+        // the database's mode, not its default 0644.
+        inventory
+            .conn
+            .execute_batch("BEGIN; INSERT INTO roles (name, role) VALUES ('a', 'b');")?;
+        assert_eq!(mode(&dir.path().join("inventory.db-journal"))?, 0o600);
+        inventory.conn.execute_batch("ROLLBACK;")?;
+        Ok(())
     }
 }

@@ -22,7 +22,7 @@ use x509_parser::prelude::FromDer;
 
 use crate::pki::audit::AuditEvent;
 use crate::pki::ca::{BACKDATE, IssuingCa, random_serial};
-use crate::pki::fsio::{self, Mode};
+use crate::pki::fsio::{self, DirMode, Mode};
 use crate::pki::inspect::{cert_info, describe_key, normalise_pem};
 use crate::pki::inventory::{Inventory, Record};
 use crate::pki::keys::{SecretKey, key_identifier};
@@ -341,6 +341,14 @@ pub fn commit(
         revocation_reason: None,
         roles: spec.roles.clone(),
     };
+    // certs/ and certs/<name>/ must be real directories: a symlink there
+    // would send the key and certificate outside the PKI. Checked before
+    // anything is recorded.
+    fsio::ensure_dir(&layout.certs_dir(), DirMode::Shared)?;
+    let target = layout.leaf_dir(&record.name);
+    if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(fsio::FsError::Symlink(target).into());
+    }
     inventory.begin_issue(&record, replaces)?;
     let cert_pem = signed.cert.pem();
     let mut files: Vec<(&str, &[u8], Mode)> = Vec::with_capacity(3);
@@ -377,8 +385,9 @@ pub fn commit(
 /// that directory in place of `certs/NAME/`.
 fn place(layout: &Layout, record: &Record, files: &[(&str, &[u8], Mode)]) -> Result<(), PkiError> {
     let staging = layout.staging(&record.serial);
-    fsio::create_private_dir(&layout.staging_root())?;
-    fsio::create_dir_all(&staging)?;
+    let target = layout.leaf_dir(&record.name);
+    fsio::ensure_dir(&layout.staging_root(), DirMode::Private)?;
+    fsio::create_dir(&staging, DirMode::Shared)?;
     let paths: Vec<PathBuf> = files.iter().map(|(n, _, _)| staging.join(n)).collect();
     let writes: Vec<(&Path, &[u8], Mode)> = paths
         .iter()
@@ -386,8 +395,6 @@ fn place(layout: &Layout, record: &Record, files: &[(&str, &[u8], Mode)]) -> Res
         .map(|(p, (_, bytes, mode))| (p.as_path(), *bytes, *mode))
         .collect();
     fsio::write_atomic_all(&writes)?;
-    fsio::create_dir_all(&layout.certs_dir())?;
-    let target = layout.leaf_dir(&record.name);
     if fs::symlink_metadata(&target).is_err() {
         fs::rename(&staging, &target)
             .map_err(|e| fsio::FsError::new("move into place", &target, e))?;

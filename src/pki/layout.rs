@@ -104,14 +104,14 @@ impl Layout {
             .join(format!("{}.previous", serial.as_str()))
     }
 
-    /// `certs/`: one directory per certificate name.
-    pub fn certs_dir(&self) -> PathBuf {
-        self.root.join("certs")
+    /// `ca/`: the CA generations (mode 0700, as is each `ca/<gen>/`).
+    pub fn generations_dir(&self) -> PathBuf {
+        self.root.join("ca")
     }
 
     /// `ca/<gen>/`: one CA generation.
     pub fn ca_dir(&self, generation: u32) -> PathBuf {
-        self.root.join("ca").join(generation.to_string())
+        self.generations_dir().join(generation.to_string())
     }
 
     /// The CA certificate of a level in a generation.
@@ -132,9 +132,15 @@ impl Layout {
             .join(format!("{}.crl", level.as_str()))
     }
 
+    /// `certs/`: the named certificates (mode 0750, as is each
+    /// `certs/<name>/`).
+    pub fn certs_dir(&self) -> PathBuf {
+        self.root.join("certs")
+    }
+
     /// `certs/<name>/`: the files of a named certificate.
     pub fn leaf_dir(&self, name: &CertName) -> PathBuf {
-        self.root.join("certs").join(name.as_str())
+        self.certs_dir().join(name.as_str())
     }
 
     /// The leaf certificate (PEM).
@@ -155,7 +161,7 @@ impl Layout {
     /// The CA generations that have a directory under `ca/`, in order.
     /// Entries whose name is not a number are not generations.
     pub fn ca_generations(&self) -> Vec<u32> {
-        let mut generations: Vec<u32> = std::fs::read_dir(self.root.join("ca"))
+        let mut generations: Vec<u32> = std::fs::read_dir(self.generations_dir())
             .map(|dirs| {
                 dirs.flatten()
                     .filter_map(|d| d.file_name().to_str()?.parse().ok())

@@ -26,7 +26,7 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use crate::pki::fsio::FsError;
+use crate::pki::fsio::{FsError, LockError};
 use crate::pki::inventory::InventoryError;
 use crate::pki::keys::KeyError;
 use crate::pki::layout::Layout;
@@ -161,6 +161,26 @@ pub enum PkiError {
         /// What is wrong.
         why: String,
     },
+    /// A PKI directory that users other than its owner may write to.
+    #[error(
+        "{path} is writable by other users (mode {mode:04o}); mtlsctl refuses a PKI directory in which others could replace trust.pem, crls.pem or CA files"
+    )]
+    DirOpenToOthers {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A CA private key that users other than its owner may read or write.
+    #[error(
+        "{path} is accessible to other users (mode {mode:04o}); mtlsctl refuses to use a CA private key that is not private"
+    )]
+    KeyOpenToOthers {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A private key could not be read or written.
     #[error("{path}: {source}")]
     Key {
@@ -249,14 +269,75 @@ impl PkiError {
             PkiError::Inventory(InventoryError::Corrupt { .. } | InventoryError::Missing(_)) => format!(
                 "restore {dir}/inventory.db from a backup; mtlsctl will not rebuild or overwrite it"
             ),
-            PkiError::Inventory(InventoryError::Lock(_)) => {
+            PkiError::DirOpenToOthers { path, .. } => format!(
+                "run `chmod go-w {}` (mtlsctl creates the PKI directory and certs/ 0750, ca/ 0700)",
+                path.display()
+            ),
+            PkiError::KeyOpenToOthers { path, .. } => format!(
+                "run `chmod 600 {}`, and rotate the CA (`mtlsctl ca rotate`) if others may have read it",
+                path.display()
+            ),
+            _ if self.symlink().is_some() => {
+                "replace the symlink with the real file or directory, or point --pki at the directory it leads to".into()
+            }
+            PkiError::Inventory(InventoryError::Lock(LockError::Timeout { .. })) => {
                 "wait for the other mtlsctl process to finish, or raise MTLSCTL_LOCK_TIMEOUT (e.g. 120s)".into()
+            }
+            PkiError::Inventory(InventoryError::Lock(LockError::NotWritable { .. })) => {
+                "run commands that change the PKI where its directory is writable and as a user allowed to write it; list, show, check, verify and serve work on a read-only PKI".into()
+            }
+            PkiError::Inventory(InventoryError::Lock(LockError::Io(_))) => {
+                format!("check that {dir}/.lock is a regular file this user may open")
             }
             PkiError::Settings(_) => format!("fix {dir}/mtlsctl.toml (see docs/pki-directory.md)"),
             PkiError::Fs(_) => "check that the directory exists, is writable and has free space".into(),
             _ => return None,
         })
     }
+
+    /// The symlink mtlsctl refused to write (or read a key) through, if
+    /// that is what went wrong.
+    pub fn symlink(&self) -> Option<&Path> {
+        match self {
+            PkiError::Fs(FsError::Symlink(path))
+            | PkiError::Inventory(
+                InventoryError::Lock(LockError::Io(FsError::Symlink(path)))
+                | InventoryError::File(FsError::Symlink(path)),
+            ) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// Refuses a directory that group or others may write to: they could
+/// replace what mtlsctl trusts or signs with. A symlink is refused too
+/// unless `follow` (the PKI directory itself may be one). A directory on a
+/// read-only mount passes whatever its mode (a Kubernetes volume's root is
+/// 1777, yet no one can write to it).
+pub(crate) fn refuse_dir_open_to_others(path: &Path, follow: bool) -> Result<(), PkiError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = if follow {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    };
+    let meta = match meta {
+        Ok(meta) => meta,
+        // Missing: whoever reads or writes in it next says so.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(FsError::new("inspect", path, e).into()),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(FsError::Symlink(path.to_owned()).into());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 && !fsio::on_read_only_mount(path) {
+        return Err(PkiError::DirOpenToOthers {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
 }
 
 /// An opened PKI directory: its layout and settings.
@@ -285,6 +366,22 @@ impl Pki {
         }
         let settings = Settings::load(&layout.settings())?;
         Ok(Pki { layout, settings })
+    }
+
+    /// Opens the PKI for a command that changes it, or for `serve`, which
+    /// trusts what it reads from it: as [`Pki::open`], then
+    /// [`Pki::check_modes`]. Pure readers (`list`, `show`, `check`,
+    /// `verify`) use [`Pki::open`] and work on any directory they can read.
+    pub fn open_strict(dir: &Path) -> Result<Pki, PkiError> {
+        let pki = Self::open(dir)?;
+        pki.check_modes()?;
+        Ok(pki)
+    }
+
+    /// Refuses a PKI directory that users other than its owner may write
+    /// to, as ssh refuses such a `~/.ssh`.
+    pub fn check_modes(&self) -> Result<(), PkiError> {
+        refuse_dir_open_to_others(self.layout.root(), true)
     }
 
     /// Its paths.

@@ -296,3 +296,30 @@ fn kubernetes_data_symlink_swap_is_seen() -> TestResult {
         std::fs::remove_dir_all(volume.join("..2026_12_03_1")).expect("remove old data");
     })
 }
+
+/// A read-only PKI (a read-only bind mount of the default `./pki`, as a
+/// Kubernetes volume or another user's directory is): the gateway starts,
+/// serves, and still sees a revocation made through a writable view of the
+/// same files.
+#[test]
+fn read_only_pki_is_served_and_revocations_still_bite() -> TestResult {
+    let env = pki_with_clients();
+    // A first start issues the gateway's server certificate.
+    drop(Gateway::launch(&env, cli(&env, &[]), &[])?);
+    let mut cmd = Command::new("unshare");
+    cmd.current_dir(env.dir.path())
+        .env_remove("MTLSCTL_PKI")
+        .env_remove("MTLSCTL_LOG")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            r#"mount --bind -o ro pki pki || exit 97; touch pki/probe 2>/dev/null && exit 98; exec "$@""#,
+            "sh",
+            env!("CARGO_BIN_EXE_mtlsctl"),
+        ]);
+    let gw = Gateway::launch(&env, cmd, &[])?;
+    let out = gw.curl(Some(&cred(&env, "alice")), &gw.url("localhost", "/"), &[]);
+    out.assert_status(200);
+    assert_revocation_bites(&env, &gw, || run_ok(cli(&env, &["revoke", "alice"])))
+}

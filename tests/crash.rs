@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::TestResult;
+use common::{TestResult, copy_dir};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
@@ -51,18 +51,6 @@ fn run_ok(dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// `cp -a`, replacing `to`.
-fn copy_dir(from: &Path, to: &Path) {
-    let _ = std::fs::remove_dir_all(to);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .expect("cp runs");
-    assert!(status.success());
 }
 
 /// A PKI at `dir/pki` with alice and bob.

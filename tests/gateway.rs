@@ -478,22 +478,9 @@ fn revoked_while_running() -> TestResult {
     let gw = Gateway::start(&env, &[])?;
 
     // A keep-alive connection, opened before the revocation.
-    let mut child = py_client(&env, &gw, Some(&cred(&env, "alice")), &["twice"])?
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut py_in = child.stdin.take().ok_or("stdin")?;
-    let py_out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
-    let mut py = Guard { child };
-    let (_, _, first) = py_out
-        .wait(0, Duration::from_secs(15), |_| true)
-        .ok_or("python printed nothing for request 1")?;
-    let first: Value = serde_json::from_str(&first)?;
+    let conn = KeptAlive::open(&env, &gw, &cred(&env, "alice"))?;
+    let first = conn.first.clone();
     assert_eq!(first["status"], 200, "request 1: {first}");
-    py_out
-        .wait(1, Duration::from_secs(5), |l| l == "ready")
-        .ok_or("python did not get ready")?;
 
     let mark = gw.mark();
     let revoke_start = Instant::now();
@@ -522,12 +509,7 @@ fn revoked_while_running() -> TestResult {
 
     // The open connection: its next request is refused.
     let mark = gw.mark();
-    writeln!(py_in, "go")?;
-    py_in.flush()?;
-    let (_, _, second) = py_out
-        .wait(2, Duration::from_secs(15), |_| true)
-        .ok_or("python printed nothing for request 2")?;
-    let second: Value = serde_json::from_str(&second)?;
+    let second = conn.second()?;
     assert_eq!(second["status"], 403, "request 2: {second}");
     assert_eq!(
         second["local"], first["local"],
@@ -539,8 +521,6 @@ fn revoked_while_running() -> TestResult {
     assert_eq!(line["status"], 403, "{line}");
     assert_eq!(line["decision"], "revoked", "{line}");
     assert_eq!(line["client_serial"], alice.serial.as_str(), "{line}");
-    drop(py_in);
-    let _ = py.wait_exit(Duration::from_secs(5))?;
 
     // A new handshake with the revoked certificate fails.
     let url = gw.url("localhost", "/");

@@ -15,12 +15,11 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::gateway::*;
-use common::{Env, TestResult};
+use common::{Env, TestResult, copy_dir};
 use serde_json::Value;
 
 /// The promise: a revocation bites within a second.
@@ -52,43 +51,14 @@ fn run_ok(mut cmd: Command) {
     );
 }
 
-/// `cp -a FROM TO`.
-fn copy_dir(from: &Path, to: &Path) {
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .expect("cp runs");
-    assert!(
-        status.success(),
-        "cp -a {} {}",
-        from.display(),
-        to.display()
-    );
-}
-
 /// Holds a keep-alive connection as alice across `change`, then asserts
 /// that the gateway reloaded within [`WITHIN`] of the change, refused
 /// alice's next request on that connection with 403 `revoked`, refuses a
 /// new handshake with alice's certificate, and still serves bob.
 fn assert_revocation_bites(env: &Env, gw: &Gateway, change: impl FnOnce()) -> TestResult {
-    let mut child = py_client(env, gw, Some(&cred(env, "alice")), &["twice"])?
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut py_in = child.stdin.take().ok_or("stdin")?;
-    let py_out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
-    let mut py = Guard { child };
-    let (_, _, first) = py_out
-        .wait(0, Duration::from_secs(15), |_| true)
-        .ok_or("python printed nothing for request 1")?;
-    let first: Value = serde_json::from_str(&first)?;
+    let conn = KeptAlive::open(env, gw, &cred(env, "alice"))?;
+    let first = conn.first.clone();
     assert_eq!(first["status"], 200, "request 1 before the change: {first}");
-    py_out
-        .wait(1, Duration::from_secs(5), |l| l == "ready")
-        .ok_or("python did not get ready")?;
 
     let mark = gw.mark();
     change();
@@ -107,12 +77,7 @@ fn assert_revocation_bites(env: &Env, gw: &Gateway, change: impl FnOnce()) -> Te
     );
 
     // The open connection: its next request is refused.
-    writeln!(py_in, "go")?;
-    py_in.flush()?;
-    let (_, _, second) = py_out
-        .wait(2, Duration::from_secs(15), |_| true)
-        .ok_or("python printed nothing for request 2")?;
-    let second: Value = serde_json::from_str(&second)?;
+    let second = conn.second()?;
     assert_eq!(
         second["status"], 403,
         "kept-alive request after the change: {second}"
@@ -120,8 +85,6 @@ fn assert_revocation_bites(env: &Env, gw: &Gateway, change: impl FnOnce()) -> Te
     assert_eq!(second["local"], first["local"], "same connection");
     let body: Value = serde_json::from_str(second["body"].as_str().unwrap_or(""))?;
     assert_eq!(body["reason"], "revoked", "{body}");
-    drop(py_in);
-    let _ = py.wait_exit(Duration::from_secs(5))?;
 
     // A new handshake with the revoked certificate is refused; bob is not.
     let url = gw.url("localhost", "/");

@@ -21,7 +21,6 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::pki::ca::{self, CaKeys, SignedCrl};
-use crate::pki::fsio;
 use crate::pki::inventory::{Generation, Inventory};
 use crate::pki::keys::SecretKey;
 use crate::pki::layout::{CaLevel, Layout};
@@ -161,7 +160,7 @@ pub fn drift(
             fix: finish.into(),
         });
     }
-    for leftover in leftovers(layout) {
+    for leftover in crate::pki::recover::leftovers(layout, true) {
         out.push(Drift {
             what: format!("{} was left by an interrupted mtlsctl", leftover.display()),
             fix: finish.into(),
@@ -187,34 +186,6 @@ fn listed_serials(path: &Path) -> Result<HashSet<Vec<u8>>, PkiError> {
             raw[start..].to_vec()
         })
         .collect())
-}
-
-/// Temp files and staging entries that only a crash leaves behind.
-fn leftovers(layout: &Layout) -> Vec<std::path::PathBuf> {
-    let mut out: Vec<std::path::PathBuf> = fs::read_dir(layout.staging_root())
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    let mut dirs = vec![layout.root().to_owned()];
-    dirs.extend(
-        layout
-            .ca_generations()
-            .into_iter()
-            .map(|g| layout.ca_dir(g)),
-    );
-    if let Ok(names) = fs::read_dir(layout.certs_dir()) {
-        dirs.extend(names.flatten().map(|e| e.path()));
-    }
-    for dir in dirs {
-        if let Ok(entries) = fs::read_dir(&dir) {
-            out.extend(
-                entries
-                    .flatten()
-                    .filter(|e| fsio::is_temp_name(&e.file_name().to_string_lossy()))
-                    .map(|e| e.path()),
-            );
-        }
-    }
-    out
 }
 
 /// Each `certs/NAME/`: its certificate is the inventory's current one for

@@ -19,7 +19,7 @@
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::pki::PkiError;
 use crate::pki::audit;
@@ -111,17 +111,35 @@ fn remove_dir(path: &Path) -> Result<(), PkiError> {
     }
 }
 
-/// Removes what no writer owns any more: everything in `.staging/` (every
-/// pending certificate is settled by now) and temp files in the PKI
-/// directory and each `ca/<gen>/`. Returns how many entries went.
+/// Removes what no writer owns any more (every pending certificate is
+/// settled by now, and the exclusive lock is held): see [`leftovers`].
+/// Returns how many entries went.
 fn sweep(layout: &Layout) -> Result<usize, PkiError> {
-    let mut removed = 0;
-    if let Ok(entries) = fs::read_dir(layout.staging_root()) {
-        for entry in entries.flatten() {
-            remove_dir(&entry.path())?;
-            removed += 1;
+    let found = leftovers(layout, false);
+    for path in &found {
+        let gone = match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+            Ok(_) => fs::remove_file(path),
+            Err(e) => Err(e),
+        };
+        match gone {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(FsError::new("remove", path, e).into()),
         }
     }
+    Ok(found.len())
+}
+
+/// What only an interrupted writer leaves: every entry of `.staging/`, and
+/// temp files (`.NAME.tmp.PID.RAND`) in the PKI directory and each
+/// `ca/<gen>/`; with `leaf_dirs`, in each `certs/NAME/` too (older builds
+/// wrote there; `check` looks, writers do not, so that their cost does not
+/// grow with the number of certificates).
+pub(crate) fn leftovers(layout: &Layout, leaf_dirs: bool) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(layout.staging_root())
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     let mut dirs = vec![layout.root().to_owned()];
     dirs.extend(
         layout
@@ -129,20 +147,20 @@ fn sweep(layout: &Layout) -> Result<usize, PkiError> {
             .into_iter()
             .map(|g| layout.ca_dir(g)),
     );
+    if leaf_dirs && let Ok(names) = fs::read_dir(layout.certs_dir()) {
+        dirs.extend(names.flatten().map(|e| e.path()));
+    }
     for dir in dirs {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if fsio::is_temp_name(&name.to_string_lossy()) {
-                let path = entry.path();
-                fs::remove_file(&path).map_err(|e| FsError::new("remove", &path, e))?;
-                removed += 1;
-            }
+        if let Ok(entries) = fs::read_dir(&dir) {
+            out.extend(
+                entries
+                    .flatten()
+                    .filter(|e| fsio::is_temp_name(&e.file_name().to_string_lossy()))
+                    .map(|e| e.path()),
+            );
         }
     }
-    Ok(removed)
+    out
 }
 
 /// Appends committed audit lines that `audit.log` lacks, then drops them

@@ -596,3 +596,55 @@ pub fn py_hold(env: &Env, gw: &Gateway, cred: &Cred, data: &str) -> Res<Value> {
         Duration::from_secs(25),
     )
 }
+
+/// A Python keep-alive connection (`py_client`'s `twice` mode): its first
+/// request already answered, a second one sent on the same connection when
+/// asked.
+pub struct KeptAlive {
+    input: std::process::ChildStdin,
+    out: SharedLines,
+    proc: Guard,
+    /// The first response: {"status", "body", "local"}.
+    pub first: Value,
+}
+
+impl KeptAlive {
+    /// Connects with `cred`, makes the first request and waits until the
+    /// client is ready for the second.
+    pub fn open(env: &Env, gw: &Gateway, cred: &Cred) -> Res<KeptAlive> {
+        let mut child = py_client(env, gw, Some(cred), &["twice"])?
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let input = child.stdin.take().ok_or("stdin")?;
+        let out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
+        let proc = Guard { child };
+        let (_, _, first) = out
+            .wait(0, Duration::from_secs(15), |_| true)
+            .ok_or("python printed nothing for request 1")?;
+        let first: Value = serde_json::from_str(&first)?;
+        out.wait(1, Duration::from_secs(5), |l| l == "ready")
+            .ok_or("python did not get ready")?;
+        Ok(KeptAlive {
+            input,
+            out,
+            proc,
+            first,
+        })
+    }
+
+    /// Sends the second request (`GET /second`) on the same connection;
+    /// its response.
+    pub fn second(mut self) -> Res<Value> {
+        writeln!(self.input, "go")?;
+        self.input.flush()?;
+        let (_, _, second) = self
+            .out
+            .wait(2, Duration::from_secs(15), |_| true)
+            .ok_or("python printed nothing for request 2")?;
+        drop(self.input);
+        let _ = self.proc.wait_exit(Duration::from_secs(5))?;
+        Ok(serde_json::from_str(&second)?)
+    }
+}

@@ -432,3 +432,23 @@ ls pki/certs | sed 's/^/cert:/'
     assert!(text.contains("check2=0"), "{text}");
     Ok(())
 }
+
+/// The audit line is part of the change: with `audit.log` unwritable (here
+/// a directory in its place, which even root cannot append to), `issue`
+/// and `revoke` fail before anything is written.
+#[test]
+fn an_unwritable_audit_log_fails_before_anything_changes() -> TestResult {
+    let env = common::Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let audit = env.pki().join("audit.log");
+    std::fs::remove_file(&audit)?;
+    std::fs::create_dir(&audit)?;
+    let before = env.snapshot();
+    for args in [&["issue", "bob"][..], &["revoke", "alice"][..]] {
+        let out = env.cmd().args(args).output()?;
+        common::assert_refused(&out, 1, &["audit.log"]);
+        assert_eq!(env.snapshot(), before, "{args:?} changed nothing");
+    }
+    Ok(())
+}

@@ -1789,3 +1789,282 @@ fn client_cn_and_dn_are_not_fooled_by_a_comma_in_the_organization() -> TestResul
     assert_eq!(echo["issuer"], "CN=mtlsctl CA Intermediate G1", "{echo}");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// Issue 12: gateway hardening. Requests curl cannot send go through
+// Python's ssl (raw HTTP/1.1) and Python's `h2` (raw HTTP/2 header fields).
+
+/// Raw HTTP/1.1 on one connection: py_client.py's `steps` mode.
+fn py_steps(env: &Env, gw: &Gateway, cred: &Cred, steps: Value) -> Res<Value> {
+    py_json(
+        env,
+        gw,
+        Some(cred),
+        &["steps", &steps.to_string()],
+        Duration::from_secs(20),
+    )
+}
+
+/// One HTTP/2 connection with one stream per request, each request the
+/// header fields given, in order, unchecked (tests/fixtures/h2_client.py).
+fn h2_requests(env: &Env, gw: &Gateway, cred: &Cred, requests: Value) -> Res<Vec<Value>> {
+    let script = write_script(env, "h2_client.py", include_str!("fixtures/h2_client.py"))?;
+    let out = run_with_deadline(
+        Command::new(common::venv_python()?)
+            .arg(script)
+            .arg(gw.port.to_string())
+            .arg(&gw.cacert)
+            .arg(&cred.chain)
+            .arg(&cred.key)
+            .arg(requests.to_string()),
+        b"",
+        Duration::from_secs(20),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
+        format!(
+            "h2 client printed {text:?} ({e}); stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if let Some(e) = v.get("error") {
+        return Err(format!("h2 client: {e}: {v}").into());
+    }
+    Ok(v["responses"].as_array().ok_or("responses")?.clone())
+}
+
+/// The header fields of an HTTP/2 GET for `path`, with `extra` after the
+/// pseudo-headers; `authority` None sends no `:authority`.
+fn h2_get(path: &str, authority: Option<&str>, extra: &[(&str, &str)]) -> Value {
+    let mut fields = vec![
+        serde_json::json!([":method", "GET"]),
+        serde_json::json!([":scheme", "https"]),
+        serde_json::json!([":path", path]),
+    ];
+    if let Some(a) = authority {
+        fields.push(serde_json::json!([":authority", a]));
+    }
+    for (n, v) in extra {
+        fields.push(serde_json::json!([n, v]));
+    }
+    Value::Array(fields)
+}
+
+/// Asserts a JSON refusal as the client saw it (`status`, `body`) and as
+/// the access log has it.
+fn assert_refused_request(
+    gw: &Gateway,
+    mark: usize,
+    path: &str,
+    got: &Value,
+    status: u16,
+    reason: &str,
+) {
+    assert_eq!(got["status"], status, "{path}: client saw {got}");
+    let body: Value = serde_json::from_str(got["body"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{path}: body is JSON ({e}): {got}"));
+    assert_eq!(body["reason"], reason, "{path}: {got}");
+    let line = gw.access_line(mark, path);
+    assert_eq!(line["status"], status, "{path}: {line}");
+    assert_eq!(line["decision"], reason, "{path}: {line}");
+}
+
+/// RFC 9112 section 3.2: more than one Host is 400, whichever comes first;
+/// before, `Host: localhost` then `Host: evil.com` passed the SNI check
+/// (the first was checked) and the upstream got both. HTTP/2 the same
+/// with two `host` fields and no `:authority`, and a `host` that names
+/// another server than `:authority` (RFC 9113 section 8.3.1).
+#[test]
+fn duplicate_host_headers_are_bad_request_not_an_sni_bypass() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let upstream = start_upstream(&env, 0.0)?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
+    let c = cred(&env, "alice");
+
+    let mark = gw.mark();
+    for (path, hosts) in [
+        ("/dup-first-good", "Host: localhost\r\nHost: evil.com\r\n"),
+        ("/dup-first-evil", "Host: evil.com\r\nHost: localhost\r\n"),
+        ("/dup-same", "Host: localhost\r\nHost: localhost\r\n"),
+        ("/no-host", ""),
+    ] {
+        let request = format!("GET {path} HTTP/1.1\r\n{hosts}\r\n");
+        let got = py_steps(
+            &env,
+            &gw,
+            &c,
+            serde_json::json!([["send", request], ["response"]]),
+        )?;
+        let got = &got["responses"][0];
+        assert_refused_request(&gw, mark, path, got, 400, "bad_request");
+    }
+    // One Host still works.
+    let got = py_steps(
+        &env,
+        &gw,
+        &c,
+        serde_json::json!([
+            ["send", "GET /one-host HTTP/1.1\r\nHost: localhost\r\n\r\n"],
+            ["response"]
+        ]),
+    )?;
+    assert_eq!(got["responses"][0]["status"], 200, "{got}");
+
+    let requests = serde_json::json!([
+        h2_get(
+            "/h2-dup-first-good",
+            None,
+            &[("host", "localhost"), ("host", "evil.com")]
+        ),
+        h2_get(
+            "/h2-dup-first-evil",
+            None,
+            &[("host", "evil.com"), ("host", "localhost")]
+        ),
+        h2_get(
+            "/h2-host-not-authority",
+            Some("localhost"),
+            &[("host", "evil.com")]
+        ),
+        h2_get(
+            "/h2-host-is-authority",
+            Some("localhost"),
+            &[("host", "localhost")]
+        ),
+        h2_get("/h2-host-only", None, &[("host", "localhost")]),
+    ]);
+    let got = h2_requests(&env, &gw, &c, requests)?;
+    for (i, path) in [
+        "/h2-dup-first-good",
+        "/h2-dup-first-evil",
+        "/h2-host-not-authority",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_refused_request(&gw, mark, path, &got[i], 400, "bad_request");
+    }
+    assert_eq!(got[3]["status"], 200, "{got:?}");
+    assert_eq!(got[4]["status"], 200, "{got:?}");
+    let seen = upstream.out.texts(1);
+    for refused in ["dup", "no-host", "not-authority"] {
+        assert!(
+            !seen.iter().any(|l| l.contains(refused)),
+            "a refused request reached the upstream: {seen:?}"
+        );
+    }
+    gw.assert_clean_log();
+    Ok(())
+}
+
+/// More than 100 header fields was hyper's own 431 with an empty body and
+/// no access-log line; a malformed chunk size in a request body proxied to
+/// the upstream was 502 "upstream refused", blaming the upstream for the
+/// client's bytes. Both are JSON refusals now, logged as such.
+#[test]
+fn too_many_headers_and_bad_chunk_sizes_are_json_refusals() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    // The identity echo first: Python's http.server upstream refuses more
+    // than 100 header fields itself.
+    let gw = Gateway::start(&env, &[])?;
+    let c = cred(&env, "alice");
+    let head = |path: &str, fields: usize| {
+        let mut text = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+        for i in 1..fields {
+            text.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        text + "\r\n"
+    };
+
+    let mark = gw.mark();
+    let got = py_steps(
+        &env,
+        &gw,
+        &c,
+        serde_json::json!([["send", head("/fields-100", 100)], ["response"]]),
+    )?;
+    assert_eq!(got["responses"][0]["status"], 200, "{got}");
+    for (path, fields) in [("/fields-101", 101), ("/fields-1000", 1000)] {
+        let got = py_steps(
+            &env,
+            &gw,
+            &c,
+            serde_json::json!([["send", head(path, fields)], ["response"]]),
+        )?;
+        assert_refused_request(
+            &gw,
+            mark,
+            path,
+            &got["responses"][0],
+            431,
+            "header_too_large",
+        );
+    }
+    // HTTP/2: the same limit.
+    let many: Vec<(String, String)> = (1..=101)
+        .map(|i| (format!("x-h{i}"), "v".to_owned()))
+        .collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let got = h2_requests(
+        &env,
+        &gw,
+        &c,
+        serde_json::json!([h2_get("/h2-fields-101", Some("localhost"), &many)]),
+    )?;
+    assert_refused_request(
+        &gw,
+        mark,
+        "/h2-fields-101",
+        &got[0],
+        431,
+        "header_too_large",
+    );
+
+    gw.assert_clean_log();
+
+    // A chunk size that is not hex, proxied to the upstream: the client's
+    // fault, 400.
+    let upstream = start_upstream(&env, 0.0)?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
+    let mark = gw.mark();
+    for (path, body) in [
+        ("/bad-chunk", "zz\r\nhello\r\n0\r\n\r\n"),
+        ("/bad-chunk-later", "5\r\nhello\r\nnot-hex\r\n"),
+    ] {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        );
+        let got = py_steps(
+            &env,
+            &gw,
+            &c,
+            serde_json::json!([["send", request], ["response"]]),
+        )?;
+        assert_refused_request(&gw, mark, path, &got["responses"][0], 400, "bad_request");
+    }
+    // A good chunked body still goes through.
+    let got = py_steps(
+        &env,
+        &gw,
+        &c,
+        serde_json::json!([
+            [
+                "send",
+                "POST /good-chunk HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            ],
+            ["response"]
+        ]),
+    )?;
+    assert_eq!(got["responses"][0]["status"], 200, "{got}");
+    assert!(
+        !gw.dump().contains("upstream request failed"),
+        "the client's bad body was blamed on the upstream:\n{}",
+        gw.dump()
+    );
+    gw.assert_clean_log();
+    Ok(())
+}

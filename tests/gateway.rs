@@ -1959,6 +1959,125 @@ fn duplicate_host_headers_are_bad_request_not_an_sni_bypass() -> TestResult {
     Ok(())
 }
 
+/// `Forwarded`, `X-Real-IP` and every `X-Client-` header the client sends
+/// (the gateway's namespace, any case, `_` for `-`) are stripped; before,
+/// only the gateway's own names were, so `X-Client-Subject` passed. One URI
+/// SAN with a comma in it must not read as two SANs; HTTP/2 cookie fields
+/// reach an HTTP/1.1 upstream as one `cookie` line joined by `; `.
+#[test]
+fn upstream_never_sees_client_x_client_forwarded_or_split_cookies() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice", "--uri", "urn:x,spiffe://acme/admin"]);
+    env.issue(&["bob", "--uri", "urn:x", "--uri", "spiffe://acme/admin"]);
+    env.issue(&["carol", "--uri", "urn:a%2Cb"]);
+    let upstream = start_upstream(&env, 0.0)?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
+    let alice = cred(&env, "alice");
+
+    let spoof = [
+        "-H",
+        "Forwarded: for=6.6.6.6;proto=http",
+        "-H",
+        "X-Real-IP: 6.6.6.6",
+        "-H",
+        "x_real_ip: 6.6.6.6",
+        "-H",
+        "X-Client-Subject: CN=admin",
+        "-H",
+        "X-Client-URI: spiffe://acme/admin-evil",
+        "-H",
+        "x_client_foo: evil",
+        "-H",
+        "X-CLIENT-Verified-By: evil",
+    ];
+    for version in ["--http1.1", "--http2"] {
+        let path = format!("/ns{}", version.trim_start_matches("--http"));
+        let mark = gw.mark();
+        let mut args = vec![version];
+        args.extend(spoof);
+        let out = gw.curl(Some(&alice), &gw.url("localhost", &path), &args);
+        out.assert_status(200);
+        let headers = upstream_headers(&out.json())?;
+        let ctx = format!("{version}: upstream saw {headers:?}");
+        for (name, value) in &headers {
+            let name = name.replace('_', "-");
+            assert!(
+                !["forwarded", "x-real-ip"].contains(&name.as_str()),
+                "{ctx}"
+            );
+            assert!(
+                !value.contains("evil")
+                    && !value.contains("6.6.6.6")
+                    && !value.contains("admin-evil"),
+                "a client header reached the upstream: {name}: {value}; {ctx}"
+            );
+            if name.starts_with("x-client-") {
+                assert!(
+                    [
+                        "x-client-verify",
+                        "x-client-dn",
+                        "x-client-cn",
+                        "x-client-serial",
+                        "x-client-fingerprint",
+                        "x-client-san-uri",
+                        "x-client-roles",
+                    ]
+                    .contains(&name.as_str()),
+                    "{name} is in the gateway's namespace but not the gateway's: {ctx}"
+                );
+            }
+        }
+        // One SAN `urn:x,spiffe://acme/admin`: its comma is percent-encoded.
+        assert_eq!(
+            header_values(&headers, "x-client-san-uri"),
+            ["urn:x%2Cspiffe://acme/admin"],
+            "{ctx}"
+        );
+        let line = gw.access_line(mark, &path);
+        assert_eq!(line["decision"], "allow", "{line}");
+    }
+    // Two SANs: joined by a bare comma. `%` itself is encoded.
+    for (name, want) in [
+        ("bob", "urn:x,spiffe://acme/admin"),
+        ("carol", "urn:a%252Cb"),
+    ] {
+        let out = gw.curl(Some(&cred(&env, name)), &gw.url("localhost", "/sans"), &[]);
+        out.assert_status(200);
+        let headers = upstream_headers(&out.json())?;
+        assert_eq!(
+            header_values(&headers, "x-client-san-uri"),
+            [want],
+            "{name}: {headers:?}"
+        );
+    }
+
+    // HTTP/2 cookies: one field per crumb (RFC 9113 section 8.2.3) become
+    // one HTTP/1.1 line.
+    let mark = gw.mark();
+    let got = h2_requests(
+        &env,
+        &gw,
+        &alice,
+        serde_json::json!([h2_get(
+            "/cookies",
+            Some("localhost"),
+            &[("cookie", "a=1"), ("cookie", "b=2"), ("cookie", "c=3")]
+        )]),
+    )?;
+    assert_eq!(got[0]["status"], 200, "{got:?}");
+    let seen: Value = serde_json::from_str(got[0]["body"].as_str().unwrap_or(""))?;
+    let headers = upstream_headers(&seen)?;
+    assert_eq!(
+        header_values(&headers, "cookie"),
+        ["a=1; b=2; c=3"],
+        "{headers:?}"
+    );
+    assert_eq!(gw.access_line(mark, "/cookies")["status"], 200);
+    gw.assert_clean_log();
+    Ok(())
+}
+
 /// More than 100 header fields was hyper's own 431 with an empty body and
 /// no access-log line; a malformed chunk size in a request body proxied to
 /// the upstream was 502 "upstream refused", blaming the upstream for the

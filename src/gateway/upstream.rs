@@ -109,6 +109,9 @@ impl Upstream {
     pub async fn forward(&self, req: Request<Incoming>) -> (Response<Body>, Option<Refusal>) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
+        if parts.version == Version::HTTP_2 {
+            join_cookies(&mut parts.headers);
+        }
         // Origin form: the client's path and query, moved rather than
         // parsed again. proxy.rs has already put the checked authority
         // into Host.
@@ -293,6 +296,27 @@ impl Failure {
         } else {
             Failure::Unavailable(error.to_string())
         }
+    }
+}
+
+/// HTTP/2 sends each cookie as a field of its own (RFC 9113 section
+/// 8.2.3); an HTTP/1.1 upstream gets them as one `cookie` line joined by
+/// `; `. Nothing is allocated unless there are several.
+fn join_cookies(headers: &mut HeaderMap) {
+    let mut values = headers.get_all(header::COOKIE).iter();
+    if values.next().is_none() || values.next().is_none() {
+        return;
+    }
+    let mut joined = Vec::new();
+    for value in headers.get_all(header::COOKIE) {
+        if !joined.is_empty() {
+            joined.extend_from_slice(b"; ");
+        }
+        joined.extend_from_slice(value.as_bytes());
+    }
+    // Joined valid values with "; " are a valid value.
+    if let Ok(value) = header::HeaderValue::from_bytes(&joined) {
+        headers.insert(header::COOKIE, value);
     }
 }
 

@@ -1175,14 +1175,16 @@ fn slowloris_and_big_headers() -> TestResult {
     out.assert_status(200);
     assert!(t.elapsed() < Duration::from_secs(5));
 
-    // The handshake timeout closes them and logs each one.
+    // The handshake timeout closes them and logs each one: a line, or
+    // counted in the `suppressed` of one (at most one line a second).
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let timeouts = gw
+        let timeouts: u64 = gw
             .json_lines(mark)
             .iter()
             .filter(|v| v["message"] == "handshake failed" && v["refusal"] == "timeout")
-            .count();
+            .map(|v| 1 + v["suppressed"].as_u64().unwrap_or(0))
+            .sum();
         if timeouts >= 200 {
             break;
         }
@@ -2185,5 +2187,118 @@ fn too_many_headers_and_bad_chunk_sizes_are_json_refusals() -> TestResult {
         gw.dump()
     );
     gw.assert_clean_log();
+    Ok(())
+}
+
+/// Every failed handshake was one WARN line, so a scan flooded the log.
+/// Now at most one line per refusal reason a second, the next one carrying
+/// the count of those not logged (`suppressed`); the first of a burst is
+/// logged at once. Third-party crates log warnings only (notify's INFO
+/// lines carried build paths), unless MTLSCTL_LOG says otherwise.
+#[test]
+fn handshake_failure_floods_are_rate_limited() -> TestResult {
+    const SCAN: &str = r#"
+import socket, ssl, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+for _ in range(n):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.recv(1)
+    except Exception:
+        pass
+print("done", flush=True)
+"#;
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let gw = Gateway::start(&env, &[])?;
+    let script = write_script(&env, "scan.py", SCAN)?;
+    let mark = gw.mark();
+    let t = Instant::now();
+    let out = run_with_deadline(
+        Command::new("python3")
+            .arg(&script)
+            .arg(gw.port.to_string())
+            .arg("50"),
+        b"",
+        Duration::from_secs(60),
+    )?;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("done"),
+        "{out:?}"
+    );
+    let burst = t.elapsed();
+    // The first is logged at once.
+    let first = gw
+        .wait_json(mark, LOG_WAIT, |v| v["message"] == "handshake failed")
+        .ok_or("the first refusal is logged")?;
+    assert_eq!(first["refusal"], "no_cert", "{first}");
+    // Every suppressed one is accounted for within a second or so.
+    std::thread::sleep(Duration::from_millis(1500));
+    let lines: Vec<Value> = gw
+        .json_lines(mark)
+        .into_iter()
+        .filter(|v| v["message"] == "handshake failed")
+        .collect();
+    let suppressed: u64 = lines
+        .iter()
+        .map(|v| v["suppressed"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        lines.len() as u64 + suppressed,
+        50,
+        "every refusal is a line or counted in one: {lines:?}"
+    );
+    let most = 2 + burst.as_secs() as usize;
+    assert!(
+        lines.len() <= most,
+        "{} lines for 50 refusals in {burst:?} (at most {most}): {lines:?}",
+        lines.len()
+    );
+    assert!(suppressed > 0, "{lines:?}");
+    // The gateway still serves.
+    gw.curl(
+        Some(&cred(&env, "alice")),
+        &gw.url("localhost", "/after"),
+        &[],
+    )
+    .assert_status(200);
+    // Only mtlsctl logs below WARN.
+    let chatty: Vec<Value> = gw
+        .json_lines(0)
+        .into_iter()
+        .filter(|v| {
+            !v["target"].as_str().unwrap_or("").starts_with("mtlsctl")
+                && !matches!(v["level"].as_str(), Some("WARN" | "ERROR"))
+        })
+        .collect();
+    assert!(chatty.is_empty(), "third-party INFO lines: {chatty:?}");
+    gw.assert_clean_log();
+
+    // An explicit MTLSCTL_LOG still wins.
+    let mut cmd = Gateway::command(&env);
+    cmd.arg("--pki").arg(env.pki()).env("MTLSCTL_LOG", "debug");
+    let verbose = Gateway::launch(&env, cmd, &[])?;
+    verbose
+        .curl(
+            Some(&cred(&env, "alice")),
+            &verbose.url("localhost", "/v"),
+            &[],
+        )
+        .assert_status(200);
+    verbose.access_line(0, "/v");
+    assert!(
+        verbose.json_lines(0).iter().any(|v| !v["target"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("mtlsctl")
+            && v["level"] == "DEBUG"),
+        "MTLSCTL_LOG=debug shows third-party debug lines:\n{}",
+        verbose.dump()
+    );
     Ok(())
 }

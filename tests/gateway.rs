@@ -2190,6 +2190,63 @@ fn too_many_headers_and_bad_chunk_sizes_are_json_refusals() -> TestResult {
     Ok(())
 }
 
+/// Under `--stale-crl warn` a CRL past its nextUpdate was used without a
+/// word in the log. Now one WARN per CRL, naming its issuer and
+/// nextUpdate, however many handshakes it serves.
+#[test]
+fn stale_crl_warn_logs_once_per_crl() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let settings = env.pki().join("mtlsctl.toml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
+    )?;
+    env.cmd().arg("crl").assert().success();
+    let stale_at = Instant::now() + Duration::from_millis(3200);
+    let gw = Gateway::start(&env, &["--stale-crl", "warn"])?;
+    let c = cred(&env, "alice");
+    std::thread::sleep(stale_at.saturating_duration_since(Instant::now()));
+    for i in 0..5 {
+        let path = format!("/stale-{i}");
+        gw.curl(Some(&c), &gw.url("localhost", &path), &[])
+            .assert_status(200);
+        assert_eq!(gw.access_line(0, &path)["decision"], "allow");
+    }
+    // Give the last handshakes time to be logged (they must not be).
+    std::thread::sleep(Duration::from_millis(600));
+    let warnings: Vec<Value> = gw
+        .json_lines(0)
+        .into_iter()
+        .filter(|v| v["target"] == "mtlsctl::crl")
+        .collect();
+    let mut issuers: Vec<String> = warnings
+        .iter()
+        .map(|v| v["issuer"].as_str().unwrap_or("").to_owned())
+        .collect();
+    issuers.sort();
+    let n = issuers.len();
+    issuers.dedup();
+    assert_eq!(n, issuers.len(), "one line per CRL: {warnings:?}");
+    assert!(
+        issuers.iter().any(|i| i.contains("Intermediate")),
+        "the intermediate's CRL is named: {warnings:?}\n{}",
+        gw.dump()
+    );
+    for w in &warnings {
+        assert_eq!(w["level"], "WARN", "{w}");
+        assert!(
+            w["next_update"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "nextUpdate in RFC 3339: {w}"
+        );
+        assert_eq!(w["policy"], "warn", "{w}");
+    }
+    gw.assert_clean_log();
+    Ok(())
+}
+
 /// Every failed handshake was one WARN line, so a scan flooded the log.
 /// Now at most one line per refusal reason a second, the next one carrying
 /// the count of those not logged (`suppressed`); the first of a burst is

@@ -85,11 +85,16 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     result.map_err(Error::Gateway)
 }
 
+/// The log filter unless `MTLSCTL_LOG` sets one: mtlsctl's own lines from
+/// INFO, other crates' (notify, rustls, h2) from WARN only; their INFO
+/// lines are noise to an operator, and notify's carry build paths.
+const DEFAULT_LOG_FILTER: &str = "warn,mtlsctl=info";
+
 /// JSON lines on stderr: access log, handshake failures, reloads, through
 /// the gateway's buffered writer (flushed within 5 ms and on exit).
 fn init_logging() -> crate::gateway::log_writer::FlushGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MTLSCTL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let (writer, guard) = crate::gateway::log_writer::buffered_stderr();
     let _ = tracing_subscriber::fmt()
         .json()

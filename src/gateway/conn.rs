@@ -38,6 +38,15 @@ use crate::gateway::{ConnCtx, GatewayOptions, proxy, trim};
 /// How long an HTTP/1.1 connection is idle before it is parked.
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
 
+/// Most header fields hyper parses in an HTTP/1.1 request head. Above it
+/// hyper answers 431 itself, with an empty body and no access-log line; so
+/// it is set well above the gateway's own limit
+/// ([`proxy::MAX_HEADER_FIELDS`]), which answers in JSON. Past hyper's
+/// default of 100 its field table moves from the stack to the heap: one
+/// allocation per request head parsed, the price of a JSON 431 with a log
+/// line (hyper has no hook for its own error answers).
+pub const PARSE_FIELDS: usize = 1024;
+
 /// Requests in flight and the last activity of one connection.
 pub struct Activity {
     epoch: Instant,
@@ -173,6 +182,7 @@ pub async fn serve_http1<S>(
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
         .max_buf_size(options.max_header_bytes.max(8192))
+        .max_headers(PARSE_FIELDS)
         .keep_alive(true);
     // Parking must win the race against hyper's header timeout, which
     // hyper arms again as soon as a response is written.

@@ -1,31 +1,34 @@
 //! Identity headers: what the gateway strips from every request and what it
 //! adds for the upstream. A header counts as an identity header whatever its
 //! letter case and with `_` written for `-`, because some upstream stacks
-//! (CGI, WSGI, PHP) fold both to the same variable.
+//! (CGI, WSGI, PHP) fold both to the same variable. The whole `X-Client-`
+//! prefix is the gateway's namespace: a client header in it could pass for
+//! one the gateway adds later (`X-Client-Subject`, `X-Client-URI`), so every
+//! one is stripped, not only the names the gateway uses today.
 
 use base64::Engine;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::gateway::identity::ClientIdentity;
 
-/// Headers the client may never set, normalised (lowercase, `-`).
+/// The gateway's header namespace, normalised (lowercase, `-`).
+const NAMESPACE: &str = "x-client-";
+
+/// Headers outside the namespace the client may never set, normalised:
+/// RFC 9440, Envoy's XFCC, and the forwarding headers an upstream trusts
+/// for the client's address and scheme.
 const IDENTITY_HEADERS: &[&str] = &[
     "client-cert",
     "client-cert-chain",
-    "x-client-verify",
-    "x-client-dn",
-    "x-client-cn",
-    "x-client-serial",
-    "x-client-fingerprint",
-    "x-client-san-uri",
-    "x-client-roles",
     "x-forwarded-client-cert",
     "x-forwarded-for",
     "x-forwarded-proto",
+    "forwarded",
+    "x-real-ip",
 ];
 
-/// True when `name` is an identity header in any spelling.
-pub fn is_identity_header(name: &str) -> bool {
+/// `name` is `known` (normalised) in some spelling: any case, `_` for `-`.
+fn spells(known: &str, name: &[u8]) -> bool {
     let fold = |b: u8| {
         if b == b'_' {
             b'-'
@@ -33,9 +36,16 @@ pub fn is_identity_header(name: &str) -> bool {
             b.to_ascii_lowercase()
         }
     };
-    IDENTITY_HEADERS.iter().any(|known| {
-        known.len() == name.len() && known.bytes().zip(name.bytes()).all(|(k, n)| k == fold(n))
-    })
+    known.len() == name.len() && known.bytes().zip(name).all(|(k, &n)| k == fold(n))
+}
+
+/// True when `name` is an identity header in any spelling: in the
+/// `X-Client-` namespace, or one of [`IDENTITY_HEADERS`]. No allocation.
+pub fn is_identity_header(name: &str) -> bool {
+    let name = name.as_bytes();
+    name.get(..NAMESPACE.len())
+        .is_some_and(|prefix| spells(NAMESPACE, prefix))
+        || IDENTITY_HEADERS.iter().any(|known| spells(known, name))
 }
 
 /// Removes every identity header the client sent. One scan and no
@@ -94,9 +104,16 @@ impl IdentityHeaders {
         }
         set("x-client-serial", value_of(&identity.serial));
         set("x-client-fingerprint", value_of(&identity.fingerprint));
-        let uris = identity.uris();
+        // One value per URI SAN, joined by `,`: a comma inside a URI (legal
+        // in a URN or a path) is `%2C`, so `urn:x,spiffe://acme/admin` as
+        // one SAN never reads as two.
+        let uris = identity
+            .uris()
+            .iter()
+            .map(|uri| percent_encode(uri, b','))
+            .collect::<Vec<_>>();
         if !uris.is_empty() {
-            set("x-client-san-uri", value_of(&uris.join(",")));
+            set("x-client-san-uri", header_value(&uris.join(",")));
         }
         IdentityHeaders {
             fixed,
@@ -130,15 +147,26 @@ impl IdentityHeaders {
 /// A header value from text; bytes outside visible ASCII (and `%`) are
 /// percent-encoded so a CN with non-ASCII text still arrives intact.
 fn value_of(text: &str) -> HeaderValue {
+    header_value(&percent_encode(text, b'%'))
+}
+
+/// `text` with `%`, `also` and every byte outside visible ASCII written as
+/// `%XX` (uppercase hex).
+fn percent_encode(text: &str, also: u8) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if (0x20..0x7f).contains(&b) && b != b'%' {
+        if (0x20..0x7f).contains(&b) && b != b'%' && b != also {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
-    HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static(""))
+    out
+}
+
+/// A header value from visible ASCII (what [`percent_encode`] gives).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 #[cfg(test)]
@@ -154,13 +182,34 @@ mod tests {
             "client_cert",
             "X-FORWARDED-CLIENT-CERT",
             "x_forwarded_for",
+            "X-Client-Subject",
+            "x_client_foo",
+            "X_CLIENT_",
+            "Forwarded",
+            "x_real_ip",
+            "x-client",
             "accept",
         ] {
             let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
             headers.append(name, HeaderValue::from_static("spoofed"));
         }
         strip(&mut headers);
-        assert_eq!(headers.len(), 1);
+        assert_eq!(headers.len(), 2, "{headers:?}");
         assert!(headers.contains_key("accept"));
+        // Not in the namespace: it lacks the final `-`.
+        assert!(headers.contains_key("x-client"));
+    }
+
+    #[test]
+    fn percent_encoding_keeps_list_separators_apart() {
+        assert_eq!(
+            percent_encode("urn:x,spiffe://a/b", b','),
+            "urn:x%2Cspiffe://a/b"
+        );
+        assert_eq!(percent_encode("urn:a%2Cb", b','), "urn:a%252Cb");
+        assert_eq!(
+            percent_encode("Soci\u{e9}t\u{e9}", b'%'),
+            "Soci%C3%A9t%C3%A9"
+        );
     }
 }

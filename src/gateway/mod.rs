@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod client_io;
 pub mod conn;
 pub mod echo;
+pub mod handshake_log;
 pub mod headers;
 pub mod identity;
 pub mod log_writer;
@@ -262,23 +263,12 @@ async fn serve_connection(
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             let (refusal, words) = tls::refusal_of(&e);
-            tracing::warn!(
-                target: "mtlsctl::handshake",
-                message = "handshake failed",
-                peer = %peer,
-                reason = %words,
-                refusal = refusal.map(|r| r.as_str()).unwrap_or("tls_error"),
-            );
+            let label = refusal.map_or("tls_error", |r| r.as_str());
+            handshake_log::failed(peer, label, words);
             return;
         }
         Err(_) => {
-            tracing::warn!(
-                target: "mtlsctl::handshake",
-                message = "handshake failed",
-                peer = %peer,
-                reason = "handshake timeout",
-                refusal = "timeout",
-            );
+            handshake_log::failed(peer, "timeout", "handshake timeout".into());
             return;
         }
     };
@@ -287,7 +277,7 @@ async fn serve_connection(
     let peer_certs = conn.peer_certificates().unwrap_or(&[]);
     let identity = ClientIdentity::from_peer(peer_certs, &live.snapshot);
     let Some(identity) = identity else {
-        tracing::warn!(target: "mtlsctl::handshake", message = "handshake failed", peer = %peer, reason = "no client certificate", refusal = "no_cert");
+        handshake_log::failed(peer, "no_cert", "no client certificate".into());
         return;
     };
     let identity_headers = headers::IdentityHeaders::new(&identity, peer_certs, peer.ip());

@@ -32,11 +32,36 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
-/// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`.
-pub fn refuse(status: StatusCode, reason: &str, message: &str) -> Response<Body> {
+/// Most header fields a request may carry (431 above it), as Envoy's
+/// `max_headers_count` and hyper's default; pseudo-header fields of HTTP/2
+/// are not counted. Enforced here rather than by hyper, so the client gets
+/// the JSON answer and the access log a line (see `conn::PARSE_FIELDS`).
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// The status a refusal is answered with.
+pub fn status_of(refusal: Refusal) -> StatusCode {
+    match refusal {
+        Refusal::NoCert => StatusCode::UNAUTHORIZED,
+        Refusal::Untrusted
+        | Refusal::Expired
+        | Refusal::Revoked
+        | Refusal::BadUsage
+        | Refusal::Policy => StatusCode::FORBIDDEN,
+        Refusal::SniMismatch => StatusCode::MISDIRECTED_REQUEST,
+        Refusal::BadRequest => StatusCode::BAD_REQUEST,
+        Refusal::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+        Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+    }
+}
+
+/// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`,
+/// with the status [`status_of`] the refusal.
+pub fn refuse(refusal: Refusal, message: &str) -> Response<Body> {
+    let status = status_of(refusal);
     let body = serde_json::json!({
         "error": status.canonical_reason().unwrap_or("error"),
-        "reason": reason,
+        "reason": refusal.as_str(),
         "message": message,
     });
     let mut resp = Response::new(full(format!("{body}\n")));
@@ -60,7 +85,7 @@ pub async fn handle(
     // Clones that share the request's bytes, for the access log.
     let method = req.method().clone();
     let path = req.uri().path_and_query().cloned();
-    let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
+    let (response, refusal) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
@@ -74,7 +99,7 @@ pub async fn handle(
             .and_then(|v| v.parse().ok()),
         duration: start.elapsed(),
         identity: &ctx.identity,
-        decision,
+        decision: refusal.map_or("allow", Refusal::as_str),
     });
     response
 }
@@ -85,36 +110,33 @@ async fn decide(
     shared: &ArcSwap<Live>,
     upstream: Option<&upstream::Upstream>,
     options: &GatewayOptions,
-) -> (Response<Body>, &'static str) {
+) -> (Response<Body>, Option<Refusal>) {
     // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
     // header block that arrives whole can slip past it: this check is exact.
     let head = header_block_len(&req);
-    if head > options.max_header_bytes {
-        let mut response = refuse(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "header_too_large",
-            &format!(
+    let fields = req.headers().len();
+    if head > options.max_header_bytes || fields > MAX_HEADER_FIELDS {
+        let message = if fields > MAX_HEADER_FIELDS {
+            format!(
+                "the request has {fields} header fields, over this gateway's limit of {MAX_HEADER_FIELDS}"
+            )
+        } else {
+            format!(
                 "the request's header block is {head} bytes, over this gateway's limit of {} (--max-header-bytes)",
                 options.max_header_bytes
-            ),
-        );
+            )
+        };
+        let mut response = refuse(Refusal::HeaderTooLarge, &message);
         if req.version() < Version::HTTP_2 {
             response.headers_mut().insert(
                 header::CONNECTION,
                 header::HeaderValue::from_static("close"),
             );
         }
-        return (response, "header_too_large");
+        return (response, Some(Refusal::HeaderTooLarge));
     }
-    if let Err(message) = check_host(&req, ctx.sni.as_deref()) {
-        return (
-            refuse(
-                StatusCode::MISDIRECTED_REQUEST,
-                Refusal::SniMismatch.as_str(),
-                &message,
-            ),
-            Refusal::SniMismatch.as_str(),
-        );
+    if let Err((refusal, message)) = check_host(&req, ctx.sni.as_deref()) {
+        return (refuse(refusal, &message), Some(refusal));
     }
     let live = shared.load();
     let now = crate::pki::time::now();
@@ -123,10 +145,7 @@ async fn decide(
             "client certificate expired {}",
             crate::pki::time::rfc3339(ctx.identity.not_after)
         );
-        return (
-            refuse(StatusCode::FORBIDDEN, Refusal::Expired.as_str(), &msg),
-            Refusal::Expired.as_str(),
-        );
+        return (refuse(Refusal::Expired, &msg), Some(Refusal::Expired));
     }
     let stale_ok = options.tls.stale_crl == StaleCrlPolicy::Warn;
     if let Err(problem) = live.snapshot.check(&ctx.identity.revocation, now, stale_ok) {
@@ -135,14 +154,7 @@ async fn decide(
             RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
             RevocationProblem::CaExpired(_) => Refusal::Expired,
         };
-        return (
-            refuse(
-                StatusCode::FORBIDDEN,
-                refusal.as_str(),
-                &problem.to_string(),
-            ),
-            refusal.as_str(),
-        );
+        return (refuse(refusal, &problem.to_string()), Some(refusal));
     }
     let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
     // The request's authority is the one checked against SNI; an
@@ -161,8 +173,8 @@ async fn decide(
     headers::strip(req.headers_mut());
     ctx.headers.add(req.headers_mut(), &roles);
     match upstream {
-        None => (echo::respond(&req, ctx, &roles), "allow"),
-        Some(up) => (up.forward(req).await, "allow"),
+        None => (echo::respond(&req, ctx, &roles), None),
+        Some(up) => up.forward(req).await,
     }
 }
 
@@ -185,31 +197,69 @@ fn header_block_len(req: &Request<Incoming>) -> usize {
 /// With client auth on, the Host a request names must be the name the TLS
 /// connection was made for (SNI); a connection without SNI may only address
 /// the server by IP literal. Case-insensitive, port and trailing dot ignored.
-fn check_host(req: &Request<Incoming>, sni: Option<&str>) -> Result<(), String> {
+///
+/// Which name counts, and what is malformed (400, never 421: the request
+/// names no one server):
+/// - more than one Host field, in any protocol (RFC 9112 section 3.2: a
+///   check of the first and a forward of all is an SNI bypass);
+/// - HTTP/2: `:authority` when present, and a `host` field beside it must
+///   name the same (RFC 9113 section 8.3.1); otherwise the `host` field;
+/// - HTTP/1.x: an absolute-form target's authority (which replaces Host,
+///   RFC 9112 section 3.2.2), otherwise the Host field;
+/// - no name at all, or a Host that is not visible ASCII.
+fn check_host(req: &Request<Incoming>, sni: Option<&str>) -> Result<(), (Refusal, String)> {
+    let bad = |message: String| (Refusal::BadRequest, message);
+    let mut fields = req.headers().get_all(header::HOST).iter();
+    let field = fields.next();
+    if fields.next().is_some() {
+        return Err(bad(
+            "the request has more than one Host header field (RFC 9112 section 3.2)".into(),
+        ));
+    }
+    let field = match field.map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(text)) => Some(text),
+        Some(Err(_)) => return Err(bad("the Host header field is not visible ASCII".into())),
+    };
+    let authority = req.uri().authority().map(|a| a.as_str());
+    if req.version() == Version::HTTP_2
+        && let (Some(authority), Some(field)) = (authority, field)
+        && !authority.eq_ignore_ascii_case(field)
+    {
+        return Err(bad(format!(
+            "the host field names {field} but :authority names {authority} (RFC 9113 section 8.3.1)"
+        )));
+    }
     let host = req
         .uri()
         .host()
-        .map(str::to_owned)
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| "the request names no host".to_owned())?;
-    let host = strip_port(&host).trim_end_matches('.').to_ascii_lowercase();
+        .or(field)
+        .ok_or_else(|| bad("the request names no host (no Host header field)".into()))?;
+    let host = strip_port(host);
+    let host = host.strip_suffix('.').unwrap_or(host);
     match sni {
-        Some(sni) if sni.trim_end_matches('.') == host => Ok(()),
-        Some(sni) => Err(format!(
-            "this connection was made for {sni} (TLS SNI) but the request is for {host}"
+        Some(sni)
+            if sni
+                .strip_suffix('.')
+                .unwrap_or(sni)
+                .eq_ignore_ascii_case(host) =>
+        {
+            Ok(())
+        }
+        Some(sni) => Err((
+            Refusal::SniMismatch,
+            format!("this connection was made for {sni} (TLS SNI) but the request is for {host}"),
         )),
         None => {
             let bare = host.trim_start_matches('[').trim_end_matches(']');
             if bare.parse::<std::net::IpAddr>().is_ok() {
                 Ok(())
             } else {
-                Err(format!(
-                    "the connection sent no TLS SNI, so it may only address this server by IP, not {host}"
+                Err((
+                    Refusal::SniMismatch,
+                    format!(
+                        "the connection sent no TLS SNI, so it may only address this server by IP, not {host}"
+                    ),
                 ))
             }
         }

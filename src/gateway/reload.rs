@@ -22,8 +22,15 @@
 //!
 //! All of it runs on one plain thread: it only stats files and builds
 //! snapshots, and must not take a runtime worker for either.
+//!
+//! The same thread watches the clock for the CRLs in service: when one
+//! passes its nextUpdate it logs one WARN for that CRL (target
+//! `mtlsctl::crl`), whatever the `--stale-crl` policy, so that `warn` does
+//! not serve silently and `deny` says why every client of that CA is being
+//! refused. Once per CRL, not per handshake: a new CRL from the same issuer
+//! (a new nextUpdate) is a new one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,8 +40,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecursiveMode, Watcher};
+use time::OffsetDateTime;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::gateway::tls::StaleCrlPolicy;
 use crate::gateway::{GatewayOptions, Live, build_live};
 use crate::pki::layout::Layout;
 use crate::pki::snapshot::SourceStamp;
@@ -104,6 +113,7 @@ pub fn spawn(
         shared,
         seen,
         stop: stop.clone(),
+        stale_logged: HashSet::new(),
     };
     std::thread::Builder::new()
         .name("mtlsctl-reload".into())
@@ -119,6 +129,8 @@ struct Reloader {
     seen: SourceStamp,
     watches: Watches,
     stop: Arc<AtomicBool>,
+    /// The stale CRLs already logged: issuer and nextUpdate.
+    stale_logged: HashSet<(String, OffsetDateTime)>,
 }
 
 impl Reloader {
@@ -138,6 +150,7 @@ impl Reloader {
                 Err(RecvTimeoutError::Timeout) => "poll",
                 Err(RecvTimeoutError::Disconnected) => return,
             };
+            self.log_stale_crls();
             let now = SourceStamp::take(&self.layout, &self.options.server_cert);
             self.watches.arm(&now);
             if !forced && now == self.seen {
@@ -148,6 +161,35 @@ impl Reloader {
             // load shows on the next stamp.
             self.seen = now;
             self.reload(cause);
+        }
+    }
+
+    /// One WARN for each CRL in service that has passed its nextUpdate
+    /// since the last look (see the module header).
+    fn log_stale_crls(&mut self) {
+        let live = self.shared.load();
+        let now = crate::pki::time::now();
+        let (policy, message) = match self.options.tls.stale_crl {
+            StaleCrlPolicy::Warn => (
+                "warn",
+                "CRL past its nextUpdate; still in use (--stale-crl warn): run `mtlsctl crl`",
+            ),
+            StaleCrlPolicy::Deny => (
+                "deny",
+                "CRL past its nextUpdate; refusing the certificates it covers (--stale-crl deny): run `mtlsctl crl`",
+            ),
+        };
+        for (issuer, next_update) in live.snapshot.stale_crls(now) {
+            if !self.stale_logged.insert((issuer.to_owned(), next_update)) {
+                continue;
+            }
+            tracing::warn!(
+                target: "mtlsctl::crl",
+                message,
+                issuer,
+                next_update = %crate::pki::time::rfc3339(next_update),
+                policy,
+            );
         }
     }
 

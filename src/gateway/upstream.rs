@@ -31,6 +31,7 @@ use tokio::net::TcpStream;
 
 use crate::gateway::GatewayOptions;
 use crate::gateway::proxy::{Body, BodyError, refuse};
+use crate::pki::verify::Refusal;
 
 /// Idle upstream connections are closed after this long.
 const IDLE_FOR: Duration = Duration::from_secs(30);
@@ -103,10 +104,14 @@ impl Upstream {
         }
     }
 
-    /// Sends the (already filtered) request on and returns the answer.
-    pub async fn forward(&self, req: Request<Incoming>) -> Response<Body> {
+    /// Sends the (already filtered) request on and returns the answer, and
+    /// the refusal when the answer is the gateway's own.
+    pub async fn forward(&self, req: Request<Incoming>) -> (Response<Body>, Option<Refusal>) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
+        if parts.version == Version::HTTP_2 {
+            join_cookies(&mut parts.headers);
+        }
         // Origin form: the client's path and query, moved rather than
         // parsed again. proxy.rs has already put the checked authority
         // into Host.
@@ -125,27 +130,30 @@ impl Upstream {
         } else {
             self.round_trip(out).await
         };
-        match result {
+        let (refusal, message) = match result {
             Ok(mut response) => {
                 if !upgrade || response.status() != StatusCode::SWITCHING_PROTOCOLS {
                     remove_hop_by_hop(response.headers_mut(), false);
                 }
-                response
+                return (response, None);
             }
-            Err(Failure::Timeout) => refuse(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_timeout",
-                "the upstream did not answer in time",
+            Err(Failure::Timeout) => (
+                Refusal::UpstreamTimeout,
+                "the upstream did not answer in time".to_owned(),
+            ),
+            Err(Failure::ClientBody(e)) => (
+                Refusal::BadRequest,
+                format!("the request body could not be read: {e}"),
             ),
             Err(Failure::Unavailable(e)) => {
                 tracing::warn!(target: "mtlsctl::upstream", message = "upstream request failed", error = %e);
-                refuse(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    "the upstream refused or dropped the connection",
+                (
+                    Refusal::UpstreamUnavailable,
+                    "the upstream refused or dropped the connection".to_owned(),
                 )
             }
-        }
+        };
+        (refuse(refusal, &message), Some(refusal))
     }
 
     /// One request on an idle connection (or a new one), driven from this
@@ -189,7 +197,7 @@ impl Upstream {
                     // Not sent at all: the idle connection had been closed
                     // by the upstream just before. Any request may go again.
                     Some(back) if reused => req = back,
-                    _ => return Err(Failure::Unavailable(e.into_error().to_string())),
+                    _ => return Err(Failure::of(e.into_error())),
                 },
             }
         }
@@ -269,6 +277,47 @@ enum Failure {
     Timeout,
     /// Refused, unreachable, or dropped: 502.
     Unavailable(String),
+    /// The client's request body could not be read (a malformed chunk
+    /// size, a body cut short): the client's fault, 400.
+    ClientBody(String),
+}
+
+impl Failure {
+    /// Tells the client's fault from the upstream's: hyper's client calls
+    /// an error of the body it sends a user error, and that body is the
+    /// client's request body, whose own error is hyper's server's.
+    fn of(error: hyper::Error) -> Failure {
+        let from_client = error.is_user()
+            && std::error::Error::source(&error).is_some_and(|s| s.is::<hyper::Error>());
+        if from_client {
+            let cause =
+                std::error::Error::source(&error).map_or_else(String::new, |s| s.to_string());
+            Failure::ClientBody(cause)
+        } else {
+            Failure::Unavailable(error.to_string())
+        }
+    }
+}
+
+/// HTTP/2 sends each cookie as a field of its own (RFC 9113 section
+/// 8.2.3); an HTTP/1.1 upstream gets them as one `cookie` line joined by
+/// `; `. Nothing is allocated unless there are several.
+fn join_cookies(headers: &mut HeaderMap) {
+    let mut values = headers.get_all(header::COOKIE).iter();
+    if values.next().is_none() || values.next().is_none() {
+        return;
+    }
+    let mut joined = Vec::new();
+    for value in headers.get_all(header::COOKIE) {
+        if !joined.is_empty() {
+            joined.extend_from_slice(b"; ");
+        }
+        joined.extend_from_slice(value.as_bytes());
+    }
+    // Joined valid values with "; " are a valid value.
+    if let Ok(value) = header::HeaderValue::from_bytes(&joined) {
+        headers.insert(header::COOKIE, value);
+    }
 }
 
 /// A response body from a pooled connection: polling it drives the

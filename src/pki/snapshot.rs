@@ -124,6 +124,8 @@ impl SerialKey {
 struct CrlState {
     revoked: HashSet<SerialKey>,
     next_update: Option<OffsetDateTime>,
+    /// The CRL's issuer, RFC 4514, for messages.
+    issuer: String,
 }
 
 /// Why revocation says no.
@@ -300,6 +302,7 @@ impl Snapshot {
                 CrlState {
                     revoked,
                     next_update,
+                    issuer: crate::pki::dn::rfc4514(parsed.issuer()).unwrap_or(issuer_text),
                 },
             );
         }
@@ -418,6 +421,16 @@ impl Snapshot {
             }
         }
         Ok(())
+    }
+
+    /// The CRLs past their nextUpdate at `now`: issuer (RFC 4514) and
+    /// nextUpdate of each.
+    pub fn stale_crls(&self, now: OffsetDateTime) -> impl Iterator<Item = (&str, OffsetDateTime)> {
+        self.crls.values().filter_map(move |crl| {
+            crl.next_update
+                .filter(|n| *n < now)
+                .map(|n| (crl.issuer.as_str(), n))
+        })
     }
 
     /// Roles recorded for the certificate with this serial (big-endian bytes).

@@ -19,8 +19,10 @@ use crate::pki::inspect::{self, CertInfo, Inspected};
 use crate::pki::time::rfc3339;
 use crate::pki::{Pki, PkiError};
 
-/// Why a certificate is refused: one closed set, shared by `verify`, the
-/// gateway's metrics, access log and 401/403 bodies.
+/// Why a certificate or a request is refused: one closed set, shared by
+/// `verify`, the gateway's metrics, access log and JSON error bodies.
+/// `verify` only ever yields the certificate reasons (`NoCert` to
+/// `BadUsage`); the rest are the gateway's per-request answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// No certificate was presented.
@@ -37,6 +39,15 @@ pub enum Refusal {
     Policy,
     /// SNI and Host disagree.
     SniMismatch,
+    /// The request is malformed (RFC 9112/9113): several Host fields, a
+    /// Host that disagrees with `:authority`, a body that cannot be decoded.
+    BadRequest,
+    /// The request's header block is over the size or field-count limit.
+    HeaderTooLarge,
+    /// The upstream refused or dropped the connection.
+    UpstreamUnavailable,
+    /// The upstream sent no response head in time.
+    UpstreamTimeout,
 }
 
 impl Refusal {
@@ -50,6 +61,10 @@ impl Refusal {
             Refusal::BadUsage => "bad_usage",
             Refusal::Policy => "policy",
             Refusal::SniMismatch => "sni_mismatch",
+            Refusal::BadRequest => "bad_request",
+            Refusal::HeaderTooLarge => "header_too_large",
+            Refusal::UpstreamUnavailable => "upstream_unavailable",
+            Refusal::UpstreamTimeout => "upstream_timeout",
         }
     }
 }

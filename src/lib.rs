@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod output;
 pub mod pki;

@@ -516,12 +516,25 @@ fn leaf_params(
 /// Reads a CSR (PEM or DER), checks its self-signature and key type, and
 /// returns only its public key.
 fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
+    let bytes = fs::read(path).map_err(|e| PkiError::CsrUnreadable {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    parse_csr(&bytes, path)
+}
+
+/// [`read_csr`] of bytes already read from `path` (named in errors): the
+/// CSR's public key, key type and key identifier, once its self-signature
+/// verifies.
+pub fn parse_csr(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
     let unreadable = |why: String| PkiError::CsrUnreadable {
         path: path.to_owned(),
         why,
     };
-    let bytes = fs::read(path).map_err(|e| unreadable(e.to_string()))?;
-    let bytes = normalise_pem(&bytes);
+    let bytes = normalise_pem(bytes);
     let der = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         CertificateSigningRequestDer::from_pem_slice(&bytes)
             .map_err(|e| unreadable(format!("no CERTIFICATE REQUEST block: {e}")))?

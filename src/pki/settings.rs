@@ -135,9 +135,15 @@ impl Settings {
 
     /// Reads and checks `mtlsctl.toml`.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| FsError::new("read", path, e))?;
-        let raw: RawSettings = toml::from_str(&text).map_err(|e| SettingsError::Syntax {
+        Settings::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks the text of `mtlsctl.toml`; `shown` names the file
+    /// in errors.
+    pub fn parse(text: &str, shown: &str) -> Result<Self, SettingsError> {
+        let shown = shown.to_owned();
+        let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Syntax {
             path: shown.clone(),
             message: e.message().to_owned(),
         })?;

@@ -49,6 +49,51 @@ pub fn command_line(data: &[u8]) {
     let _ = Cli::try_parse_from(args);
 }
 
+/// The gateway's request-head handling: an HTTP/1.1-style head (request
+/// line, then `Name: value` lines) becomes a request; the identity headers
+/// are stripped (and none may survive, in any spelling), then the Host is
+/// checked against an SNI chosen by the first byte: none, `localhost`, or
+/// the request's own first Host value.
+pub fn request_head(data: &[u8]) {
+    let Some((&choice, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let (method, target) = (first.next().unwrap_or("GET"), first.next().unwrap_or("/"));
+    let mut builder = http::Request::builder().method(method).uri(target);
+    if choice & 0x80 != 0 {
+        builder = builder.version(http::Version::HTTP_2);
+    }
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            builder = builder.header(name.trim(), value.trim());
+        }
+    }
+    let Ok(mut req) = builder.body(()) else {
+        return;
+    };
+    crate::gateway::headers::strip(req.headers_mut());
+    assert!(
+        !req.headers()
+            .keys()
+            .any(|n| crate::gateway::headers::is_identity_header(n.as_str())),
+        "an identity header survived strip()"
+    );
+    let own = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let sni = match choice % 3 {
+        0 => None,
+        1 => Some("localhost".to_owned()),
+        _ => own,
+    };
+    let _ = crate::gateway::proxy::check_host(&req, sni.as_deref());
+}
+
 /// `mtlsctl.toml`.
 pub fn settings(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {

@@ -64,3 +64,8 @@ fn command_line_corpus() {
 fn settings_corpus() {
     replay("settings", mtlsctl::fuzzing::settings);
 }
+
+#[test]
+fn request_head_corpus() {
+    replay("request_head", mtlsctl::fuzzing::request_head);
+}

@@ -207,7 +207,7 @@ fn header_block_len(req: &Request<Incoming>) -> usize {
 /// - HTTP/1.x: an absolute-form target's authority (which replaces Host,
 ///   RFC 9112 section 3.2.2), otherwise the Host field;
 /// - no name at all, or a Host that is not visible ASCII.
-fn check_host(req: &Request<Incoming>, sni: Option<&str>) -> Result<(), (Refusal, String)> {
+pub(crate) fn check_host<B>(req: &Request<B>, sni: Option<&str>) -> Result<(), (Refusal, String)> {
     let bad = |message: String| (Refusal::BadRequest, message);
     let mut fields = req.headers().get_all(header::HOST).iter();
     let field = fields.next();

@@ -7,7 +7,8 @@
 //! expiry recheck against the *current* snapshot, identity headers, then
 //! the echo or the upstream. Reloads swap the snapshot atomically
 //! ([`reload`]); open connections keep running and see the new revocation
-//! state on their next request.
+//! state on their next request, and what is in flight for a client that a
+//! reload (or the clock) now refuses is cut ([`standing`]).
 
 pub mod access_log;
 pub mod client_io;
@@ -19,6 +20,7 @@ pub mod log_writer;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;
+pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
@@ -128,6 +130,12 @@ pub struct ConnCtx {
     pub headers: headers::IdentityHeaders,
     /// Requests in flight and the last activity, for the idle deadlines.
     pub activity: conn::Activity,
+    /// The live snapshot and its reloads, to cut what is in flight when
+    /// the client is refused.
+    pub standing: standing::Standing,
+    /// Notified when a response must be the connection's last (the client
+    /// was refused): HTTP/2 then sends GOAWAY and closes.
+    pub close: tokio::sync::Notify,
 }
 
 /// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
@@ -177,7 +185,14 @@ pub async fn run(
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
     shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
-    let _reload = reload::spawn(layout.clone(), options.clone(), shared.clone(), stamp)?;
+    let (generations_tx, generations) = watch::channel(1u64);
+    let _reload = reload::spawn(
+        layout.clone(),
+        options.clone(),
+        shared.clone(),
+        stamp,
+        generations_tx,
+    )?;
     let upstream = options
         .upstream
         .clone()
@@ -220,10 +235,11 @@ pub async fn run(
         let options = options.clone();
         let upstream = upstream.clone();
         let stop_rx = stop_rx.clone();
+        let generations = generations.clone();
         let open = open.clone();
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            serve_connection(tcp, peer, shared, options, upstream, stop_rx).await;
+            serve_connection(tcp, peer, shared, generations, options, upstream, stop_rx).await;
             trim::freed();
             open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
@@ -243,6 +259,7 @@ async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<ArcSwap<Live>>,
+    generations: watch::Receiver<u64>,
     options: Arc<GatewayOptions>,
     upstream: Option<Arc<upstream::Upstream>>,
     stop: watch::Receiver<bool>,
@@ -298,6 +315,12 @@ async fn serve_connection(
         identity,
         headers: identity_headers,
         activity: conn::Activity::new(),
+        standing: standing::Standing::new(
+            shared.clone(),
+            generations,
+            options.tls.stale_crl == tls::StaleCrlPolicy::Warn,
+        ),
+        close: tokio::sync::Notify::new(),
     });
     let service = {
         let ctx = ctx.clone();

@@ -34,6 +34,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
 
 use crate::gateway::{GatewayOptions, Live, build_live};
 use crate::pki::layout::Layout;
@@ -79,12 +80,15 @@ impl Drop for ReloadHandle {
 
 /// Starts watching the PKI at `layout` (an absolute path) and SIGHUP.
 /// `seen` is the stamp taken just before the snapshot now in service was
-/// loaded, so that a change made while it loaded is not missed.
+/// loaded, so that a change made while it loaded is not missed. Each
+/// generation swapped in is sent on `generations` (after the swap), for the
+/// connections that re-check their client ([`crate::gateway::standing`]).
 pub fn spawn(
     layout: Layout,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
     seen: SourceStamp,
+    generations: watch::Sender<u64>,
 ) -> Result<ReloadHandle, ReloadError> {
     let (tx, rx) = mpsc::sync_channel::<Wake>(64);
     let mut hup = signal(SignalKind::hangup()).map_err(ReloadError::Signal)?;
@@ -102,6 +106,7 @@ pub fn spawn(
         layout,
         options,
         shared,
+        generations,
         seen,
         stop: stop.clone(),
     };
@@ -116,6 +121,7 @@ struct Reloader {
     layout: Layout,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
+    generations: watch::Sender<u64>,
     seen: SourceStamp,
     watches: Watches,
     stop: Arc<AtomicBool>,
@@ -158,6 +164,7 @@ impl Reloader {
                 let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
                 // In service first, then logged: the line means it is live.
                 self.shared.store(Arc::new(live));
+                self.generations.send_replace(generation);
                 tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
             }
             Err(e) => {

@@ -29,8 +29,8 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::gateway::GatewayOptions;
 use crate::gateway::proxy::{Body, BodyError, refuse};
+use crate::gateway::{ConnCtx, GatewayOptions, standing};
 
 /// Idle upstream connections are closed after this long.
 const IDLE_FOR: Duration = Duration::from_secs(30);
@@ -104,7 +104,9 @@ impl Upstream {
     }
 
     /// Sends the (already filtered) request on and returns the answer.
-    pub async fn forward(&self, req: Request<Incoming>) -> Response<Body> {
+    /// An upgrade's tunnel lives as long as `ctx`'s client stays in good
+    /// standing.
+    pub async fn forward(&self, req: Request<Incoming>, ctx: &Arc<ConnCtx>) -> Response<Body> {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
         // Origin form: the client's path and query, moved rather than
@@ -121,7 +123,7 @@ impl Upstream {
         *out.headers_mut() = std::mem::take(&mut parts.headers);
         *out.extensions_mut() = std::mem::take(&mut parts.extensions);
         let result = if upgrade {
-            self.upgrade(out).await
+            self.upgrade(out, ctx.clone()).await
         } else {
             self.round_trip(out).await
         };
@@ -196,8 +198,13 @@ impl Upstream {
     }
 
     /// An upgrade on a connection of its own, run by its own task, since
-    /// after the 101 the connection becomes the tunnel.
-    async fn upgrade(&self, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    /// after the 101 the connection becomes the tunnel. The tunnel is cut
+    /// when its client is refused (revoked, expired: [`standing`]).
+    async fn upgrade(
+        &self,
+        mut req: Request<Incoming>,
+        ctx: Arc<ConnCtx>,
+    ) -> Result<Response<Body>, Failure> {
         let client_upgrade = hyper::upgrade::on(&mut req);
         let Conn { mut send, conn } = *self.connect().await?;
         tokio::spawn(async move {
@@ -216,7 +223,14 @@ impl Upstream {
                     Ok((client, upstream)) => {
                         let mut client = TokioIo::new(client);
                         let mut upstream = TokioIo::new(upstream);
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                            refused = ctx.standing.refused(&ctx.identity, true) => {
+                                // Both ends are dropped: the client sees the
+                                // tunnel end without a close_notify.
+                                standing::log_cut(ctx.peer, &ctx.identity, "tunnel", &refused);
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(target: "mtlsctl::upstream", message = "upgrade failed", error = %e)

@@ -3,7 +3,9 @@
 //! New handshakes use the new config; open connections see the new
 //! revocation state on their next request. A snapshot that fails to load is
 //! refused: the last good one stays in service and the failure is logged
-//! with its cause.
+//! with its cause. So is one whose CRL for some CA is older (a lower
+//! cRLNumber) than the one in service: CRL numbers only grow, and taking
+//! an older CRL (a restored backup) would un-revoke certificates.
 //!
 //! Why it is built this way: a revocation must bite within a second however
 //! the PKI was started and changed, and one inotify watch alone loses that
@@ -161,6 +163,23 @@ impl Reloader {
         let next = self.shared.load().generation + 1;
         match build_live(&self.layout, &self.options, next) {
             Ok(live) => {
+                let current = self.shared.load();
+                if let Err(rollback) = live
+                    .snapshot
+                    .check_no_rollback(&current.snapshot, &self.layout)
+                {
+                    tracing::error!(
+                        target: "mtlsctl::reload",
+                        message = "refused an older CRL; keeping the last good configuration",
+                        cause,
+                        generation = current.generation,
+                        ca = %rollback.ca,
+                        held_crl_number = %rollback.held,
+                        offered_crl_number = %rollback.offered,
+                        error = %rollback,
+                    );
+                    return;
+                }
                 let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
                 // In service first, then logged: the line means it is live.
                 self.shared.store(Arc::new(live));

@@ -24,6 +24,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyD
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::X509Extension;
+use x509_parser::num_bigint::BigUint;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
@@ -124,6 +125,30 @@ impl SerialKey {
 struct CrlState {
     revoked: HashSet<SerialKey>,
     next_update: Option<OffsetDateTime>,
+    /// The CRL's cRLNumber, to refuse an older CRL on reload.
+    number: Option<BigUint>,
+    /// The issuing CA's subject, for messages.
+    issuer: String,
+}
+
+/// A CRL older than the one in service for the same CA: its number went
+/// down. CRL numbers in this PKI only grow, so this is a restored backup
+/// or a replayed file, and taking it would un-revoke certificates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{path}: the CRL of {ca} is number {offered}, older than number {held} in service; \
+     refusing to roll revocations back (restored from a backup?): run `mtlsctl crl` to \
+     publish a newer CRL"
+)]
+pub struct CrlRollback {
+    /// crls.pem.
+    pub path: PathBuf,
+    /// The CA's subject.
+    pub ca: String,
+    /// The number of the CRL in service.
+    pub held: BigUint,
+    /// The number of the CRL offered.
+    pub offered: BigUint,
 }
 
 /// Why revocation says no.
@@ -300,6 +325,8 @@ impl Snapshot {
                 CrlState {
                     revoked,
                     next_update,
+                    number: parsed.crl_number().cloned(),
+                    issuer: issuer_text.clone(),
                 },
             );
         }
@@ -415,6 +442,34 @@ impl Snapshot {
             }
             if !stale_ok && crl.next_update.is_some_and(|n| n < now) {
                 return Err(RevocationProblem::Stale(link.subject.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses this snapshot in place of `previous` when the CRL of any CA
+    /// both hold is older (a lower cRLNumber) than the one `previous`
+    /// holds: a rollback would un-revoke certificates. A CA new in this
+    /// snapshot, or a CRL without a number, has nothing to compare.
+    pub fn check_no_rollback(
+        &self,
+        previous: &Snapshot,
+        layout: &Layout,
+    ) -> Result<(), CrlRollback> {
+        for (key, held) in &previous.crls {
+            let (Some(held_number), Some(offered)) = (
+                held.number.as_ref(),
+                self.crls.get(key).and_then(|c| c.number.as_ref()),
+            ) else {
+                continue;
+            };
+            if offered < held_number {
+                return Err(CrlRollback {
+                    path: layout.crls(),
+                    ca: held.issuer.clone(),
+                    held: held_number.clone(),
+                    offered: offered.clone(),
+                });
             }
         }
         Ok(())

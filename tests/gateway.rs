@@ -2120,3 +2120,99 @@ fn revoked_on_a_live_http2_connection_gets_403_json_then_goaway() -> TestResult 
     gw.assert_clean_log();
     Ok(())
 }
+
+/// The regression: a client-profile certificate filed under the gateway's
+/// server-certificate name was served as the server certificate, so every
+/// handshake failed. The gateway now refuses to start, naming the file and
+/// the fix; the same holds for a server certificate whose names do not
+/// cover the configured ones, and a reload to such a certificate is
+/// refused.
+#[test]
+fn client_profile_certificate_under_the_server_cert_name_is_refused() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    // The name `serve --server-name gw.test` files its certificate under.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"gw.test");
+    let name = format!("gateway-gw.test-{}", &hex::encode(digest.as_ref())[..8]);
+    env.issue(&[&name, "--dns", "gw.test"]);
+    let out = run_with_deadline(
+        Gateway::command(&env).arg("--pki").arg(env.pki()).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--server-name",
+            "gw.test",
+        ]),
+        b"",
+        Duration::from_secs(15),
+    )?;
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains(&format!("certs/{name}/chain.pem")),
+        "names the file: {err}"
+    );
+    assert!(err.contains("serverAuth"), "names the cause: {err}");
+    assert!(err.contains("--server-name"), "names a fix: {err}");
+    assert!(err.contains("hint:"), "{err}");
+
+    // A server certificate for other names.
+    let other = Env::new();
+    other.init(&[]);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"gw.test");
+    let name = format!("gateway-gw.test-{}", &hex::encode(digest.as_ref())[..8]);
+    other.issue(&[&name, "--profile", "server", "--dns", "elsewhere.test"]);
+    let out = run_with_deadline(
+        Gateway::command(&other)
+            .arg("--pki")
+            .arg(other.pki())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--server-name",
+                "gw.test",
+            ]),
+        b"",
+        Duration::from_secs(15),
+    )?;
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains("gw.test"), "names the missing name: {err}");
+
+    // A reload to a client certificate is refused; the last good stays.
+    let third = Env::new();
+    third.init(&[]);
+    third.issue(&["alice"]);
+    let gw = Gateway::start(&third, &["--server-name", "localhost"])?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"localhost");
+    let served = third.pki().join(format!(
+        "certs/gateway-localhost-{}",
+        &hex::encode(digest.as_ref())[..8]
+    ));
+    let mark = gw.mark();
+    let alice = cred(&third, "alice");
+    // Renamed into place, key first: the pair is consistent at the end.
+    for (from, to) in [(&alice.key, "key.pem"), (&alice.chain, "chain.pem")] {
+        std::fs::copy(from, served.join(format!("{to}.new")))?;
+        std::fs::rename(served.join(format!("{to}.new")), served.join(to))?;
+    }
+    let failed = gw
+        .wait_json(mark, Duration::from_secs(3), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "reload failed; keeping the last good configuration"
+                && v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("serverAuth"))
+        })
+        .unwrap_or_else(|| panic!("no refused reload; log:\n{}", gw.dump()));
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("chain.pem")),
+        "{failed}"
+    );
+    gw.curl(Some(&alice), &gw.url("localhost", "/"), &[])
+        .assert_status(200);
+    Ok(())
+}

@@ -40,8 +40,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::gateway::identity::ClientIdentity;
 use crate::gateway::tls::TlsOptions;
 use crate::pki::layout::Layout;
-use crate::pki::model::CertName;
-use crate::pki::snapshot::{Snapshot, SnapshotError, SourceStamp};
+use crate::pki::snapshot::{ServerCertSpec, Snapshot, SnapshotError, SourceStamp};
 
 /// What the gateway serves with: one snapshot and the TLS config built
 /// from it, swapped together.
@@ -61,8 +60,9 @@ pub struct GatewayOptions {
     pub listen: SocketAddr,
     /// `http://` upstream; the identity echo when `None`.
     pub upstream: Option<http::Uri>,
-    /// The certificate name of the gateway's server credential.
-    pub server_cert: CertName,
+    /// The gateway's server credential: its certificate name and the
+    /// names it must carry.
+    pub server_cert: ServerCertSpec,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Deadline for a TLS handshake.
@@ -168,7 +168,7 @@ pub async fn run(
         source,
     })?;
     let layout = Layout::new(&pki_dir);
-    let stamp = SourceStamp::take(&layout, &options.server_cert);
+    let stamp = SourceStamp::take(&layout, &options.server_cert.name);
     let live = build_live(&layout, &options, 1)?;
     let shared = Arc::new(ArcSwap::from_pointee(live));
     let listener =

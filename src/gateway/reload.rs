@@ -146,7 +146,7 @@ impl Reloader {
                 Err(RecvTimeoutError::Timeout) => "poll",
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let now = SourceStamp::take(&self.layout, &self.options.server_cert);
+            let now = SourceStamp::take(&self.layout, &self.options.server_cert.name);
             self.watches.arm(&now);
             if !forced && now == self.seen {
                 continue;

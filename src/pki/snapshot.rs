@@ -17,6 +17,7 @@
 //! - roles come from the inventory; the server credential from certs/NAME/.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
@@ -30,7 +31,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::pki::inventory::{Inventory, InventoryError};
 use crate::pki::layout::{CaLevel, Layout};
-use crate::pki::model::CertName;
+use crate::pki::model::{CertName, DnsName};
 use crate::pki::time::from_unix;
 
 pub use crate::pki::stamp::SourceStamp;
@@ -73,6 +74,34 @@ pub enum SnapshotError {
     /// The inventory could not be read.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The certificate filed under the server certificate's name cannot
+    /// serve this gateway (not for server auth, or not for its names):
+    /// every handshake would fail.
+    #[error(
+        "{path}: {why}, so it cannot be this gateway's server certificate; revoke it \
+         (`mtlsctl revoke {name}`) and start the gateway again to have it issue its own, \
+         or serve other names with --server-name"
+    )]
+    ServerCert {
+        /// Its chain.pem.
+        path: PathBuf,
+        /// The certificate name.
+        name: CertName,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The gateway's server certificate: the name it is filed under and the
+/// names (`--server-name`) it must carry as SANs.
+#[derive(Debug, Clone)]
+pub struct ServerCertSpec {
+    /// Filed under certs/NAME/.
+    pub name: CertName,
+    /// DNS names it must cover.
+    pub dns: Vec<DnsName>,
+    /// IP addresses it must carry.
+    pub ips: Vec<IpAddr>,
 }
 
 /// A CA identified the way certificates name their issuer: subject DER
@@ -218,8 +247,8 @@ struct CaInfo {
 
 impl Snapshot {
     /// Loads and checks the PKI at `layout`, with the server credential of
-    /// the certificate filed under `server_name`.
-    pub fn load(layout: &Layout, server_name: &CertName) -> Result<Snapshot, SnapshotError> {
+    /// the certificate `server` names.
+    pub fn load(layout: &Layout, server: &ServerCertSpec) -> Result<Snapshot, SnapshotError> {
         let trust_path = layout.trust();
         let roots = read_certs(&trust_path)?;
         if roots.is_empty() {
@@ -371,7 +400,7 @@ impl Snapshot {
             revoked_count += revoked_in_inventory(layout, &inventory, &ca_ders, &mut crls)?;
             inventory.roles_by_serial()?
         };
-        let server = load_server(layout, server_name)?;
+        let server = load_server(layout, server)?;
         Ok(Snapshot {
             roots,
             anchored,
@@ -615,7 +644,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, SnapshotError
         })
 }
 
-fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, SnapshotError> {
+fn load_server(layout: &Layout, spec: &ServerCertSpec) -> Result<ServerCredential, SnapshotError> {
+    let name = &spec.name;
     let chain = read_certs(&layout.leaf_chain(name))?;
     let Some(leaf) = chain.first() else {
         return Err(SnapshotError::File {
@@ -623,12 +653,18 @@ fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, Sna
             why: "no certificate in the file".into(),
         });
     };
-    let not_after = X509Certificate::from_der(leaf)
-        .map(|(_, c)| from_unix(c.validity().not_after.timestamp()))
-        .map_err(|e| SnapshotError::File {
+    let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| SnapshotError::File {
+        path: layout.leaf_chain(name),
+        why: e.to_string(),
+    })?;
+    if let Err(why) = fit_to_serve(&cert, spec) {
+        return Err(SnapshotError::ServerCert {
             path: layout.leaf_chain(name),
-            why: e.to_string(),
-        })?;
+            name: name.clone(),
+            why,
+        });
+    }
+    let not_after = from_unix(cert.validity().not_after.timestamp());
     let key_path = layout.leaf_key(name);
     let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| SnapshotError::File {
         path: key_path.clone(),
@@ -639,6 +675,74 @@ fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, Sna
         key,
         not_after,
     })
+}
+
+/// Checks that `cert` can serve as the gateway's server certificate: an
+/// extendedKeyUsage with serverAuth (a client-profile certificate filed
+/// under the server's name fails every handshake) and SANs covering every
+/// configured name.
+fn fit_to_serve(cert: &X509Certificate<'_>, spec: &ServerCertSpec) -> Result<(), String> {
+    let server_auth = cert
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|eku| eku.value.any || eku.value.server_auth);
+    if !server_auth {
+        return Err(
+            "the certificate is not for server authentication (no serverAuth \
+             extendedKeyUsage: a client-profile certificate)"
+                .into(),
+        );
+    }
+    let mut dns: Vec<String> = Vec::new();
+    let mut ips: Vec<Vec<u8>> = Vec::new();
+    if let Ok(Some(sans)) = cert.subject_alternative_name() {
+        for san in &sans.value.general_names {
+            match san {
+                x509_parser::extensions::GeneralName::DNSName(d) => {
+                    dns.push(d.to_ascii_lowercase())
+                }
+                x509_parser::extensions::GeneralName::IPAddress(ip) => ips.push(ip.to_vec()),
+                _ => {}
+            }
+        }
+    }
+    let covers = |wanted: &str| {
+        dns.iter().any(|d| {
+            d == wanted
+                || d.strip_prefix("*.").is_some_and(|base| {
+                    wanted
+                        .split_once('.')
+                        .is_some_and(|(label, rest)| !label.is_empty() && rest == base)
+                })
+        })
+    };
+    let mut missing: Vec<String> = spec
+        .dns
+        .iter()
+        .filter(|d| !covers(d.as_str()))
+        .map(|d| d.to_string())
+        .collect();
+    missing.extend(
+        spec.ips
+            .iter()
+            .filter(|ip| {
+                let octets = match ip {
+                    IpAddr::V4(v4) => v4.octets().to_vec(),
+                    IpAddr::V6(v6) => v6.octets().to_vec(),
+                };
+                !ips.contains(&octets)
+            })
+            .map(IpAddr::to_string),
+    );
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the certificate's names do not cover {} (a --server-name of this gateway)",
+            missing.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]

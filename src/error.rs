@@ -157,6 +157,11 @@ impl Error {
                 Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
             }
             Error::CheckFailed { hint, .. } => hint.clone(),
+            Error::Gateway(crate::gateway::GatewayError::Snapshot(
+                crate::pki::snapshot::SnapshotError::ServerCert { name, .. },
+            )) => Some(format!(
+                "run `mtlsctl revoke {name}` and start the gateway again (it issues a server certificate for its names), or pass other --server-name values"
+            )),
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => Some(
                 "the gateway does not start without valid trust and CRLs: run `mtlsctl check` and `mtlsctl crl`, or restore the PKI".into(),
             ),

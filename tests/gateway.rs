@@ -25,7 +25,8 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// gateway's source port (`peer_port`, one per upstream connection).
 /// `/slow-body` answers at once with a 3-byte body sent over 1.8 s;
 /// `/stall-body` sends 3 bytes of 10 and then nothing for 4 s;
-/// `/chunked` answers in chunks; `/close` answers with `Connection: close`;
+/// `/chunked` answers in chunks; `/drip` streams a chunk every 100 ms
+/// for 30 s; `/close` answers with `Connection: close`;
 /// `/drop` answers and then closes without saying so. A POST answers with
 /// the length and SHA-256 of the body it read (Content-Length or chunked).
 const PY_UPSTREAM: &str = r#"
@@ -80,6 +81,19 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.05)
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path == "/drip":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for _ in range(300):
+                    self.wfile.write(b"1\r\n.\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass
             return
         if self.path == "/close":
             self.answer({"path": self.path}, [("Connection", "close")])
@@ -2337,5 +2351,417 @@ print("done", flush=True)
         "MTLSCTL_LOG=debug shows third-party debug lines:\n{}",
         verbose.dump()
     );
+    Ok(())
+}
+
+// HTTP/2 deadlines, revocation on live streams and tunnels, 403 on HTTP/2.
+
+/// The regression: an HTTP/2 client that never completes a request head
+/// (no preface after ALPN h2; the preface and SETTINGS only; a HEADERS
+/// frame without END_HEADERS) or that idles after a request got GOAWAY +
+/// PING at the deadline, but the socket was never closed while the client
+/// withheld the PING ACK, so any certificate holder could pin
+/// --max-connections slots.
+#[test]
+fn http2_connections_are_closed_at_the_header_and_idle_timeouts_without_a_ping_ack() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["h2-holder"]);
+    let gw = Gateway::start(&env, &["--header-timeout", "2s", "--idle-timeout", "2s"])?;
+    let c = cred(&env, "h2-holder");
+    let modes = ["silent", "preface", "partial-headers", "idle"];
+    let results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = modes
+            .iter()
+            .map(|mode| {
+                let (env, gw, c) = (&env, &gw, &c);
+                scope.spawn(move || -> Result<Value, String> {
+                    let mut cmd = py_h2(env, gw, c, &[mode]).map_err(|e| e.to_string())?;
+                    let out = run_with_deadline(&mut cmd, b"", Duration::from_secs(30))
+                        .map_err(|e| e.to_string())?;
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    let last = text.lines().last().unwrap_or("");
+                    serde_json::from_str(last).map_err(|e| {
+                        format!("{mode}: {text:?} ({e}); stderr {}", common::stderr(&out))
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())))
+            .collect()
+    });
+    for (mode, got) in modes.iter().zip(results) {
+        let got = got.map_err(|e| format!("{mode}: {e}"))?;
+        let after = got["closed_after"].as_f64().unwrap_or(f64::MAX);
+        // The deadline (2 s), then at most the 1 s GOAWAY grace.
+        assert!(
+            (1.5..4.5).contains(&after),
+            "{mode}: closed {after} s after the last byte with 2 s deadlines: {got}"
+        );
+        if *mode != "silent" {
+            assert_eq!(
+                got["goaway"], true,
+                "{mode}: GOAWAY before the close: {got}"
+            );
+        }
+    }
+    // Still serving HTTP/2.
+    let out = gw.curl(Some(&c), &gw.url("localhost", "/after"), &["--http2"]);
+    out.assert_status(200);
+    assert_eq!(out.version, "2");
+    gw.assert_clean_log();
+    Ok(())
+}
+
+/// A WebSocket client that sends `ping` every 100 ms on an upgraded
+/// connection and prints `{"echo": n}` for each answer, then `{"closed":
+/// why}` when the connection ends.
+const PY_WS_TALKER: &str = r#"
+import json, socket, ssl, sys, time
+port, chain, key, ca = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(chain, key)
+ctx.set_alpn_protocols(["http/1.1"])
+raw = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    chunk = s.recv(4096)
+    if not chunk:
+        print(json.dumps({"closed": "before the upgrade"}), flush=True)
+        sys.exit(0)
+    head += chunk
+print(json.dumps({"status": head.split(b"\r\n")[0].decode()}), flush=True)
+n = 0
+while True:
+    try:
+        s.sendall(b"ping")
+        got = s.recv(4096)
+    except Exception as e:
+        print(json.dumps({"closed": type(e).__name__}), flush=True)
+        break
+    if not got:
+        print(json.dumps({"closed": "eof"}), flush=True)
+        break
+    n += 1
+    print(json.dumps({"echo": n, "data": got.decode()}), flush=True)
+    time.sleep(0.1)
+"#;
+
+/// The regression: after `mtlsctl revoke`, an upgraded (WebSocket) tunnel
+/// opened before kept echoing; only new requests were refused.
+#[test]
+fn revoked_client_websocket_tunnel_is_cut_within_a_second() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["ws-client"]);
+    let upstream_script = write_script(&env, "ws_upstream.py", PY_UPGRADE_UPSTREAM)?;
+    let mut upstream = Command::new("python3")
+        .arg(&upstream_script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let upstream_lines = SharedLines::collect(upstream.stdout.take().ok_or("upstream stdout")?);
+    let _upstream_guard = Guard { child: upstream };
+    let (_, _, port_line) = upstream_lines
+        .wait(0, Duration::from_secs(10), |l| !l.is_empty())
+        .ok_or("the upstream printed its port")?;
+    let up_port: u16 = port_line.trim().parse()?;
+    let gw = Gateway::start(
+        &env,
+        &["--upstream", &format!("http://127.0.0.1:{up_port}")],
+    )?;
+    let c = cred(&env, "ws-client");
+    let script = write_script(&env, "ws_talker.py", PY_WS_TALKER)?;
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script)
+        .arg(gw.port.to_string())
+        .arg(&c.chain)
+        .arg(&c.key)
+        .arg(&gw.cacert);
+    let talker = Talker::spawn(cmd)?;
+    let (_, _, status) = talker
+        .json(0, Duration::from_secs(10), |v| {
+            v.get("status").is_some() || v.get("closed").is_some()
+        })
+        .ok_or("the WebSocket client printed nothing")?;
+    assert_eq!(
+        status["status"], "HTTP/1.1 101 Switching Protocols",
+        "{status}"
+    );
+    let (seen, _, _) = talker
+        .json(0, Duration::from_secs(5), |v| v["echo"] == 3)
+        .ok_or("no echo through the tunnel")?;
+
+    let mark = gw.mark();
+    env.cmd().args(["revoke", "ws-client"]).assert().success();
+    let revoked_at = Instant::now();
+    let (_, closed_at, closed) = talker
+        .json(seen, Duration::from_secs(10), |v| v.get("closed").is_some())
+        .ok_or("the tunnel of the revoked client is still open 10 s after the revoke")?;
+    let lag = closed_at.saturating_duration_since(revoked_at);
+    assert!(
+        lag < Duration::from_millis(1500),
+        "the tunnel was cut {lag:?} after the revoke: {closed}"
+    );
+    let cut = gw
+        .wait_json(mark, LOG_WAIT, |v| {
+            v["message"] == "client refused on a live connection; cut"
+        })
+        .unwrap_or_else(|| panic!("no cut line; log:\n{}", gw.dump()));
+    assert_eq!(cut["refusal"], "revoked", "{cut}");
+    assert_eq!(cut["target"], "mtlsctl::gateway", "{cut}");
+    gw.assert_clean_log();
+    Ok(())
+}
+
+/// The regression: a long streaming response (HTTP/2 stream, HTTP/1.1
+/// chunked) kept flowing after its client was revoked, and after its
+/// client certificate expired.
+#[test]
+fn revoked_or_expired_client_long_streams_are_cut_within_a_second() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["streamer"]);
+    env.issue(&["bystander"]);
+    let upstream = start_upstream(&env, 0.0)?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
+    let c = cred(&env, "streamer");
+
+    // HTTP/2 and HTTP/1.1 streams of the same client, one revoke.
+    let h2 = Talker::spawn(py_h2(&env, &gw, &c, &["stream", "/drip"])?)?;
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "-N", "--http1.1", "--max-time", "20"])
+        .arg("--cacert")
+        .arg(&gw.cacert)
+        .arg("--resolve")
+        .arg(format!("localhost:{}:127.0.0.1", gw.port))
+        .arg("--cert")
+        .arg(&c.chain)
+        .arg("--key")
+        .arg(&c.key)
+        .args(["-w", "\n{\"curl_done\": true}\n"])
+        .arg(gw.url("localhost", "/drip"));
+    let h1 = Talker::spawn(curl)?;
+    // A bystander's stream must keep flowing.
+    let by = Talker::spawn(py_h2(
+        &env,
+        &gw,
+        &cred(&env, "bystander"),
+        &["stream", "/drip"],
+    )?)?;
+    for t in [&h2, &by] {
+        t.json(0, Duration::from_secs(10), |v| v["headers"] == 200)
+            .ok_or("no response head on the HTTP/2 stream")?;
+    }
+    // curl prints the body without a newline: give it time to start.
+    std::thread::sleep(Duration::from_millis(800));
+    env.cmd().args(["revoke", "streamer"]).assert().success();
+    let revoked_at = Instant::now();
+    let (_, h2_end_at, h2_end) = h2
+        .json(0, Duration::from_secs(10), |v| v.get("end").is_some())
+        .ok_or("the HTTP/2 stream of the revoked client is still open 10 s later")?;
+    assert_ne!(h2_end["end"], "complete", "{h2_end}");
+    let lag = h2_end_at.saturating_duration_since(revoked_at);
+    assert!(
+        lag < Duration::from_millis(1500),
+        "HTTP/2 stream cut {lag:?} after the revoke"
+    );
+    let (_, h1_end_at, h1_end) = h1
+        .out
+        .wait(0, Duration::from_secs(10), |l| l.contains("curl_done"))
+        .ok_or("the HTTP/1.1 stream of the revoked client is still open 10 s later")?;
+    let lag = h1_end_at.saturating_duration_since(revoked_at);
+    assert!(
+        lag < Duration::from_millis(1500),
+        "HTTP/1.1 stream cut {lag:?} after the revoke: {h1_end}"
+    );
+    let body = h1.out.texts(0).first().cloned().unwrap_or_default();
+    assert!(
+        (1..300).contains(&body.matches('.').count()),
+        "the HTTP/1.1 stream had started and was cut short: {body:?}"
+    );
+    assert!(
+        by.json(0, Duration::from_millis(500), |v| v.get("end").is_some())
+            .is_none(),
+        "the bystander's stream was cut too"
+    );
+
+    // A certificate that expires mid-stream.
+    env.issue(&["brief", "--validity", "4s"]);
+    let issued = Instant::now();
+    let brief = Talker::spawn(py_h2(
+        &env,
+        &gw,
+        &cred(&env, "brief"),
+        &["stream", "/drip"],
+    )?)?;
+    brief
+        .json(0, Duration::from_secs(3), |v| v["headers"] == 200)
+        .ok_or("no response head for the short-lived client")?;
+    let (_, end_at, end) = brief
+        .json(0, Duration::from_secs(10), |v| v.get("end").is_some())
+        .ok_or_else(|| {
+            format!(
+                "the stream of an expired client is still open; log:\n{}",
+                gw.dump()
+            )
+        })?;
+    assert_ne!(end["end"], "complete", "{end}");
+    let open_for = end_at.saturating_duration_since(issued);
+    assert!(
+        (Duration::from_secs(3)..Duration::from_secs(6)).contains(&open_for),
+        "a 4 s certificate's stream ended {open_for:?} after issue"
+    );
+    gw.assert_clean_log();
+    Ok(())
+}
+
+/// The regression: docs/gateway.md promised 403 `{"reason":"revoked"}` to
+/// a request on a connection opened before the revocation, but on HTTP/2
+/// the client saw a TLS alert instead.
+#[test]
+fn revoked_on_a_live_http2_connection_gets_403_json_then_goaway() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    let alice = env.issue(&["alice"]);
+    let gw = Gateway::start(&env, &[])?;
+    let mut talker = Talker::spawn(py_h2(&env, &gw, &cred(&env, "alice"), &["twice"])?)?;
+    let (_, _, first) = talker
+        .json(0, Duration::from_secs(10), |v| v.get("status").is_some())
+        .ok_or("no first response")?;
+    assert_eq!(first["status"], 200, "{first}");
+    talker
+        .out
+        .wait(0, Duration::from_secs(5), |l| l == "ready")
+        .ok_or("the client did not get ready")?;
+    let mark = gw.mark();
+    env.cmd().args(["revoke", "alice"]).assert().success();
+    gw.wait_json(mark, Duration::from_secs(3), |v| v["message"] == "reloaded")
+        .ok_or("no reload after the revoke")?;
+    // Past the second in which a live stream would be cut: this
+    // connection has none, so it stays for its next request.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mark = gw.mark();
+    writeln!(talker.stdin, "go")?;
+    talker.stdin.flush()?;
+    let (_, _, second) = talker
+        .json(2, Duration::from_secs(10), |v| v.get("end").is_some())
+        .ok_or_else(|| {
+            format!(
+                "no second response; client printed {:?}",
+                talker.out.texts(0)
+            )
+        })?;
+    assert_eq!(second["status"], 403, "{second}");
+    let body: Value = serde_json::from_str(second["body"].as_str().unwrap_or(""))?;
+    assert_eq!(body["reason"], "revoked", "{body}");
+    assert_eq!(second["goaway"], true, "GOAWAY after the 403: {second}");
+    assert_eq!(second["closed"], true, "closed after the 403: {second}");
+    let line = gw.access_line(mark, "/second");
+    assert_eq!(line["status"], 403, "{line}");
+    assert_eq!(line["decision"], "revoked", "{line}");
+    assert_eq!(line["client_serial"], alice.serial.as_str(), "{line}");
+    let _ = talker.proc.wait_exit(Duration::from_secs(5))?;
+    gw.assert_clean_log();
+    Ok(())
+}
+
+/// The regression: a client-profile certificate filed under the gateway's
+/// server-certificate name was served as the server certificate, so every
+/// handshake failed. The gateway now refuses to start, naming the file and
+/// the fix; the same holds for a server certificate whose names do not
+/// cover the configured ones, and a reload to such a certificate is
+/// refused.
+#[test]
+fn client_profile_certificate_under_the_server_cert_name_is_refused() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    // The name `serve --server-name gw.test` files its certificate under.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"gw.test");
+    let name = format!("gateway-gw.test-{}", &hex::encode(digest.as_ref())[..8]);
+    env.issue(&[&name, "--dns", "gw.test"]);
+    let out = run_with_deadline(
+        Gateway::command(&env).arg("--pki").arg(env.pki()).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--server-name",
+            "gw.test",
+        ]),
+        b"",
+        Duration::from_secs(15),
+    )?;
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains(&format!("certs/{name}/chain.pem")),
+        "names the file: {err}"
+    );
+    assert!(err.contains("serverAuth"), "names the cause: {err}");
+    assert!(err.contains("--server-name"), "names a fix: {err}");
+    assert!(err.contains("hint:"), "{err}");
+
+    // A server certificate for other names.
+    let other = Env::new();
+    other.init(&[]);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"gw.test");
+    let name = format!("gateway-gw.test-{}", &hex::encode(digest.as_ref())[..8]);
+    other.issue(&[&name, "--profile", "server", "--dns", "elsewhere.test"]);
+    let out = run_with_deadline(
+        Gateway::command(&other)
+            .arg("--pki")
+            .arg(other.pki())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--server-name",
+                "gw.test",
+            ]),
+        b"",
+        Duration::from_secs(15),
+    )?;
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains("gw.test"), "names the missing name: {err}");
+
+    // A reload to a client certificate is refused; the last good stays.
+    let third = Env::new();
+    third.init(&[]);
+    third.issue(&["alice"]);
+    let gw = Gateway::start(&third, &["--server-name", "localhost"])?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"localhost");
+    let served = third.pki().join(format!(
+        "certs/gateway-localhost-{}",
+        &hex::encode(digest.as_ref())[..8]
+    ));
+    let mark = gw.mark();
+    let alice = cred(&third, "alice");
+    // Renamed into place, key first: the pair is consistent at the end.
+    for (from, to) in [(&alice.key, "key.pem"), (&alice.chain, "chain.pem")] {
+        std::fs::copy(from, served.join(format!("{to}.new")))?;
+        std::fs::rename(served.join(format!("{to}.new")), served.join(to))?;
+    }
+    let failed = gw
+        .wait_json(mark, Duration::from_secs(3), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "reload failed; keeping the last good configuration"
+                && v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("serverAuth"))
+        })
+        .unwrap_or_else(|| panic!("no refused reload; log:\n{}", gw.dump()));
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("chain.pem")),
+        "{failed}"
+    );
+    gw.curl(Some(&alice), &gw.url("localhost", "/"), &[])
+        .assert_status(200);
     Ok(())
 }

@@ -286,3 +286,62 @@ fn read_only_pki_is_served_and_revocations_still_bite() -> TestResult {
     out.assert_status(200);
     assert_revocation_bites(&env, &gw, || run_ok(cli(&env, &["revoke", "alice"])))
 }
+
+// ---------------------------------------------------------------------------
+// A rollback is refused.
+
+/// The regression: a reload accepted a `crls.pem` older than the one in
+/// service (a lower CRL number), which un-revoked certificates. Here the
+/// whole PKI directory (CRLs and inventory) is restored from a copy taken
+/// before alice's revocation: the gateway refuses the older CRLs, logs the
+/// CA and both numbers, and keeps refusing alice.
+#[test]
+fn crl_rollback_is_refused_and_the_revoked_client_stays_refused() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::start(&env, &[])?;
+    copy_dir(&env.pki(), &env.path("pki.before"));
+    let mark = gw.mark();
+    run_ok(cli(&env, &["--pki", "pki", "revoke", "alice"]));
+    gw.wait_json(mark, Duration::from_secs(5), |v| {
+        v["message"] == "reloaded" && v["revoked"].as_u64().is_some_and(|n| n >= 1)
+    })
+    .ok_or_else(|| format!("no reload after the revoke; log:\n{}", gw.dump()))?;
+
+    let mark = gw.mark();
+    std::fs::rename(env.pki(), env.path("pki.after"))?;
+    std::fs::rename(env.path("pki.before"), env.pki())?;
+    let refused = gw
+        .wait_json(mark, Duration::from_secs(5), |v| {
+            v["target"] == "mtlsctl::reload"
+                && v["message"] == "refused an older CRL; keeping the last good configuration"
+        })
+        .ok_or_else(|| format!("no refusal of the older CRLs; log:\n{}", gw.dump()))?;
+    let number = |field: &str| -> Result<u64, String> {
+        refused[field]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("{field} in {refused}"))
+    };
+    let (held, offered) = (number("held_crl_number")?, number("offered_crl_number")?);
+    assert!(offered < held, "{refused}");
+    assert!(
+        refused["ca"].as_str().is_some_and(|ca| ca.contains("CN=")),
+        "names the CA: {refused}"
+    );
+    assert!(
+        !gw.json_lines(mark)
+            .iter()
+            .any(|v| v["message"] == "reloaded"),
+        "the older PKI went into service; log:\n{}",
+        gw.dump()
+    );
+    let url = gw.url("localhost", "/");
+    let mark = gw.mark();
+    gw.curl(Some(&cred(&env, "alice")), &url, &[])
+        .assert_refused("alice after the rollback");
+    gw.expect_refusal(mark, "revoked", "alice after the rollback");
+    gw.curl(Some(&cred(&env, "bob")), &url, &[])
+        .assert_status(200);
+    gw.assert_clean_log();
+    Ok(())
+}

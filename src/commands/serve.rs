@@ -17,6 +17,7 @@ use crate::pki::inventory::Inventory;
 use crate::pki::issue::{self, IssueRequest, KeySource};
 use crate::pki::model::{CertName, KeyType, Profile, Role, Validity};
 use crate::pki::rotate::{self, RotateRequest};
+use crate::pki::snapshot::ServerCertSpec;
 use crate::pki::{Pki, PkiError};
 
 pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> {
@@ -36,7 +37,23 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     } else {
         args.server_names.clone()
     };
-    let server_cert = ensure_server_cert(&pki, &names, args.passphrase.passphrase_file.as_deref())?;
+    let server_cert = ServerCertSpec {
+        name: ensure_server_cert(&pki, &names, args.passphrase.passphrase_file.as_deref())?,
+        dns: names
+            .iter()
+            .filter_map(|n| match n {
+                ServerName::Dns(d) => Some(d.clone()),
+                ServerName::Ip(_) => None,
+            })
+            .collect(),
+        ips: names
+            .iter()
+            .filter_map(|n| match n {
+                ServerName::Ip(ip) => Some(*ip),
+                ServerName::Dns(_) => None,
+            })
+            .collect(),
+    };
     let options = GatewayOptions {
         listen: args.listen,
         upstream: args.upstream.clone(),

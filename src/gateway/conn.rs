@@ -14,7 +14,13 @@
 //! The deadlines, one timer per connection and no periodic wake-ups:
 //! before the first request, `--header-timeout` from the handshake; while
 //! parked, `--idle-timeout` from the end of the last response; while a
-//! request head is being read, hyper's `--header-timeout`.
+//! request head is being read, hyper's `--header-timeout`. HTTP/2 has the
+//! same two deadlines, and a connection is dropped [`GOAWAY_GRACE`] after
+//! its GOAWAY, since hyper would wait forever for the client's PING ACK.
+//!
+//! Both kinds also wait on the client's standing
+//! ([`crate::gateway::standing`]): refused while a response is in flight,
+//! the connection is cut.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -33,7 +39,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use crate::gateway::client_io::{ClientIo, ClientTls};
-use crate::gateway::{ConnCtx, GatewayOptions, proxy, trim};
+use crate::gateway::{ConnCtx, GatewayOptions, proxy, standing, trim};
 
 /// How long an HTTP/1.1 connection is idle before it is parked.
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
@@ -46,6 +52,14 @@ pub const PARK_AFTER: Duration = Duration::from_secs(1);
 /// allocation per request head parsed, the price of a JSON 431 with a log
 /// line (hyper has no hook for its own error answers).
 pub const PARSE_FIELDS: usize = 1024;
+
+/// How long an HTTP/2 connection stays after its GOAWAY for a deadline or a
+/// refused client, for the client to read it (and what came before).
+pub const GOAWAY_GRACE: Duration = Duration::from_secs(1);
+
+/// How often a refused client's HTTP/2 connection looks whether its 403s
+/// are written, to send the GOAWAY after them.
+const REFUSED_POLL: Duration = Duration::from_millis(20);
 
 /// Requests in flight and the last activity of one connection.
 pub struct Activity {
@@ -189,17 +203,30 @@ pub async fn serve_http1<S>(
     let park_after = PARK_AFTER
         .min(options.idle_timeout)
         .min(options.header_timeout / 2);
+    // Watched while parked too, so that a refusal seen with nothing in
+    // flight leaves the connection for its next request's 403.
+    let refused = ctx.standing.refused(&ctx.identity, false);
+    tokio::pin!(refused);
+    let mut refusal_seen = false;
     loop {
         // Parked: the TLS stream and the identity, no hyper connection.
         let limit = ctx.activity.idle_limit(options);
         let wake = tokio::select! {
-            () = io.client_sent() => !*stop.borrow(),
-            () = tokio::time::sleep_until((ctx.activity.last() + limit).into()) => false,
-            _ = stop.changed() => false,
+            () = io.client_sent() => Some(!*stop.borrow()),
+            () = tokio::time::sleep_until((ctx.activity.last() + limit).into()) => Some(false),
+            _ = stop.changed() => Some(false),
+            _ = &mut refused, if !refusal_seen => {
+                refusal_seen = true;
+                None
+            }
         };
-        if !wake {
-            let _ = io.shutdown().await;
-            return;
+        match wake {
+            Some(true) => {}
+            Some(false) => {
+                let _ = io.shutdown().await;
+                return;
+            }
+            None => continue,
         }
         let mut conn = Box::new(
             builder
@@ -214,6 +241,15 @@ pub async fn serve_http1<S>(
         let result = loop {
             tokio::select! {
                 res = Pin::new(&mut *conn) => break res,
+                why = &mut refused, if !refusal_seen => {
+                    refusal_seen = true;
+                    // A response in flight is cut (the client sees it
+                    // truncated); with none, the next request gets a 403.
+                    if ctx.activity.in_flight() > 0 {
+                        standing::log_cut(ctx.peer, &ctx.identity, "connection", &why);
+                        return;
+                    }
+                }
                 _ = stop.changed(), if !stopping && parked_at.is_none() => {
                     stopping = true;
                     Pin::new(&mut *conn).graceful_shutdown();
@@ -255,6 +291,12 @@ pub async fn serve_http1<S>(
 }
 
 /// Serves HTTP/2 on a verified connection; idle means no stream open.
+///
+/// At the header or idle deadline, and after a refused client's 403, hyper
+/// sends GOAWAY and a PING and would wait for the PING's ACK forever: a
+/// client that never sends it (or never sends the preface, or stops in the
+/// middle of a header block) would keep its slot. So the connection is
+/// dropped [`GOAWAY_GRACE`] after the GOAWAY once nothing is in flight.
 pub async fn serve_http2<S>(
     tls: ClientTls,
     ctx: Arc<ConnCtx>,
@@ -275,7 +317,10 @@ pub async fn serve_http2<S>(
     let first = options.header_timeout.min(options.idle_timeout);
     let deadline = tokio::time::sleep(first);
     tokio::pin!(deadline);
-    let mut closing = false;
+    let refused = ctx.standing.refused(&ctx.identity, false);
+    tokio::pin!(refused);
+    let mut refusal_seen = false;
+    let mut closing = Closing::Open;
     loop {
         tokio::select! {
             res = conn.as_mut() => {
@@ -284,16 +329,51 @@ pub async fn serve_http2<S>(
                 }
                 return;
             }
-            _ = stop.changed(), if !closing => {
-                closing = true;
+            _ = stop.changed(), if closing != Closing::Draining => {
+                // A drain waits for what is in flight (--drain-timeout).
+                closing = Closing::Draining;
                 conn.as_mut().graceful_shutdown();
             }
-            () = &mut deadline, if !closing => {
+            () = ctx.close.notified(), if closing == Closing::Open => {
+                // The GOAWAY goes after the 403 (a client may stop reading
+                // streams once it has a GOAWAY): watched for every
+                // REFUSED_POLL, on this refused client's connection only.
+                closing = Closing::AfterResponse;
+                deadline.as_mut().reset(tokio::time::Instant::now() + REFUSED_POLL);
+            }
+            why = &mut refused, if !refusal_seen => {
+                refusal_seen = true;
+                // Streams in flight are cut at once; an idle connection
+                // stays, and its next request gets a 403 and GOAWAY.
+                if ctx.activity.in_flight() > 0 {
+                    standing::log_cut(ctx.peer, &ctx.identity, "connection", &why);
+                    return;
+                }
+            }
+            () = &mut deadline, if closing != Closing::Draining => {
+                if closing == Closing::AfterResponse {
+                    if ctx.activity.in_flight() == 0 {
+                        closing = Closing::GoingAway;
+                        conn.as_mut().graceful_shutdown();
+                        deadline.as_mut().reset(tokio::time::Instant::now() + GOAWAY_GRACE);
+                    } else {
+                        deadline.as_mut().reset(tokio::time::Instant::now() + REFUSED_POLL);
+                    }
+                    continue;
+                }
+                if closing == Closing::GoingAway {
+                    if ctx.activity.in_flight() == 0 {
+                        return;
+                    }
+                    deadline.as_mut().reset(tokio::time::Instant::now() + GOAWAY_GRACE);
+                    continue;
+                }
                 let limit = ctx.activity.idle_limit(options);
                 let idle_for = ctx.activity.last().elapsed();
                 if ctx.activity.in_flight() == 0 && idle_for >= limit {
-                    closing = true;
+                    closing = Closing::GoingAway;
                     conn.as_mut().graceful_shutdown();
+                    deadline.as_mut().reset(tokio::time::Instant::now() + GOAWAY_GRACE);
                 } else {
                     // Activity does not re-arm the timer (that would cost a
                     // timer update per request); the next check comes at
@@ -305,6 +385,20 @@ pub async fn serve_http2<S>(
             }
         }
     }
+}
+
+/// How far an HTTP/2 connection has got towards its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// Serving.
+    Open,
+    /// The client was refused: GOAWAY once its answers are written.
+    AfterResponse,
+    /// GOAWAY sent for a deadline or a refused client: dropped
+    /// [`GOAWAY_GRACE`] later once nothing is in flight.
+    GoingAway,
+    /// The gateway is stopping: in-flight streams may finish.
+    Draining,
 }
 
 /// Limits show up here: a header block over the limit (hyper answered

@@ -7,7 +7,8 @@
 //! expiry recheck against the *current* snapshot, identity headers, then
 //! the echo or the upstream. Reloads swap the snapshot atomically
 //! ([`reload`]); open connections keep running and see the new revocation
-//! state on their next request.
+//! state on their next request, and what is in flight for a client that a
+//! reload (or the clock) now refuses is cut ([`standing`]).
 
 pub mod access_log;
 pub mod client_io;
@@ -20,6 +21,7 @@ pub mod log_writer;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;
+pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
@@ -39,8 +41,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::gateway::identity::ClientIdentity;
 use crate::gateway::tls::TlsOptions;
 use crate::pki::layout::Layout;
-use crate::pki::model::CertName;
-use crate::pki::snapshot::{Snapshot, SnapshotError, SourceStamp};
+use crate::pki::snapshot::{ServerCertSpec, Snapshot, SnapshotError, SourceStamp};
 
 /// What the gateway serves with: one snapshot and the TLS config built
 /// from it, swapped together.
@@ -60,8 +61,9 @@ pub struct GatewayOptions {
     pub listen: SocketAddr,
     /// `http://` upstream; the identity echo when `None`.
     pub upstream: Option<http::Uri>,
-    /// The certificate name of the gateway's server credential.
-    pub server_cert: CertName,
+    /// The gateway's server credential: its certificate name and the
+    /// names it must carry.
+    pub server_cert: ServerCertSpec,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Deadline for a TLS handshake.
@@ -129,6 +131,12 @@ pub struct ConnCtx {
     pub headers: headers::IdentityHeaders,
     /// Requests in flight and the last activity, for the idle deadlines.
     pub activity: conn::Activity,
+    /// The live snapshot and its reloads, to cut what is in flight when
+    /// the client is refused.
+    pub standing: standing::Standing,
+    /// Notified when a response must be the connection's last (the client
+    /// was refused): HTTP/2 then sends GOAWAY and closes.
+    pub close: tokio::sync::Notify,
 }
 
 /// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
@@ -161,7 +169,7 @@ pub async fn run(
         source,
     })?;
     let layout = Layout::new(&pki_dir);
-    let stamp = SourceStamp::take(&layout, &options.server_cert);
+    let stamp = SourceStamp::take(&layout, &options.server_cert.name);
     let live = build_live(&layout, &options, 1)?;
     let shared = Arc::new(ArcSwap::from_pointee(live));
     let listener =
@@ -178,7 +186,14 @@ pub async fn run(
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
     shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
-    let _reload = reload::spawn(layout.clone(), options.clone(), shared.clone(), stamp)?;
+    let (generations_tx, generations) = watch::channel(1u64);
+    let _reload = reload::spawn(
+        layout.clone(),
+        options.clone(),
+        shared.clone(),
+        stamp,
+        generations_tx,
+    )?;
     let upstream = options
         .upstream
         .clone()
@@ -221,10 +236,11 @@ pub async fn run(
         let options = options.clone();
         let upstream = upstream.clone();
         let stop_rx = stop_rx.clone();
+        let generations = generations.clone();
         let open = open.clone();
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            serve_connection(tcp, peer, shared, options, upstream, stop_rx).await;
+            serve_connection(tcp, peer, shared, generations, options, upstream, stop_rx).await;
             trim::freed();
             open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
@@ -244,6 +260,7 @@ async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<ArcSwap<Live>>,
+    generations: watch::Receiver<u64>,
     options: Arc<GatewayOptions>,
     upstream: Option<Arc<upstream::Upstream>>,
     stop: watch::Receiver<bool>,
@@ -288,6 +305,12 @@ async fn serve_connection(
         identity,
         headers: identity_headers,
         activity: conn::Activity::new(),
+        standing: standing::Standing::new(
+            shared.clone(),
+            generations,
+            options.tls.stale_crl == tls::StaleCrlPolicy::Warn,
+        ),
+        close: tokio::sync::Notify::new(),
     });
     let service = {
         let ctx = ctx.clone();

@@ -13,8 +13,7 @@ use hyper::body::Incoming;
 
 use crate::gateway::access_log::{self, AccessLine};
 use crate::gateway::tls::StaleCrlPolicy;
-use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, upstream};
-use crate::pki::snapshot::RevocationProblem;
+use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, standing, upstream};
 use crate::pki::verify::Refusal;
 
 /// Why a response body could not be finished (the client connection is
@@ -106,7 +105,7 @@ pub async fn handle(
 
 async fn decide(
     mut req: Request<Incoming>,
-    ctx: &ConnCtx,
+    ctx: &Arc<ConnCtx>,
     shared: &ArcSwap<Live>,
     upstream: Option<&upstream::Upstream>,
     options: &GatewayOptions,
@@ -139,22 +138,25 @@ async fn decide(
         return (refuse(refusal, &message), Some(refusal));
     }
     let live = shared.load();
-    let now = crate::pki::time::now();
-    if now > ctx.identity.not_after {
-        let msg = format!(
-            "client certificate expired {}",
-            crate::pki::time::rfc3339(ctx.identity.not_after)
-        );
-        return (refuse(Refusal::Expired, &msg), Some(Refusal::Expired));
-    }
     let stale_ok = options.tls.stale_crl == StaleCrlPolicy::Warn;
-    if let Err(problem) = live.snapshot.check(&ctx.identity.revocation, now, stale_ok) {
-        let refusal = match problem {
-            RevocationProblem::Revoked(_) => Refusal::Revoked,
-            RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
-            RevocationProblem::CaExpired(_) => Refusal::Expired,
-        };
-        return (refuse(refusal, &problem.to_string()), Some(refusal));
+    if let Err(refused) = standing::check(
+        &ctx.identity,
+        &live.snapshot,
+        crate::pki::time::now(),
+        stale_ok,
+    ) {
+        // The client's last answer on this connection: HTTP/1.1 says so,
+        // HTTP/2 sends GOAWAY (see conn.rs).
+        let mut response = refuse(refused.refusal, &refused.message);
+        if req.version() < Version::HTTP_2 {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        } else {
+            ctx.close.notify_one();
+        }
+        return (response, Some(refused.refusal));
     }
     let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
     // The request's authority is the one checked against SNI; an
@@ -174,7 +176,7 @@ async fn decide(
     ctx.headers.add(req.headers_mut(), &roles);
     match upstream {
         None => (echo::respond(&req, ctx, &roles), None),
-        Some(up) => up.forward(req).await,
+        Some(up) => up.forward(req, ctx).await,
     }
 }
 

@@ -3,7 +3,9 @@
 //! New handshakes use the new config; open connections see the new
 //! revocation state on their next request. A snapshot that fails to load is
 //! refused: the last good one stays in service and the failure is logged
-//! with its cause.
+//! with its cause. So is one whose CRL for some CA is older (a lower
+//! cRLNumber) than the one in service: CRL numbers only grow, and taking
+//! an older CRL (a restored backup) would un-revoke certificates.
 //!
 //! Why it is built this way: a revocation must bite within a second however
 //! the PKI was started and changed, and one inotify watch alone loses that
@@ -42,6 +44,7 @@ use arc_swap::ArcSwap;
 use notify::{EventKind, RecursiveMode, Watcher};
 use time::OffsetDateTime;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
 
 use crate::gateway::tls::StaleCrlPolicy;
 use crate::gateway::{GatewayOptions, Live, build_live};
@@ -88,12 +91,15 @@ impl Drop for ReloadHandle {
 
 /// Starts watching the PKI at `layout` (an absolute path) and SIGHUP.
 /// `seen` is the stamp taken just before the snapshot now in service was
-/// loaded, so that a change made while it loaded is not missed.
+/// loaded, so that a change made while it loaded is not missed. Each
+/// generation swapped in is sent on `generations` (after the swap), for the
+/// connections that re-check their client ([`crate::gateway::standing`]).
 pub fn spawn(
     layout: Layout,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
     seen: SourceStamp,
+    generations: watch::Sender<u64>,
 ) -> Result<ReloadHandle, ReloadError> {
     let (tx, rx) = mpsc::sync_channel::<Wake>(64);
     let mut hup = signal(SignalKind::hangup()).map_err(ReloadError::Signal)?;
@@ -111,6 +117,7 @@ pub fn spawn(
         layout,
         options,
         shared,
+        generations,
         seen,
         stop: stop.clone(),
         stale_logged: HashSet::new(),
@@ -126,6 +133,7 @@ struct Reloader {
     layout: Layout,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
+    generations: watch::Sender<u64>,
     seen: SourceStamp,
     watches: Watches,
     stop: Arc<AtomicBool>,
@@ -151,7 +159,7 @@ impl Reloader {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             self.log_stale_crls();
-            let now = SourceStamp::take(&self.layout, &self.options.server_cert);
+            let now = SourceStamp::take(&self.layout, &self.options.server_cert.name);
             self.watches.arm(&now);
             if !forced && now == self.seen {
                 continue;
@@ -197,9 +205,27 @@ impl Reloader {
         let next = self.shared.load().generation + 1;
         match build_live(&self.layout, &self.options, next) {
             Ok(live) => {
+                let current = self.shared.load();
+                if let Err(rollback) = live
+                    .snapshot
+                    .check_no_rollback(&current.snapshot, &self.layout)
+                {
+                    tracing::error!(
+                        target: "mtlsctl::reload",
+                        message = "refused an older CRL; keeping the last good configuration",
+                        cause,
+                        generation = current.generation,
+                        ca = %rollback.ca,
+                        held_crl_number = %rollback.held,
+                        offered_crl_number = %rollback.offered,
+                        error = %rollback,
+                    );
+                    return;
+                }
                 let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
                 // In service first, then logged: the line means it is live.
                 self.shared.store(Arc::new(live));
+                self.generations.send_replace(generation);
                 tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
             }
             Err(e) => {

@@ -29,8 +29,8 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::gateway::GatewayOptions;
 use crate::gateway::proxy::{Body, BodyError, refuse};
+use crate::gateway::{ConnCtx, GatewayOptions, standing};
 use crate::pki::verify::Refusal;
 
 /// Idle upstream connections are closed after this long.
@@ -105,8 +105,13 @@ impl Upstream {
     }
 
     /// Sends the (already filtered) request on and returns the answer, and
-    /// the refusal when the answer is the gateway's own.
-    pub async fn forward(&self, req: Request<Incoming>) -> (Response<Body>, Option<Refusal>) {
+    /// the refusal when the answer is the gateway's own. An upgrade's
+    /// tunnel lives as long as `ctx`'s client stays in good standing.
+    pub async fn forward(
+        &self,
+        req: Request<Incoming>,
+        ctx: &Arc<ConnCtx>,
+    ) -> (Response<Body>, Option<Refusal>) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
         if parts.version == Version::HTTP_2 {
@@ -126,7 +131,7 @@ impl Upstream {
         *out.headers_mut() = std::mem::take(&mut parts.headers);
         *out.extensions_mut() = std::mem::take(&mut parts.extensions);
         let result = if upgrade {
-            self.upgrade(out).await
+            self.upgrade(out, ctx.clone()).await
         } else {
             self.round_trip(out).await
         };
@@ -204,8 +209,13 @@ impl Upstream {
     }
 
     /// An upgrade on a connection of its own, run by its own task, since
-    /// after the 101 the connection becomes the tunnel.
-    async fn upgrade(&self, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    /// after the 101 the connection becomes the tunnel. The tunnel is cut
+    /// when its client is refused (revoked, expired: [`standing`]).
+    async fn upgrade(
+        &self,
+        mut req: Request<Incoming>,
+        ctx: Arc<ConnCtx>,
+    ) -> Result<Response<Body>, Failure> {
         let client_upgrade = hyper::upgrade::on(&mut req);
         let Conn { mut send, conn } = *self.connect().await?;
         tokio::spawn(async move {
@@ -224,7 +234,14 @@ impl Upstream {
                     Ok((client, upstream)) => {
                         let mut client = TokioIo::new(client);
                         let mut upstream = TokioIo::new(upstream);
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                            refused = ctx.standing.refused(&ctx.identity, true) => {
+                                // Both ends are dropped: the client sees the
+                                // tunnel end without a close_notify.
+                                standing::log_cut(ctx.peer, &ctx.identity, "tunnel", &refused);
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(target: "mtlsctl::upstream", message = "upgrade failed", error = %e)

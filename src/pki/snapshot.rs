@@ -17,6 +17,7 @@
 //! - roles come from the inventory; the server credential from certs/NAME/.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
@@ -24,12 +25,13 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyD
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::X509Extension;
+use x509_parser::num_bigint::BigUint;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::pki::inventory::{Inventory, InventoryError};
 use crate::pki::layout::{CaLevel, Layout};
-use crate::pki::model::CertName;
+use crate::pki::model::{CertName, DnsName};
 use crate::pki::time::from_unix;
 
 pub use crate::pki::stamp::SourceStamp;
@@ -72,6 +74,34 @@ pub enum SnapshotError {
     /// The inventory could not be read.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The certificate filed under the server certificate's name cannot
+    /// serve this gateway (not for server auth, or not for its names):
+    /// every handshake would fail.
+    #[error(
+        "{path}: {why}, so it cannot be this gateway's server certificate; revoke it \
+         (`mtlsctl revoke {name}`) and start the gateway again to have it issue its own, \
+         or serve other names with --server-name"
+    )]
+    ServerCert {
+        /// Its chain.pem.
+        path: PathBuf,
+        /// The certificate name.
+        name: CertName,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The gateway's server certificate: the name it is filed under and the
+/// names (`--server-name`) it must carry as SANs.
+#[derive(Debug, Clone)]
+pub struct ServerCertSpec {
+    /// Filed under certs/NAME/.
+    pub name: CertName,
+    /// DNS names it must cover.
+    pub dns: Vec<DnsName>,
+    /// IP addresses it must carry.
+    pub ips: Vec<IpAddr>,
 }
 
 /// A CA identified the way certificates name their issuer: subject DER
@@ -124,8 +154,30 @@ impl SerialKey {
 struct CrlState {
     revoked: HashSet<SerialKey>,
     next_update: Option<OffsetDateTime>,
+    /// The CRL's cRLNumber, to refuse an older CRL on reload.
+    number: Option<BigUint>,
     /// The CRL's issuer, RFC 4514, for messages.
     issuer: String,
+}
+
+/// A CRL older than the one in service for the same CA: its number went
+/// down. CRL numbers in this PKI only grow, so this is a restored backup
+/// or a replayed file, and taking it would un-revoke certificates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{path}: the CRL of {ca} is number {offered}, older than number {held} in service; \
+     refusing to roll revocations back (restored from a backup?): run `mtlsctl crl` to \
+     publish a newer CRL"
+)]
+pub struct CrlRollback {
+    /// crls.pem.
+    pub path: PathBuf,
+    /// The CA's subject.
+    pub ca: String,
+    /// The number of the CRL in service.
+    pub held: BigUint,
+    /// The number of the CRL offered.
+    pub offered: BigUint,
 }
 
 /// Why revocation says no.
@@ -195,8 +247,8 @@ struct CaInfo {
 
 impl Snapshot {
     /// Loads and checks the PKI at `layout`, with the server credential of
-    /// the certificate filed under `server_name`.
-    pub fn load(layout: &Layout, server_name: &CertName) -> Result<Snapshot, SnapshotError> {
+    /// the certificate `server` names.
+    pub fn load(layout: &Layout, server: &ServerCertSpec) -> Result<Snapshot, SnapshotError> {
         let trust_path = layout.trust();
         let roots = read_certs(&trust_path)?;
         if roots.is_empty() {
@@ -302,7 +354,9 @@ impl Snapshot {
                 CrlState {
                     revoked,
                     next_update,
-                    issuer: crate::pki::dn::rfc4514(parsed.issuer()).unwrap_or(issuer_text),
+                    number: parsed.crl_number().cloned(),
+                    issuer: crate::pki::dn::rfc4514(parsed.issuer())
+                        .unwrap_or_else(|_| issuer_text.clone()),
                 },
             );
         }
@@ -347,7 +401,7 @@ impl Snapshot {
             revoked_count += revoked_in_inventory(layout, &inventory, &ca_ders, &mut crls)?;
             inventory.roles_by_serial()?
         };
-        let server = load_server(layout, server_name)?;
+        let server = load_server(layout, server)?;
         Ok(Snapshot {
             roots,
             anchored,
@@ -431,6 +485,34 @@ impl Snapshot {
                 .filter(|n| *n < now)
                 .map(|n| (crl.issuer.as_str(), n))
         })
+    }
+
+    /// Refuses this snapshot in place of `previous` when the CRL of any CA
+    /// both hold is older (a lower cRLNumber) than the one `previous`
+    /// holds: a rollback would un-revoke certificates. A CA new in this
+    /// snapshot, or a CRL without a number, has nothing to compare.
+    pub fn check_no_rollback(
+        &self,
+        previous: &Snapshot,
+        layout: &Layout,
+    ) -> Result<(), CrlRollback> {
+        for (key, held) in &previous.crls {
+            let (Some(held_number), Some(offered)) = (
+                held.number.as_ref(),
+                self.crls.get(key).and_then(|c| c.number.as_ref()),
+            ) else {
+                continue;
+            };
+            if offered < held_number {
+                return Err(CrlRollback {
+                    path: layout.crls(),
+                    ca: held.issuer.clone(),
+                    held: held_number.clone(),
+                    offered: offered.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Roles recorded for the certificate with this serial (big-endian bytes).
@@ -573,7 +655,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, SnapshotError
         })
 }
 
-fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, SnapshotError> {
+fn load_server(layout: &Layout, spec: &ServerCertSpec) -> Result<ServerCredential, SnapshotError> {
+    let name = &spec.name;
     let chain = read_certs(&layout.leaf_chain(name))?;
     let Some(leaf) = chain.first() else {
         return Err(SnapshotError::File {
@@ -581,12 +664,18 @@ fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, Sna
             why: "no certificate in the file".into(),
         });
     };
-    let not_after = X509Certificate::from_der(leaf)
-        .map(|(_, c)| from_unix(c.validity().not_after.timestamp()))
-        .map_err(|e| SnapshotError::File {
+    let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| SnapshotError::File {
+        path: layout.leaf_chain(name),
+        why: e.to_string(),
+    })?;
+    if let Err(why) = fit_to_serve(&cert, spec) {
+        return Err(SnapshotError::ServerCert {
             path: layout.leaf_chain(name),
-            why: e.to_string(),
-        })?;
+            name: name.clone(),
+            why,
+        });
+    }
+    let not_after = from_unix(cert.validity().not_after.timestamp());
     let key_path = layout.leaf_key(name);
     let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| SnapshotError::File {
         path: key_path.clone(),
@@ -597,6 +686,74 @@ fn load_server(layout: &Layout, name: &CertName) -> Result<ServerCredential, Sna
         key,
         not_after,
     })
+}
+
+/// Checks that `cert` can serve as the gateway's server certificate: an
+/// extendedKeyUsage with serverAuth (a client-profile certificate filed
+/// under the server's name fails every handshake) and SANs covering every
+/// configured name.
+fn fit_to_serve(cert: &X509Certificate<'_>, spec: &ServerCertSpec) -> Result<(), String> {
+    let server_auth = cert
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|eku| eku.value.any || eku.value.server_auth);
+    if !server_auth {
+        return Err(
+            "the certificate is not for server authentication (no serverAuth \
+             extendedKeyUsage: a client-profile certificate)"
+                .into(),
+        );
+    }
+    let mut dns: Vec<String> = Vec::new();
+    let mut ips: Vec<Vec<u8>> = Vec::new();
+    if let Ok(Some(sans)) = cert.subject_alternative_name() {
+        for san in &sans.value.general_names {
+            match san {
+                x509_parser::extensions::GeneralName::DNSName(d) => {
+                    dns.push(d.to_ascii_lowercase())
+                }
+                x509_parser::extensions::GeneralName::IPAddress(ip) => ips.push(ip.to_vec()),
+                _ => {}
+            }
+        }
+    }
+    let covers = |wanted: &str| {
+        dns.iter().any(|d| {
+            d == wanted
+                || d.strip_prefix("*.").is_some_and(|base| {
+                    wanted
+                        .split_once('.')
+                        .is_some_and(|(label, rest)| !label.is_empty() && rest == base)
+                })
+        })
+    };
+    let mut missing: Vec<String> = spec
+        .dns
+        .iter()
+        .filter(|d| !covers(d.as_str()))
+        .map(|d| d.to_string())
+        .collect();
+    missing.extend(
+        spec.ips
+            .iter()
+            .filter(|ip| {
+                let octets = match ip {
+                    IpAddr::V4(v4) => v4.octets().to_vec(),
+                    IpAddr::V6(v6) => v6.octets().to_vec(),
+                };
+                !ips.contains(&octets)
+            })
+            .map(IpAddr::to_string),
+    );
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the certificate's names do not cover {} (a --server-name of this gateway)",
+            missing.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]

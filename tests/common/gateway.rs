@@ -648,3 +648,62 @@ impl KeptAlive {
         Ok(serde_json::from_str(&second)?)
     }
 }
+
+/// The raw HTTP/2 client (tests/fixtures/py_h2.py, Python's `h2` from
+/// .venv): `silent`, `preface`, `partial-headers`, `idle`, `twice` and
+/// `stream PATH` modes, described in the script.
+const PY_H2: &str = include_str!("../fixtures/py_h2.py");
+
+pub fn py_h2(env: &Env, gw: &Gateway, cred: &Cred, mode: &[&str]) -> Res<Command> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let script = write_script(env, &format!("h2-client-{n}.py"), PY_H2)?;
+    let mut cmd = Command::new(super::venv_python()?);
+    cmd.arg(script)
+        .arg(gw.port.to_string())
+        .arg(&gw.cacert)
+        .arg(&cred.chain)
+        .arg(&cred.key)
+        .args(mode);
+    Ok(cmd)
+}
+
+/// A child whose stdout lines are collected with their arrival times, and
+/// whose stdin stays open for the test to write to.
+pub struct Talker {
+    pub proc: Guard,
+    pub stdin: std::process::ChildStdin,
+    pub out: SharedLines,
+}
+
+impl Talker {
+    pub fn spawn(mut cmd: Command) -> Res<Talker> {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("stdin")?;
+        let out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
+        Ok(Talker {
+            proc: Guard { child },
+            stdin,
+            out,
+        })
+    }
+
+    /// The first line at index >= `from` that is JSON and that `pred`
+    /// accepts, with its arrival time.
+    pub fn json(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<(usize, Instant, Value)> {
+        self.out
+            .wait(from, timeout, |t| {
+                serde_json::from_str::<Value>(t).is_ok_and(|v| pred(&v))
+            })
+            .and_then(|(i, at, t)| serde_json::from_str(&t).ok().map(|v| (i, at, v)))
+    }
+}

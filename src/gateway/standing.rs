@@ -1,0 +1,151 @@
+//! The client's standing on a live connection: revoked, expired, or
+//! under a CA the current snapshot no longer vouches for.
+//!
+//! A request is checked when it arrives ([`crate::gateway::proxy`]). What
+//! outlives a request check (an upgraded tunnel, a long HTTP/2 stream, a
+//! streaming response) is checked again whenever a reload swaps the
+//! snapshot and at the client certificate's notAfter, and cut when the
+//! client is now refused: a revocation bites within a second on those too,
+//! not only on the next request.
+//!
+//! Why a watch and not a poll: the reload thread bumps a
+//! [`tokio::sync::watch`] after each swap, and every connection holds one
+//! receiver (a reference count, no allocation) and one timer at its
+//! client's notAfter. Nothing wakes between reloads, and a request pays
+//! nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::gateway::Live;
+use crate::gateway::identity::ClientIdentity;
+use crate::pki::snapshot::{RevocationProblem, Snapshot};
+use crate::pki::verify::Refusal;
+
+/// Why a verified client is refused now.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The reason, from the closed set.
+    pub refusal: Refusal,
+    /// The cause in words (the 403 body's `message`).
+    pub message: String,
+}
+
+/// Checks `identity` against `snapshot` at `now`: expiry first, then
+/// revocation and the CAs of its path. `stale_ok` is the stale-CRL policy
+/// `warn`.
+pub fn check(
+    identity: &ClientIdentity,
+    snapshot: &Snapshot,
+    now: OffsetDateTime,
+    stale_ok: bool,
+) -> Result<(), Refused> {
+    if now > identity.not_after {
+        return Err(Refused {
+            refusal: Refusal::Expired,
+            message: format!(
+                "client certificate expired {}",
+                crate::pki::time::rfc3339(identity.not_after)
+            ),
+        });
+    }
+    snapshot
+        .check(&identity.revocation, now, stale_ok)
+        .map_err(|problem| Refused {
+            refusal: match problem {
+                RevocationProblem::Revoked(_) => Refusal::Revoked,
+                RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
+                RevocationProblem::CaExpired(_) => Refusal::Expired,
+            },
+            message: problem.to_string(),
+        })
+}
+
+/// What a connection needs to re-check its client: the live snapshot and
+/// the reload generation.
+pub struct Standing {
+    shared: Arc<ArcSwap<Live>>,
+    generations: watch::Receiver<u64>,
+    stale_ok: bool,
+}
+
+impl Standing {
+    /// A connection's view of the live snapshot and its reloads.
+    pub fn new(
+        shared: Arc<ArcSwap<Live>>,
+        generations: watch::Receiver<u64>,
+        stale_ok: bool,
+    ) -> Standing {
+        Standing {
+            shared,
+            generations,
+            stale_ok,
+        }
+    }
+
+    /// Checks `identity` against the snapshot in service now.
+    pub fn check_now(&self, identity: &ClientIdentity) -> Result<(), Refused> {
+        check(
+            identity,
+            &self.shared.load().snapshot,
+            crate::pki::time::now(),
+            self.stale_ok,
+        )
+    }
+
+    /// Resolves when `identity` is refused: at once when `now` is set and
+    /// it already is, otherwise after a reload or at its notAfter. Pending
+    /// forever for a client that stays in good standing.
+    pub async fn refused(&self, identity: &ClientIdentity, now: bool) -> Refused {
+        let mut generations = self.generations.clone();
+        generations.borrow_and_update();
+        if now && let Err(refused) = self.check_now(identity) {
+            return refused;
+        }
+        let expiry = tokio::time::sleep(until_expired(identity));
+        tokio::pin!(expiry);
+        let mut reloads = true;
+        loop {
+            tokio::select! {
+                changed = generations.changed(), if reloads => {
+                    // The reload thread is gone: only the clock is left.
+                    reloads = changed.is_ok();
+                }
+                () = &mut expiry => {
+                    // Not refused at notAfter only if the clock moved: look again.
+                    let next = until_expired(identity).max(Duration::from_secs(1));
+                    expiry.as_mut().reset(tokio::time::Instant::now() + next);
+                }
+            }
+            if let Err(refused) = self.check_now(identity) {
+                return refused;
+            }
+        }
+    }
+}
+
+/// How long until `identity` is expired by [`check`]'s clock (whole
+/// seconds: a certificate is valid through the last second of its
+/// notAfter).
+fn until_expired(identity: &ClientIdentity) -> Duration {
+    let left = identity.not_after + time::Duration::seconds(1) - OffsetDateTime::now_utc();
+    Duration::try_from(left).unwrap_or(Duration::ZERO)
+}
+
+/// Logs a cut: the connection (or tunnel) of a client refused while it
+/// had something in flight.
+pub fn log_cut(peer: std::net::SocketAddr, identity: &ClientIdentity, what: &str, why: &Refused) {
+    tracing::warn!(
+        target: "mtlsctl::gateway",
+        message = "client refused on a live connection; cut",
+        peer = %peer,
+        client_serial = %identity.serial,
+        cut = what,
+        refusal = why.refusal.as_str(),
+        reason = %why.message,
+    );
+}

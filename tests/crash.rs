@@ -237,6 +237,14 @@ fn a_killed_revoke_fails_check_until_the_next_revoke_publishes_it() -> TestResul
     let out = run_ok(dir.path(), &["revoke", "bob", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(v["changed"], false);
+    // The killed revoke left its CRL's temp file: the repair says so, in
+    // one line on stderr.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("note: finished what an interrupted mtlsctl left: removed 1 leftover"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(check(dir.path()).0, Some(0));
     assert_invariants(dir.path(), "after the second revoke");
     Ok(())

@@ -48,11 +48,14 @@ pub fn open_for_change(layout: &Layout) -> Result<Inventory, PkiError> {
         done.push(format!("appended {appended} missing audit line(s)"));
     }
     if !done.is_empty() {
-        // The one line the issue asks for; the CLI's stdout stays clean.
-        eprintln!(
-            "note: finished what an interrupted mtlsctl left: {}",
-            done.join("; ")
-        );
+        // One line: through the gateway's JSON log when `serve` renews its
+        // certificate, on stderr for a command (stdout stays clean).
+        let done = done.join("; ");
+        if tracing::dispatcher::has_been_set() {
+            tracing::warn!(target: "mtlsctl::recover", message = "finished what an interrupted mtlsctl left", done);
+        } else {
+            eprintln!("note: finished what an interrupted mtlsctl left: {done}");
+        }
     }
     Ok(inventory)
 }

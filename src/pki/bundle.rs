@@ -10,13 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use p12_keystore::{EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKeyChain};
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use zeroize::Zeroizing;
 
 use crate::pki::audit::{self, AuditEvent};
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inventory::{Inventory, Record};
+use crate::pki::keys::SecretKey;
 use crate::pki::model::CertName;
 use crate::pki::{Pki, PkiError};
 
@@ -89,17 +90,21 @@ pub fn bundle(
     let chain = read_certs(&layout.leaf_chain(name))?;
     let key_path = layout.leaf_key(name);
     let key_pem = Zeroizing::new(fsio::read_secret(&key_path)?.0);
-    let key = PrivatePkcs8KeyDer::from_pem_slice(&key_pem).map_err(|e| PkiError::CaFile {
+    // Parsed and re-encoded, so a key an older build wrote as PKCS#8 v2
+    // (Ed25519) goes into the bundle as v1, which openssl 3.0 reads.
+    let key_error = |source| PkiError::Key {
         path: key_path.clone(),
-        why: format!("not a PKCS#8 private key: {e}"),
-    })?;
+        source,
+    };
+    let key = SecretKey::from_pem(&key_pem, None).map_err(key_error)?;
+    let key_der = key.pkcs8_v1_der().map_err(key_error)?;
     let root = root_for(pki, &chain)?;
     let mut certs = chain.clone();
     certs.extend(root);
     let (bytes, format): (Zeroizing<Vec<u8>>, &'static str) = match kind {
         BundleKind::P12 { password, legacy } => {
             let mut store = KeyStore::new();
-            let p12_key = p12_keystore::PrivateKey::from_der(key.secret_pkcs8_der())
+            let p12_key = p12_keystore::PrivateKey::from_der(key_der.as_bytes())
                 .map_err(|e| PkiError::Bundle(e.to_string()))?;
             let p12_certs = certs
                 .iter()
@@ -133,7 +138,7 @@ pub fn bundle(
             )
         }
         BundleKind::Pem => {
-            let mut text = Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
+            let mut text = key.to_pem(None).map_err(key_error)?;
             for cert in &chain {
                 text.push_str(&crate::pki::inspect::certificate_pem(cert));
             }

@@ -18,7 +18,7 @@
 //! [`crate::pki::publish::repair`], which needs the CA key.
 
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::pki::PkiError;
@@ -49,7 +49,9 @@ pub fn open_for_change(layout: &Layout) -> Result<Inventory, PkiError> {
     }
     if !done.is_empty() {
         // The one line the issue asks for; the CLI's stdout stays clean.
-        eprintln!(
+        // Ignored if stderr is closed or broken: the repair is done either way.
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "note: finished what an interrupted mtlsctl left: {}",
             done.join("; ")
         );

@@ -148,6 +148,12 @@ impl Error {
                 Some("unset MTLSCTL_CA_PASSPHRASE or drop --no-passphrase".into())
             }
             Error::Usage(UsageError::Prompt(_)) => Some("run the command again and type the same passphrase twice".into()),
+            Error::SecretFile(FsError::TooLarge { .. }) => Some(
+                "a passphrase or password file holds one line (up to 4 KiB, read up to its first newline): check the path".into(),
+            ),
+            Error::InputFile(FsError::TooLarge { .. }) => Some(
+                "certificates, chains, CSRs, CRLs and PKCS#12 files are far smaller: check the path".into(),
+            ),
             Error::SecretFile(_) => Some("check the path and permissions of the passphrase or password file".into()),
             Error::InputFile(_) => Some("check the path and permissions of the file".into()),
             Error::Inspect { source: InspectError::Pkcs12(_), .. } => {
@@ -194,6 +200,7 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         | PkiError::OutsideConstraints { .. }
         | PkiError::NameLooksLikeSerial(_) => exit::USAGE,
         PkiError::CsrUnreadable { .. }
+        | PkiError::CsrTooLarge(_)
         | PkiError::CsrSignature(_)
         | PkiError::CsrKeyUnsupported { .. } => exit::BAD_INPUT,
         PkiError::Key {

@@ -31,8 +31,8 @@ pub struct P12Password(Zeroizing<String>);
 
 impl P12Password {
     /// Wraps a non-empty password.
-    pub fn new(text: String) -> Option<Self> {
-        let text = Zeroizing::new(text);
+    pub fn new(text: impl Into<Zeroizing<String>>) -> Option<Self> {
+        let text = text.into();
         (!text.is_empty()).then_some(Self(text))
     }
 }

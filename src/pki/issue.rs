@@ -520,7 +520,11 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
         path: path.to_owned(),
         why,
     };
-    let bytes = fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = fsio::read_input(path).map_err(|e| match e {
+        // The error names the path itself.
+        fsio::FsError::TooLarge { .. } => PkiError::CsrTooLarge(e),
+        e => unreadable(e.to_string()),
+    })?;
     let bytes = normalise_pem(&bytes);
     let der = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         CertificateSigningRequestDer::from_pem_slice(&bytes)

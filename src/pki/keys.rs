@@ -29,8 +29,8 @@ pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
     /// Wraps a non-empty passphrase; `None` when it is empty.
-    pub fn new(text: String) -> Option<Self> {
-        let text = Zeroizing::new(text);
+    pub fn new(text: impl Into<Zeroizing<String>>) -> Option<Self> {
+        let text = text.into();
         (!text.is_empty()).then_some(Self(text))
     }
 
@@ -182,12 +182,12 @@ mod tests {
     #[test]
     fn encrypted_round_trip_and_wrong_passphrase() -> Result<(), Box<dyn std::error::Error>> {
         let key = SecretKey::generate(KeyType::EcdsaP256)?;
-        let pass = Passphrase::new("correct horse".into()).ok_or("empty")?;
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
         let pem = key.to_pem(Some(&pass))?;
         assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
         let back = SecretKey::from_pem(pem.as_bytes(), Some(&pass))?;
         assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
-        let wrong = Passphrase::new("wrong".into()).ok_or("empty")?;
+        let wrong = Passphrase::new(String::from("wrong")).ok_or("empty")?;
         assert!(matches!(
             SecretKey::from_pem(pem.as_bytes(), Some(&wrong)),
             Err(KeyError::WrongPassphrase)
@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn keys_are_written_as_pkcs8_v1_every_type() -> Result<(), Box<dyn std::error::Error>> {
-        let pass = Passphrase::new("correct horse".into()).ok_or("empty")?;
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
         for key_type in [
             KeyType::EcdsaP256,
             KeyType::EcdsaP384,
@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn ed25519_v2_keys_of_older_builds_still_read() -> Result<(), Box<dyn std::error::Error>> {
-        let pass = Passphrase::new("correct horse".into()).ok_or("empty")?;
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
         let key = SecretKey::generate(KeyType::Ed25519)?;
         // What older builds wrote: the generator's v2 document as it is.
         let v2 = key.pair().serialized_der();

@@ -140,6 +140,9 @@ pub enum PkiError {
         /// The parser's complaint.
         why: String,
     },
+    /// The CSR file is larger than mtlsctl reads.
+    #[error(transparent)]
+    CsrTooLarge(FsError),
     /// The CSR's self-signature does not verify.
     #[error(
         "{0}: the CSR's signature does not verify (corrupted, or not signed by the key it carries)"
@@ -255,6 +258,9 @@ impl PkiError {
             }
             PkiError::CsrUnreadable { .. } => {
                 "give a PEM or DER PKCS#10 request, e.g. from `openssl req -new -key KEY -out req.csr`".into()
+            }
+            PkiError::CsrTooLarge(_) => {
+                "a CSR is a few KiB: check the path given to --csr".into()
             }
             PkiError::CsrSignature(_) => "regenerate the CSR with the private key it is meant for".into(),
             PkiError::CsrKeyUnsupported { .. } => {

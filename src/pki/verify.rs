@@ -435,8 +435,8 @@ fn pki_intermediates(pki: &Pki) -> Vec<CertificateDer<'static>> {
 
 /// Reads every certificate in a PEM file, or one DER certificate.
 fn read_any_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| PkiError::Verify(VerifyError::Read(FsError::new("read", path, e))))?;
+    let bytes =
+        crate::pki::fsio::read_input(path).map_err(|e| PkiError::Verify(VerifyError::Read(e)))?;
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         Ok(CertificateDer::pem_slice_iter(&bytes)
             .filter_map(Result::ok)

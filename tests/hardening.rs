@@ -1,5 +1,6 @@
 //! The binary in a hostile environment: endless input files, closed or
-//! broken stdout and stderr.
+//! broken stdout and stderr, and what a process holding CA secrets exposes
+//! to core dumps and to other processes of the same user.
 //!
 //! Commands that might hang run with a deadline and under a 1 GiB address
 //! space limit, so a regression fails the test instead of eating the
@@ -7,10 +8,12 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::gateway::{BIN, run_with_deadline};
+use common::gateway::{BIN, Guard, run_with_deadline};
 use common::{Env, TestResult, assert_refused};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -110,6 +113,97 @@ fn inspect_dev_zero_is_read_forever() -> TestResult {
     let out = bounded(&env, &["inspect", "big.pem"])?;
     assert_refused(&out, 6, &["big.pem", "16 MiB"]);
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Item 13: no core dumps, no same-user ptrace, while a secret is held.
+
+/// Reads `/proc/PID/FILE` once it exists and the process is past startup.
+fn proc_file(pid: u32, file: &str) -> std::io::Result<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+}
+
+#[test]
+fn ca_passphrase_and_key_end_up_in_core_dumps() -> TestResult {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    // The test's directory is 0700: let an unprivileged mtlsctl in.
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    let fifo = env.path("pass.fifo");
+    let status = Command::new("mkfifo")
+        .arg("-m")
+        .arg("0666")
+        .arg(&fifo)
+        .status()?;
+    assert!(status.success(), "mkfifo");
+    // mtlsctl blocks opening the FIFO for its passphrase: it is then past
+    // the point where it protects itself, and about to hold a secret.
+    // As root, it runs as nobody, so /proc/PID ownership tells dumpable
+    // (owned by the process's user) from non-dumpable (owned by root).
+    let root = unsafe_is_root();
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    cmd.args(["ca", "init", "--passphrase-file"])
+        .arg(&fifo)
+        .current_dir(env.dir.path())
+        .env("MTLSCTL_PKI", "/nonexistent-parent/pki")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = Guard {
+        child: cmd.spawn()?,
+    };
+    let pid = child.pid();
+    // Wait (with a deadline) until it sleeps in open(2) on the FIFO.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let wchan = proc_file(pid, "wchan").unwrap_or_default();
+        let exe_is_ours = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map(|p| p.ends_with("mtlsctl"))
+            .unwrap_or(false);
+        if exe_is_ours
+            && ["wait_for_partner", "fifo", "pipe"]
+                .iter()
+                .any(|w| wchan.contains(w))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mtlsctl did not block on the passphrase FIFO (wchan {wchan:?}, exited {:?})",
+            child.wait_exit(Duration::ZERO)?
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let limits = proc_file(pid, "limits")?;
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .ok_or("no core line in /proc/PID/limits")?;
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(
+        &fields[4..6],
+        ["0", "0"],
+        "soft and hard core limits: {core}"
+    );
+    let owner = std::fs::metadata(format!("/proc/{pid}/status"))?.uid();
+    assert_eq!(
+        owner, 0,
+        "/proc/{pid} of a non-dumpable process is owned by root; this one by uid {owner}"
+    );
+    child.kill();
+    let _ = std::fs::remove_file(Path::new(&fifo));
+    Ok(())
+}
+
+fn unsafe_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 // ---------------------------------------------------------------------------

@@ -89,7 +89,7 @@ pub fn bundle(
     }
     let chain = read_certs(&layout.leaf_chain(name))?;
     let key_path = layout.leaf_key(name);
-    let key_pem = Zeroizing::new(fsio::read_secret(&key_path)?.0);
+    let key_pem = fsio::read_secret(&key_path)?.0;
     // Parsed and re-encoded, so a key an older build wrote as PKCS#8 v2
     // (Ed25519) goes into the bundle as v1, which openssl 3.0 reads.
     let key_error = |source| PkiError::Key {

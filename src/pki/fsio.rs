@@ -390,9 +390,9 @@ fn size_text(bytes: u64) -> String {
 }
 
 /// Reads a private key, refusing a symlink in its place, and returns its
-/// bytes with its permission bits (from the same descriptor, so the mode
-/// checked is the mode of the file read).
-pub fn read_secret(path: &Path) -> Result<(Vec<u8>, u32), FsError> {
+/// bytes (zeroized on drop) with its permission bits (from the same
+/// descriptor, so the mode checked is the mode of the file read).
+pub fn read_secret(path: &Path) -> Result<(Zeroizing<Vec<u8>>, u32), FsError> {
     use std::io::Read;
     let mut file = OpenOptions::new()
         .read(true)
@@ -405,7 +405,13 @@ pub fn read_secret(path: &Path) -> Result<(Vec<u8>, u32), FsError> {
         .permissions()
         .mode()
         & 0o7777;
-    let mut bytes = Vec::new();
+    // Sized up front, so read_to_end does not leave copies behind in
+    // reallocated (and unzeroized) buffers.
+    let len = file
+        .metadata()
+        .map(|m| usize::try_from(m.len()).unwrap_or(0))
+        .unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
     file.read_to_end(&mut bytes)
         .map_err(|e| FsError::new("read", path, e))?;
     Ok((bytes, mode))
@@ -621,7 +627,8 @@ mod tests {
         let key_link = dir.path().join("key-link");
         std::os::unix::fs::symlink(&key, &key_link)?;
         assert!(matches!(read_secret(&key_link), Err(FsError::Symlink(_))));
-        assert_eq!(read_secret(&key)?, (b"secret".to_vec(), 0o600));
+        let (bytes, mode) = read_secret(&key)?;
+        assert_eq!((bytes.as_slice(), mode), (&b"secret"[..], 0o600));
         assert!(matches!(
             append_line(&key_link, "line"),
             Err(FsError::Symlink(_))

@@ -104,8 +104,10 @@ impl SecretKey {
                 .map_err(|_| KeyError::WrongPassphrase)?;
             Zeroizing::new(plain.as_bytes().to_vec())
         } else {
-            let key = PrivatePkcs8KeyDer::from_pem_slice(pem)
-                .map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let key = Zeroizing::new(
+                PrivatePkcs8KeyDer::from_pem_slice(pem)
+                    .map_err(|e| KeyError::Malformed(e.to_string()))?,
+            );
             Zeroizing::new(key.secret_pkcs8_der().to_vec())
         };
         let pair =

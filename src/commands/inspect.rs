@@ -54,7 +54,21 @@ pub fn run(args: InspectArgs, printer: Printer) -> Result<(), Error> {
             })
         }
         Inspected::Csr(csr) => printer.emit(&InspectJson::csr(csr), || table::csr_info(csr)),
-        Inspected::Crl(crl) => printer.emit(&InspectJson::crl(crl), || table::crl_info(crl, now)),
+        Inspected::Crls(crls) => printer.emit(&InspectJson::crls(crls), || {
+            let mut out = String::new();
+            for (i, crl) in crls.iter().enumerate() {
+                if crls.len() > 1 {
+                    out.push_str(&format!(
+                        "{}CRL {} of {}:\n",
+                        if i > 0 { "\n" } else { "" },
+                        i + 1,
+                        crls.len()
+                    ));
+                }
+                out.push_str(&table::crl_info(crl, now));
+            }
+            out
+        }),
         Inspected::Pkcs12 {
             certificates,
             private_keys,

@@ -545,8 +545,9 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
         path: path.to_owned(),
         key,
     })?;
-    csr.verify_signature()
-        .map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
+    if crate::pki::inspect::csr_signature(&csr) != crate::pki::inspect::SignatureCheck::Valid {
+        return Err(PkiError::CsrSignature(path.to_owned()));
+    }
     let public_key =
         rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
     Ok((

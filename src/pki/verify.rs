@@ -374,8 +374,11 @@ fn revocation_words(crls: &[Vec<u8>], cert: &CertInfo, e: &webpki::Error) -> (Re
     match e {
         webpki::Error::CertRevoked => {
             for der in crls {
-                if let Ok(Inspected::Crl(crl)) = inspect::inspect(der, None)
-                    && let Some(entry) = crl.revoked.iter().find(|r| r.serial == cert.serial)
+                if let Ok(Inspected::Crls(list)) = inspect::inspect(der, None)
+                    && let Some(entry) = list
+                        .iter()
+                        .flat_map(|crl| &crl.revoked)
+                        .find(|r| r.serial == cert.serial)
                 {
                     return (
                         Refusal::Revoked,

@@ -1,7 +1,8 @@
 //! `bundle`: hand a certificate to software that wants one file.
 //!
-//! PKCS#12 (p12-keystore): key, leaf, intermediates and root; the key entry
-//! carries the friendly name NAME (the Java alias), certificates their DN; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
+//! PKCS#12 (p12-keystore): key, leaf, intermediates and root; the key and
+//! the leaf carry the friendly name NAME (the Java alias; p12_label.rs sets
+//! the leaf's), the CA certificates their DN; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
 //! HMAC-SHA256 MAC by default, or `--legacy` 3DES with a SHA-1 MAC for old
 //! keystores (Java 8 before 8u301, Windows Server 2016, macOS before 10.15).
 //! PEM: key + leaf + chain in one file, or just the trust bundle.
@@ -132,6 +133,11 @@ pub fn bundle(
             let bytes = writer
                 .write()
                 .map_err(|e| PkiError::Bundle(e.to_string()))?;
+            // p12-keystore labels the leaf with its DN; README says NAME.
+            let bytes = Zeroizing::new(bytes);
+            let bytes =
+                crate::pki::p12_label::label_leaf(&bytes, &password.0, &chain[0], name.as_str())
+                    .map_err(|e| PkiError::Bundle(e.to_string()))?;
             (
                 Zeroizing::new(bytes),
                 if legacy { "p12-legacy" } else { "p12" },

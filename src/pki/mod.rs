@@ -14,6 +14,7 @@ pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod model;
+mod p12_label;
 pub mod publish;
 pub mod recover;
 pub mod revoke;

@@ -103,6 +103,9 @@ pub enum Error {
     /// The gateway could not start.
     #[error(transparent)]
     Gateway(#[from] crate::gateway::GatewayError),
+    /// Core dumps could not be disabled before handling secrets.
+    #[error("could not disable core dumps (prctl/setrlimit): {0}")]
+    Harden(std::io::Error),
     /// stdout was closed by the reader (`| head`): exit quietly.
     #[error("output pipe closed")]
     BrokenPipe,
@@ -115,7 +118,7 @@ impl Error {
             Error::Pki(e) => pki_exit_code(e),
             Error::Usage(_) => exit::USAGE,
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
-            Error::Output(_) => exit::FAILURE,
+            Error::Output(_) | Error::Harden(_) => exit::FAILURE,
             Error::CheckFailed { .. } => exit::CHECK_FAILED,
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => exit::DAMAGED,
             Error::Gateway(_) => exit::FAILURE,
@@ -148,6 +151,12 @@ impl Error {
                 Some("unset MTLSCTL_CA_PASSPHRASE or drop --no-passphrase".into())
             }
             Error::Usage(UsageError::Prompt(_)) => Some("run the command again and type the same passphrase twice".into()),
+            Error::SecretFile(FsError::TooLarge { .. }) => Some(
+                "a passphrase or password file holds one line (up to 4 KiB, read up to its first newline): check the path".into(),
+            ),
+            Error::InputFile(FsError::TooLarge { .. }) => Some(
+                "certificates, chains, CSRs, CRLs and PKCS#12 files are far smaller: check the path".into(),
+            ),
             Error::SecretFile(_) => Some("check the path and permissions of the passphrase or password file".into()),
             Error::InputFile(_) => Some("check the path and permissions of the file".into()),
             Error::Inspect { source: InspectError::Pkcs12(_), .. } => {
@@ -169,6 +178,9 @@ impl Error {
                 Some("pick another --listen address, or stop what is using it".into())
             }
             Error::Gateway(_) => None,
+            Error::Harden(_) => Some(
+                "mtlsctl does not hold keys in a process that can dump core: allow prctl(PR_SET_DUMPABLE) and setrlimit(RLIMIT_CORE) in the sandbox".into(),
+            ),
             Error::Output(_) | Error::BrokenPipe => None,
         }
     }
@@ -199,6 +211,7 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         | PkiError::OutsideConstraints { .. }
         | PkiError::NameLooksLikeSerial(_) => exit::USAGE,
         PkiError::CsrUnreadable { .. }
+        | PkiError::CsrTooLarge(_)
         | PkiError::CsrSignature(_)
         | PkiError::CsrKeyUnsupported { .. } => exit::BAD_INPUT,
         PkiError::Key {

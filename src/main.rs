@@ -1,6 +1,7 @@
 //! Entry point: parse, run, print `error: …` and `hint: …`, exit with the
 //! code from the table in error.rs.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,9 +22,13 @@ fn main() -> ExitCode {
     match mtlsctl::commands::run(cli) {
         Ok(()) | Err(Error::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Written, not eprintln!ed: a closed or broken stderr (`2>&-`,
+            // `2>&1 | head -0`, a dead log reader) must not turn the exit
+            // code into a panic's 101. The code still says what happened.
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {e}");
             if let Some(hint) = e.hint(&pki_dir) {
-                eprintln!("hint: {hint}");
+                let _ = writeln!(stderr, "hint: {hint}");
             }
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }

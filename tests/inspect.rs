@@ -162,11 +162,126 @@ fn inspects_crls() -> TestResult {
     );
     for file in ["pki/ca/1/intermediate.crl", "crl.der"] {
         let v = inspect(&env, &[file]);
-        assert_eq!(v["type"], "crl");
-        assert_eq!(v["crl_number"], "1");
-        assert!(v["next_update"].is_string());
-        assert_eq!(v["revoked"], serde_json::json!([]));
+        assert_eq!(v["type"], "crls");
+        assert_eq!(v["crls"].as_array().map(Vec::len), Some(1));
+        let crl = &v["crls"][0];
+        assert_eq!(crl["crl_number"], "1");
+        assert!(crl["next_update"].is_string());
+        assert_eq!(crl["revoked"], serde_json::json!([]));
     }
+    Ok(())
+}
+
+#[test]
+fn inspect_crls_pem_shows_only_the_first_crl() -> TestResult {
+    let (env, cert) = setup();
+    env.cmd().args(["revoke", "svc"]).assert().success();
+    // crls.pem: the root's CRL and the intermediate's, which lists svc.
+    let v = inspect(&env, &["pki/crls.pem"]);
+    assert_eq!(v["type"], "crls");
+    let crls = v["crls"].as_array().ok_or("crls is an array")?;
+    assert_eq!(crls.len(), 2, "{v}");
+    let issuers: Vec<&str> = crls.iter().filter_map(|c| c["issuer"].as_str()).collect();
+    assert!(issuers.iter().any(|i| i.contains("Root")), "{issuers:?}");
+    assert!(
+        issuers.iter().any(|i| i.contains("Intermediate")),
+        "{issuers:?}"
+    );
+    let revoked: Vec<&Value> = crls
+        .iter()
+        .flat_map(|c| c["revoked"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(revoked.len(), 1, "{v}");
+    assert_eq!(revoked[0]["serial"], cert.serial.as_str());
+
+    let out = env.cmd().args(["inspect", "pki/crls.pem"]).output()?;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = String::from_utf8(out.stdout)?;
+    assert!(
+        text.contains("CRL 1 of 2:") && text.contains("CRL 2 of 2:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Root") && text.contains("Intermediate"),
+        "{text}"
+    );
+    assert!(text.contains(&cert.serial), "{text}");
+    Ok(())
+}
+
+/// A CSR made by openssl with `key_args` and `-subj /CN=CN`, as DER.
+fn openssl_csr(env: &Env, name: &str, key_args: &[&str], digest: &str) -> Vec<u8> {
+    let key = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    let mut args = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-subj",
+        "/CN=csr-aaaa",
+    ];
+    args.extend(key_args);
+    args.extend([digest, "-outform", "DER", "-out", &csr]);
+    openssl_ok(env.dir.path(), &args);
+    std::fs::read(env.path(&csr)).expect("csr written")
+}
+
+#[test]
+fn inspect_reports_a_valid_p521_csr_signature_as_invalid() -> TestResult {
+    let env = Env::new();
+    for (curve, digest) in [
+        ("P-521", "-sha512"),
+        ("P-521", "-sha256"),
+        ("P-256", "-sha512"),
+        ("P-384", "-sha512"),
+    ] {
+        let param = format!("ec_paramgen_curve:{curve}");
+        let der = openssl_csr(&env, "r", &["-newkey", "ec", "-pkeyopt", &param], digest);
+        std::fs::write(env.path("r.der"), &der)?;
+        let v = inspect(&env, &["r.der"]);
+        assert_eq!(v["signature"], "valid", "{curve} {digest}: {v}");
+        assert_eq!(v["signature_valid"], true, "{curve} {digest}");
+        openssl_ok(
+            env.dir.path(),
+            &["req", "-in", "r.der", "-inform", "DER", "-verify", "-noout"],
+        );
+
+        // The same request with its subject altered no longer verifies.
+        let pos = der
+            .windows(8)
+            .position(|w| w == b"csr-aaaa")
+            .ok_or("CN in the DER")?;
+        let mut altered = der.clone();
+        altered[pos..pos + 8].copy_from_slice(b"csr-bbbb");
+        std::fs::write(env.path("altered.der"), &altered)?;
+        let v = inspect(&env, &["altered.der"]);
+        assert_eq!(v["signature"], "invalid", "{curve} {digest}: {v}");
+        assert_eq!(v["signature_valid"], false);
+    }
+    let text = env.cmd().args(["inspect", "altered.der"]).output()?;
+    assert!(String::from_utf8(text.stdout)?.contains("INVALID"));
+
+    // An algorithm the crypto provider cannot check is said so, not INVALID.
+    let der = openssl_csr(
+        &env,
+        "s",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "-sha224",
+    );
+    std::fs::write(env.path("s.der"), &der)?;
+    let v = inspect(&env, &["s.der"]);
+    assert_eq!(v["signature"], "unsupported", "{v}");
+    assert_eq!(v["signature_valid"], Value::Null);
+    assert_eq!(v["unsupported_algorithm"], "ecdsa-with-SHA224", "{v}");
+    let out = env.cmd().args(["inspect", "s.der"]).output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(
+        text.contains("not checked: unsupported algorithm"),
+        "{text}"
+    );
+    assert!(!text.contains("INVALID"), "{text}");
     Ok(())
 }
 

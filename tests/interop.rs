@@ -674,6 +674,63 @@ fn p12_opens_in_openssl_python_and_java_with_the_promised_algorithms() -> TestRe
 }
 
 #[test]
+fn p12_friendly_name_of_the_leaf_is_its_subject_not_name() -> TestResult {
+    let s = p12_setup("alice")?;
+    let modern = s.bundle("alice", "alice.p12", &[])?;
+    let legacy = s.bundle("alice", "alice-legacy.p12", &["--legacy"])?;
+    for (file, is_legacy) in [(&modern, false), (&legacy, true)] {
+        // openssl: the leaf's bag is labelled NAME, the CA certificates'
+        // bags their DN; the MAC still verifies (the file opens at all).
+        let mut cmd = Command::new("openssl");
+        cmd.arg("pkcs12");
+        if is_legacy {
+            cmd.arg("-legacy");
+        }
+        cmd.args(["-nokeys", "-in"])
+            .arg(file)
+            .arg("-passin")
+            .arg(format!("file:{}", s.pw.display()));
+        let certs = run_ok(&mut cmd, Duration::from_secs(20))?;
+        let leaf_bag = certs
+            .split("Bag Attributes")
+            .find(|bag| bag.contains("subject=CN = alice\n"))
+            .ok_or(format!("{file:?}: no bag for the leaf:\n{certs}"))?;
+        assert!(
+            leaf_bag.contains("friendlyName: alice\n"),
+            "{file:?}:\n{leaf_bag}"
+        );
+        assert!(
+            leaf_bag.contains("localKeyID:"),
+            "{file:?}: still tied to the key:\n{leaf_bag}"
+        );
+        assert!(
+            certs.contains("friendlyName: CN=mtlsctl CA Root G1"),
+            "{certs}"
+        );
+
+        // Python cryptography reads the leaf's friendlyName from its bag.
+        const SCRIPT: &str = "import sys\n\
+            from cryptography.hazmat.primitives.serialization import pkcs12\n\
+            pw = open(sys.argv[2], 'rb').read().split(b'\\n')[0]\n\
+            p = pkcs12.load_pkcs12(open(sys.argv[1], 'rb').read(), pw)\n\
+            print(p.cert.friendly_name.decode())\n";
+        let name = run_ok(
+            Command::new(venv_python()?)
+                .args(["-c", SCRIPT])
+                .arg(file)
+                .arg(&s.pw),
+            Duration::from_secs(30),
+        )?;
+        assert_eq!(name.trim(), "alice", "{file:?}");
+
+        // keytool: the alias is NAME too.
+        let list = s.keytool(file)?;
+        assert!(list.contains("Alias name: alice\n"), "{file:?}:\n{list}");
+    }
+    Ok(())
+}
+
+#[test]
 fn p12_is_a_node_https_client_identity() -> TestResult {
     let s = p12_setup("alice")?;
     s.env.issue(&[

@@ -22,7 +22,8 @@ Exit codes:
   3  a check found a problem (verify, check)
   4  not found: no PKI at --pki, or no certificate with that name or serial
   5  conflict: the PKI or the certificate name already exists
-  6  rejected input: a CSR, file or passphrase given to mtlsctl is unusable
+  6  rejected input: a CSR, file or passphrase given to mtlsctl is unusable or too large
+     (a passphrase/password line past 4 KiB, any other input file past 16 MiB)
   7  damaged or unsafe PKI: the inventory or mtlsctl.toml is corrupt (left untouched),
      or a PKI directory others may write, a CA key others may read, a symlink in the way
   8  busy: another mtlsctl process held the PKI lock too long";

@@ -5,6 +5,7 @@ mod bundle;
 mod ca;
 mod check;
 mod crl;
+mod harden;
 mod inspect;
 mod issue;
 mod list;
@@ -25,8 +26,10 @@ use crate::pki::keys::Passphrase;
 /// The environment variable scripts use for the CA passphrase.
 pub const PASSPHRASE_ENV: &str = "MTLSCTL_CA_PASSPHRASE";
 
-/// Runs the parsed command line.
+/// Runs the parsed command line, in a process that dumps no core (see
+/// harden.rs).
 pub fn run(cli: Cli) -> Result<(), Error> {
+    harden::no_core_dumps().map_err(Error::Harden)?;
     let printer = Printer {
         json: cli.json,
         quiet: cli.quiet,

@@ -268,7 +268,7 @@ fn spawn_renewal(
                 let passphrase = if ca::issuing_key_encrypted(&pki) {
                     let text = match &passphrase_file {
                         Some(path) => crate::pki::fsio::read_first_line(path).ok(),
-                        None => std::env::var(crate::commands::PASSPHRASE_ENV).ok(),
+                        None => std::env::var(crate::commands::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new),
                     };
                     match text.and_then(crate::pki::keys::Passphrase::new) {
                         Some(p) => Some(p),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::pki::inspect::{CertInfo, CrlInfo, CsrInfo};
+use crate::pki::inspect::{CertInfo, CrlInfo, CsrInfo, SignatureCheck};
 use crate::pki::inventory::Record;
 use crate::pki::layout::Layout;
 use crate::pki::time::rfc3339;
@@ -163,21 +163,19 @@ pub enum InspectJson {
         key: String,
         /// Requested SANs.
         requested_sans: Vec<String>,
-        /// Self-signature verifies.
-        signature_valid: bool,
+        /// Self-signature verifies; null when its algorithm cannot be
+        /// checked (see `signature`).
+        signature_valid: Option<bool>,
+        /// `valid`, `invalid` or `unsupported`.
+        signature: &'static str,
+        /// The signature algorithm when it cannot be checked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unsupported_algorithm: Option<String>,
     },
-    /// A CRL.
-    Crl {
-        /// Issuer DN.
-        issuer: String,
-        /// RFC 3339.
-        this_update: String,
-        /// RFC 3339.
-        next_update: Option<String>,
-        /// Decimal.
-        crl_number: Option<String>,
-        /// Revoked entries.
-        revoked: Vec<RevokedJson>,
+    /// One or more CRLs (`crls.pem` holds one per CA level).
+    Crls {
+        /// In file order.
+        crls: Vec<CrlJson>,
     },
     /// A PKCS#12 file.
     Pkcs12 {
@@ -186,6 +184,21 @@ pub enum InspectJson {
         /// How many private keys it holds (never printed).
         private_keys: usize,
     },
+}
+
+/// One CRL.
+#[derive(Debug, Serialize)]
+pub struct CrlJson {
+    /// Issuer DN.
+    pub issuer: String,
+    /// RFC 3339.
+    pub this_update: String,
+    /// RFC 3339.
+    pub next_update: Option<String>,
+    /// Decimal.
+    pub crl_number: Option<String>,
+    /// Revoked entries.
+    pub revoked: Vec<RevokedJson>,
 }
 
 /// One CRL entry.
@@ -206,13 +219,34 @@ impl InspectJson {
             subject: c.subject.clone(),
             key: c.key.clone(),
             requested_sans: c.requested_sans.clone(),
-            signature_valid: c.signature_valid,
+            signature_valid: match &c.signature {
+                SignatureCheck::Valid => Some(true),
+                SignatureCheck::Invalid => Some(false),
+                SignatureCheck::Unsupported(_) => None,
+            },
+            signature: match &c.signature {
+                SignatureCheck::Valid => "valid",
+                SignatureCheck::Invalid => "invalid",
+                SignatureCheck::Unsupported(_) => "unsupported",
+            },
+            unsupported_algorithm: match &c.signature {
+                SignatureCheck::Unsupported(alg) => Some(alg.clone()),
+                _ => None,
+            },
         }
     }
 
-    /// A CRL's JSON.
-    pub fn crl(c: &CrlInfo) -> Self {
-        InspectJson::Crl {
+    /// The JSON of a file's CRLs.
+    pub fn crls(list: &[CrlInfo]) -> Self {
+        InspectJson::Crls {
+            crls: list.iter().map(CrlJson::from).collect(),
+        }
+    }
+}
+
+impl From<&CrlInfo> for CrlJson {
+    fn from(c: &CrlInfo) -> Self {
+        CrlJson {
             issuer: c.issuer.clone(),
             this_update: rfc3339(c.this_update),
             next_update: c.next_update.map(rfc3339),

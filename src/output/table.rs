@@ -5,7 +5,7 @@ use std::fmt::Write;
 use time::OffsetDateTime;
 
 use crate::output::json::CertJson;
-use crate::pki::inspect::{CertInfo, CrlInfo, CsrInfo};
+use crate::pki::inspect::{CertInfo, CrlInfo, CsrInfo, SignatureCheck};
 use crate::pki::time::{rfc3339, until};
 
 /// Aligned `key: value` lines.
@@ -195,10 +195,12 @@ pub fn csr_info(c: &CsrInfo) -> String {
         ),
         (
             "signature",
-            if c.signature_valid {
-                "valid".into()
-            } else {
-                "INVALID".into()
+            match &c.signature {
+                SignatureCheck::Valid => "valid".into(),
+                SignatureCheck::Invalid => "INVALID".into(),
+                SignatureCheck::Unsupported(alg) => {
+                    format!("not checked: unsupported algorithm {alg}")
+                }
             },
         ),
     ])

@@ -1,7 +1,8 @@
 //! `bundle`: hand a certificate to software that wants one file.
 //!
-//! PKCS#12 (p12-keystore): key, leaf, intermediates and root; the key entry
-//! carries the friendly name NAME (the Java alias), certificates their DN; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
+//! PKCS#12 (p12-keystore): key, leaf, intermediates and root; the key and
+//! the leaf carry the friendly name NAME (the Java alias; p12_label.rs sets
+//! the leaf's), the CA certificates their DN; PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an
 //! HMAC-SHA256 MAC by default, or `--legacy` 3DES with a SHA-1 MAC for old
 //! keystores (Java 8 before 8u301, Windows Server 2016, macOS before 10.15).
 //! PEM: key + leaf + chain in one file, or just the trust bundle.
@@ -10,13 +11,14 @@
 use std::path::{Path, PathBuf};
 
 use p12_keystore::{EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKeyChain};
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use zeroize::Zeroizing;
 
 use crate::pki::audit::{self, AuditEvent};
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inventory::{Inventory, Record};
+use crate::pki::keys::SecretKey;
 use crate::pki::model::CertName;
 use crate::pki::{Pki, PkiError};
 
@@ -30,8 +32,8 @@ pub struct P12Password(Zeroizing<String>);
 
 impl P12Password {
     /// Wraps a non-empty password.
-    pub fn new(text: String) -> Option<Self> {
-        let text = Zeroizing::new(text);
+    pub fn new(text: impl Into<Zeroizing<String>>) -> Option<Self> {
+        let text = text.into();
         (!text.is_empty()).then_some(Self(text))
     }
 }
@@ -88,18 +90,22 @@ pub fn bundle(
     }
     let chain = read_certs(&layout.leaf_chain(name))?;
     let key_path = layout.leaf_key(name);
-    let key_pem = Zeroizing::new(fsio::read_secret(&key_path)?.0);
-    let key = PrivatePkcs8KeyDer::from_pem_slice(&key_pem).map_err(|e| PkiError::CaFile {
+    let key_pem = fsio::read_secret(&key_path)?.0;
+    // Parsed and re-encoded, so a key an older build wrote as PKCS#8 v2
+    // (Ed25519) goes into the bundle as v1, which openssl 3.0 reads.
+    let key_error = |source| PkiError::Key {
         path: key_path.clone(),
-        why: format!("not a PKCS#8 private key: {e}"),
-    })?;
+        source,
+    };
+    let key = SecretKey::from_pem(&key_pem, None).map_err(key_error)?;
+    let key_der = key.pkcs8_v1_der().map_err(key_error)?;
     let root = root_for(pki, &chain)?;
     let mut certs = chain.clone();
     certs.extend(root);
     let (bytes, format): (Zeroizing<Vec<u8>>, &'static str) = match kind {
         BundleKind::P12 { password, legacy } => {
             let mut store = KeyStore::new();
-            let p12_key = p12_keystore::PrivateKey::from_der(key.secret_pkcs8_der())
+            let p12_key = p12_keystore::PrivateKey::from_der(key_der.as_bytes())
                 .map_err(|e| PkiError::Bundle(e.to_string()))?;
             let p12_certs = certs
                 .iter()
@@ -127,13 +133,18 @@ pub fn bundle(
             let bytes = writer
                 .write()
                 .map_err(|e| PkiError::Bundle(e.to_string()))?;
+            // p12-keystore labels the leaf with its DN; README says NAME.
+            let bytes = Zeroizing::new(bytes);
+            let bytes =
+                crate::pki::p12_label::label_leaf(&bytes, &password.0, &chain[0], name.as_str())
+                    .map_err(|e| PkiError::Bundle(e.to_string()))?;
             (
                 Zeroizing::new(bytes),
                 if legacy { "p12-legacy" } else { "p12" },
             )
         }
         BundleKind::Pem => {
-            let mut text = Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
+            let mut text = key.to_pem(None).map_err(key_error)?;
             for cert in &chain {
                 text.push_str(&crate::pki::inspect::certificate_pem(cert));
             }

@@ -123,7 +123,11 @@ pub fn check(pki: &Pki, window: Validity, now: OffsetDateTime) -> Result<CheckRe
         let Ok(bytes) = std::fs::read(&crl_path) else {
             continue;
         };
-        let Ok(Inspected::Crl(crl)) = inspect::inspect(&bytes, None) else {
+        let Ok(Inspected::Crls(list)) = inspect::inspect(&bytes, None) else {
+            continue;
+        };
+        // One CRL per file (ca/N/LEVEL.crl).
+        let Some(crl) = list.into_iter().next() else {
             continue;
         };
         checked += 1;

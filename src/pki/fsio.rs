@@ -19,6 +19,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use zeroize::Zeroizing;
+
 /// File modes mtlsctl writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -72,6 +74,20 @@ pub enum FsError {
         #[source]
         source: io::Error,
     },
+    /// A file given to mtlsctl is larger than it reads.
+    #[error(
+        "{}: {what} is longer than {}, the most mtlsctl reads from it (is it the right file?)",
+        path.display(),
+        size_text(*limit)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What was too long: `the file`, `its first line`.
+        what: &'static str,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// A symlink where mtlsctl writes, or in place of a private key.
     #[error(
         "{0} is a symlink; mtlsctl does not write through symlinks inside the PKI directory, nor read private keys through them"
@@ -104,6 +120,7 @@ impl FsError {
         match self {
             FsError::Io { source, .. } => source.kind(),
             FsError::Symlink(_) => io::ErrorKind::InvalidInput,
+            FsError::TooLarge { .. } => io::ErrorKind::FileTooLarge,
         }
     }
 }
@@ -283,25 +300,99 @@ pub fn exchange(a: &Path, b: &Path) -> Result<(), FsError> {
     Err(FsError::new("exchange", b, e))
 }
 
+/// The longest first line read from a passphrase or password file.
+pub const SECRET_LINE_MAX: usize = 4 * 1024;
+
+/// The largest file mtlsctl reads when one is named on the command line
+/// (`inspect`, `issue --csr`, `verify`): far above any certificate, chain,
+/// CRL, CSR or PKCS#12 file, far below what exhausts memory.
+pub const INPUT_FILE_MAX: u64 = 16 * 1024 * 1024;
+
 /// Reads a passphrase or password file up to its first newline, as openssl
-/// does (`-passin file:`). A trailing `\r` is dropped too.
-pub fn read_first_line(path: &Path) -> Result<String, FsError> {
-    let bytes = fs::read(path).map_err(|e| FsError::new("read", path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
+/// does (`-passin file:`). A trailing `\r` is dropped too. Reading stops at
+/// the first newline (a FIFO need not be closed) and after
+/// [`SECRET_LINE_MAX`] bytes without one (`/dev/zero` is refused, not read
+/// forever). Every buffer that held the secret is zeroized.
+pub fn read_first_line(path: &Path) -> Result<Zeroizing<String>, FsError> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| FsError::new("read", path, e))?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(SECRET_LINE_MAX + 512));
+    let mut chunk = Zeroizing::new([0u8; 512]);
+    let end = loop {
+        let n = match file.read(&mut chunk[..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FsError::new("read", path, e)),
+        };
+        let start = bytes.len();
+        bytes.extend_from_slice(&chunk[..n]);
+        if let Some(i) = bytes[start..].iter().position(|&b| b == b'\n') {
+            break start + i;
+        }
+        if n == 0 {
+            break bytes.len();
+        }
+        if bytes.len() > SECRET_LINE_MAX {
+            break bytes.len();
+        }
+    };
+    if end > SECRET_LINE_MAX {
+        return Err(FsError::TooLarge {
+            path: path.to_owned(),
+            what: "its first line",
+            limit: SECRET_LINE_MAX as u64,
+        });
+    }
+    let line = &bytes[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = std::str::from_utf8(line).map_err(|_| {
         FsError::new(
             "read",
             path,
             io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
         )
     })?;
-    let line = text.split('\n').next().unwrap_or("");
-    Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Reads a file named on the command line, refusing one larger than
+/// [`INPUT_FILE_MAX`] (a regular file by its size, anything else, such as
+/// `/dev/zero` or a pipe, after reading one byte past the cap).
+pub fn read_input(path: &Path) -> Result<Vec<u8>, FsError> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| FsError::new("read", path, e))?;
+    let too_large = || FsError::TooLarge {
+        path: path.to_owned(),
+        what: "the file",
+        limit: INPUT_FILE_MAX,
+    };
+    let meta = file.metadata().map_err(|e| FsError::new("read", path, e))?;
+    if meta.is_file() && meta.len() > INPUT_FILE_MAX {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(INPUT_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FsError::new("read", path, e))?;
+    if bytes.len() as u64 > INPUT_FILE_MAX {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// `4 KiB`, `16 MiB`: a byte count for an error message.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
+        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Reads a private key, refusing a symlink in its place, and returns its
-/// bytes with its permission bits (from the same descriptor, so the mode
-/// checked is the mode of the file read).
-pub fn read_secret(path: &Path) -> Result<(Vec<u8>, u32), FsError> {
+/// bytes (zeroized on drop) with its permission bits (from the same
+/// descriptor, so the mode checked is the mode of the file read).
+pub fn read_secret(path: &Path) -> Result<(Zeroizing<Vec<u8>>, u32), FsError> {
     use std::io::Read;
     let mut file = OpenOptions::new()
         .read(true)
@@ -314,7 +405,13 @@ pub fn read_secret(path: &Path) -> Result<(Vec<u8>, u32), FsError> {
         .permissions()
         .mode()
         & 0o7777;
-    let mut bytes = Vec::new();
+    // Sized up front, so read_to_end does not leave copies behind in
+    // reallocated (and unzeroized) buffers.
+    let len = file
+        .metadata()
+        .map(|m| usize::try_from(m.len()).unwrap_or(0))
+        .unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
     file.read_to_end(&mut bytes)
         .map_err(|e| FsError::new("read", path, e))?;
     Ok((bytes, mode))
@@ -507,7 +604,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("pass");
         fs::write(&path, "secret\r\nignored\n")?;
-        assert_eq!(read_first_line(&path)?, "secret");
+        assert_eq!(read_first_line(&path)?.as_str(), "secret");
         Ok(())
     }
 
@@ -530,7 +627,8 @@ mod tests {
         let key_link = dir.path().join("key-link");
         std::os::unix::fs::symlink(&key, &key_link)?;
         assert!(matches!(read_secret(&key_link), Err(FsError::Symlink(_))));
-        assert_eq!(read_secret(&key)?, (b"secret".to_vec(), 0o600));
+        let (bytes, mode) = read_secret(&key)?;
+        assert_eq!((bytes.as_slice(), mode), (&b"secret"[..], 0o600));
         assert!(matches!(
             append_line(&key_link, "line"),
             Err(FsError::Symlink(_))

@@ -126,8 +126,19 @@ pub struct CsrInfo {
     pub key: String,
     /// Requested SANs (mtlsctl ignores them when signing).
     pub requested_sans: Vec<String>,
-    /// True when the self-signature verifies.
-    pub signature_valid: bool,
+    /// Whether the self-signature verifies.
+    pub signature: SignatureCheck,
+}
+
+/// The outcome of checking a self-signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// It verifies.
+    Valid,
+    /// It does not verify: the request was altered, or signed by another key.
+    Invalid,
+    /// The algorithm (named) cannot be checked here; nothing is claimed.
+    Unsupported(String),
 }
 
 /// One revoked entry of a CRL.
@@ -163,8 +174,9 @@ pub enum Inspected {
     Certificates(Vec<CertInfo>),
     /// A certificate signing request.
     Csr(CsrInfo),
-    /// A certificate revocation list.
-    Crl(CrlInfo),
+    /// One or more certificate revocation lists (`crls.pem` holds one
+    /// per CA level), in file order.
+    Crls(Vec<CrlInfo>),
     /// A PKCS#12 file: its certificates and whether it holds a key.
     Pkcs12 {
         /// The certificates, leaf first where the file says so.
@@ -184,7 +196,7 @@ pub fn inspect(bytes: &[u8], password: Option<&str>) -> Result<Inspected, Inspec
         return Ok(Inspected::Certificates(vec![info]));
     }
     if let Ok((_, crl)) = CertificateRevocationList::from_der(bytes) {
-        return Ok(Inspected::Crl(crl_info(&crl)));
+        return Ok(Inspected::Crls(vec![crl_info(&crl)]));
     }
     if let Ok((_, csr)) = X509CertificationRequest::from_der(bytes) {
         return Ok(Inspected::Csr(csr_info(&csr)));
@@ -210,8 +222,12 @@ pub fn normalise_pem(bytes: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The file's first artefact decides what it is: certificates (a chain)
+/// or CRLs (`crls.pem`) are all read, a CSR alone; blocks of another kind
+/// after the first are skipped.
 fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
     let mut certs = Vec::new();
+    let mut crls = Vec::new();
     let mut reader = std::io::Cursor::new(bytes);
     loop {
         let next =
@@ -221,8 +237,8 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
             })?;
         let Some((kind, der)) = next else { break };
         match kind {
-            SectionKind::Certificate => certs.push(cert_info(&der)?),
-            SectionKind::Csr if certs.is_empty() => {
+            SectionKind::Certificate if crls.is_empty() => certs.push(cert_info(&der)?),
+            SectionKind::Csr if certs.is_empty() && crls.is_empty() => {
                 let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| {
                     InspectError::Malformed {
                         kind: "certificate request",
@@ -238,13 +254,16 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
                         why: e.to_string(),
                     }
                 })?;
-                return Ok(Inspected::Crl(crl_info(&crl)));
+                crls.push(crl_info(&crl));
             }
             SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
                 return Err(InspectError::PrivateKey);
             }
             _ => {}
         }
+    }
+    if !crls.is_empty() {
+        return Ok(Inspected::Crls(crls));
     }
     if certs.is_empty() {
         if crate::pki::keys::is_encrypted_pem(bytes) {
@@ -407,7 +426,56 @@ fn csr_info(csr: &X509CertificationRequest<'_>) -> CsrInfo {
         subject: info.subject.to_string(),
         key: describe_key(&info.subject_pki).0,
         requested_sans,
-        signature_valid: csr.verify_signature().is_ok(),
+        signature: csr_signature(csr),
+    }
+}
+
+/// Checks a CSR's self-signature. x509-parser's table lacks ECDSA with
+/// P-521, and with SHA-512 on any curve, which openssl makes by default
+/// for P-521 keys; aws-lc-rs checks those. Any other algorithm it cannot
+/// check is reported as unsupported, never as invalid.
+pub fn csr_signature(csr: &X509CertificationRequest<'_>) -> SignatureCheck {
+    use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+    let spki = &csr.certification_request_info.subject_pki;
+    let sig_oid = csr.signature_algorithm.algorithm.to_id_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+        .unwrap_or_default();
+    const P256: &str = "1.2.840.10045.3.1.7";
+    const P384: &str = "1.3.132.0.34";
+    const P521: &str = "1.3.132.0.35";
+    const SHA256: &str = "1.2.840.10045.4.3.2";
+    const SHA384: &str = "1.2.840.10045.4.3.3";
+    const SHA512: &str = "1.2.840.10045.4.3.4";
+    let ours: Option<&'static dyn VerificationAlgorithm> = match (sig_oid.as_str(), curve.as_str())
+    {
+        (SHA512, P256) => Some(&signature::ECDSA_P256_SHA512_ASN1),
+        (SHA512, P384) => Some(&signature::ECDSA_P384_SHA512_ASN1),
+        (SHA256, P521) => Some(&signature::ECDSA_P521_SHA256_ASN1),
+        (SHA384, P521) => Some(&signature::ECDSA_P521_SHA384_ASN1),
+        (SHA512, P521) => Some(&signature::ECDSA_P521_SHA512_ASN1),
+        _ => None,
+    };
+    if let Some(alg) = ours {
+        let key = UnparsedPublicKey::new(alg, &spki.subject_public_key.data);
+        return match key.verify(
+            csr.certification_request_info.raw,
+            &csr.signature_value.data,
+        ) {
+            Ok(()) => SignatureCheck::Valid,
+            Err(_) => SignatureCheck::Invalid,
+        };
+    }
+    match csr.verify_signature() {
+        Ok(()) => SignatureCheck::Valid,
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
+            SignatureCheck::Unsupported(signature_name(&sig_oid))
+        }
+        Err(_) => SignatureCheck::Invalid,
     }
 }
 
@@ -517,6 +585,7 @@ pub fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> (String, Option<KeyType>
 
 fn signature_name(oid: &str) -> String {
     match oid {
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
         "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
         "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
         "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",

@@ -516,9 +516,13 @@ fn leaf_params(
 /// Reads a CSR (PEM or DER), checks its self-signature and key type, and
 /// returns only its public key.
 fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
-    let bytes = fs::read(path).map_err(|e| PkiError::CsrUnreadable {
-        path: path.to_owned(),
-        why: e.to_string(),
+    let bytes = fsio::read_input(path).map_err(|e| match e {
+        // The error names the path itself.
+        fsio::FsError::TooLarge { .. } => PkiError::CsrTooLarge(e),
+        e => PkiError::CsrUnreadable {
+            path: path.to_owned(),
+            why: e.to_string(),
+        },
     })?;
     parse_csr(&bytes, path)
 }
@@ -554,8 +558,9 @@ pub fn parse_csr(
         path: path.to_owned(),
         key,
     })?;
-    csr.verify_signature()
-        .map_err(|_| PkiError::CsrSignature(path.to_owned()))?;
+    if crate::pki::inspect::csr_signature(&csr) != crate::pki::inspect::SignatureCheck::Valid {
+        return Err(PkiError::CsrSignature(path.to_owned()));
+    }
     let public_key =
         rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
     Ok((

@@ -3,6 +3,14 @@
 //! Encrypted keys use PBES2 with PBKDF2-HMAC-SHA256 (600,000 iterations,
 //! OWASP's 2023 figure) and AES-256-CBC, which `openssl pkey -passin` reads.
 //! Nothing here implements `Debug` or `Serialize` over key material.
+//!
+//! Keys are written as PKCS#8 v1 (RFC 5208 / RFC 8410: version 0, the
+//! algorithm and the private key, nothing else), encrypted or not. The
+//! crypto library generates Ed25519 keys as v2 (OneAsymmetricKey, RFC 5958)
+//! with the optional `[1] publicKey`, which OpenSSL 3.0 ("unsupported"),
+//! curl built on it and pyca/cryptography ("extra data") cannot read. The
+//! public key is derived from the private one, so dropping it loses
+//! nothing. Reading still accepts v2, as older builds wrote it.
 
 use pkcs8::der::pem::LineEnding;
 use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef, SecretDocument, pkcs5::pbes2};
@@ -21,8 +29,8 @@ pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
     /// Wraps a non-empty passphrase; `None` when it is empty.
-    pub fn new(text: String) -> Option<Self> {
-        let text = Zeroizing::new(text);
+    pub fn new(text: impl Into<Zeroizing<String>>) -> Option<Self> {
+        let text = text.into();
         (!text.is_empty()).then_some(Self(text))
     }
 
@@ -46,6 +54,9 @@ pub enum KeyError {
     /// The passphrase did not decrypt the key.
     #[error("the passphrase does not decrypt the key")]
     WrongPassphrase,
+    /// Encoding the key as PKCS#8 v1 failed.
+    #[error("could not encode the key as PKCS#8: {0}")]
+    Encode(String),
     /// Encrypting the key failed.
     #[error("could not encrypt the key: {0}")]
     Encrypt(String),
@@ -93,8 +104,10 @@ impl SecretKey {
                 .map_err(|_| KeyError::WrongPassphrase)?;
             Zeroizing::new(plain.as_bytes().to_vec())
         } else {
-            let key = PrivatePkcs8KeyDer::from_pem_slice(pem)
-                .map_err(|e| KeyError::Malformed(e.to_string()))?;
+            let key = Zeroizing::new(
+                PrivatePkcs8KeyDer::from_pem_slice(pem)
+                    .map_err(|e| KeyError::Malformed(e.to_string()))?,
+            );
             Zeroizing::new(key.secret_pkcs8_der().to_vec())
         };
         let pair =
@@ -102,10 +115,21 @@ impl SecretKey {
         Ok(Self { pair })
     }
 
-    /// PKCS#8 PEM, encrypted with PBES2 when a passphrase is given.
+    /// The key as PKCS#8 v1 DER (see the module header), zeroized on drop.
+    pub fn pkcs8_v1_der(&self) -> Result<SecretDocument, KeyError> {
+        let mut info = PrivateKeyInfoRef::try_from(self.pair.serialized_der())
+            .map_err(|e| KeyError::Encode(e.to_string()))?;
+        info.public_key = None;
+        SecretDocument::encode_msg(&info).map_err(|e| KeyError::Encode(e.to_string()))
+    }
+
+    /// PKCS#8 v1 PEM, encrypted with PBES2 when a passphrase is given.
     pub fn to_pem(&self, passphrase: Option<&Passphrase>) -> Result<Zeroizing<String>, KeyError> {
+        let v1 = self.pkcs8_v1_der()?;
         let Some(passphrase) = passphrase else {
-            return Ok(Zeroizing::new(self.pair.serialize_pem()));
+            return v1
+                .to_pem("PRIVATE KEY", LineEnding::LF)
+                .map_err(|e| KeyError::Encode(e.to_string()));
         };
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
@@ -114,8 +138,8 @@ impl SecretKey {
         let params =
             pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv)
                 .map_err(|e| KeyError::Encrypt(e.to_string()))?;
-        let info = PrivateKeyInfoRef::try_from(self.pair.serialized_der())
-            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        let info = PrivateKeyInfoRef::try_from(v1.as_bytes())
+            .map_err(|e| KeyError::Encode(e.to_string()))?;
         let doc = info
             .encrypt_with_params(params, passphrase.bytes())
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
@@ -160,12 +184,12 @@ mod tests {
     #[test]
     fn encrypted_round_trip_and_wrong_passphrase() -> Result<(), Box<dyn std::error::Error>> {
         let key = SecretKey::generate(KeyType::EcdsaP256)?;
-        let pass = Passphrase::new("correct horse".into()).ok_or("empty")?;
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
         let pem = key.to_pem(Some(&pass))?;
         assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
         let back = SecretKey::from_pem(pem.as_bytes(), Some(&pass))?;
         assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
-        let wrong = Passphrase::new("wrong".into()).ok_or("empty")?;
+        let wrong = Passphrase::new(String::from("wrong")).ok_or("empty")?;
         assert!(matches!(
             SecretKey::from_pem(pem.as_bytes(), Some(&wrong)),
             Err(KeyError::WrongPassphrase)
@@ -174,6 +198,64 @@ mod tests {
             SecretKey::from_pem(pem.as_bytes(), None),
             Err(KeyError::PassphraseNeeded)
         ));
+        Ok(())
+    }
+
+    /// The PKCS#8 version of a DER key: 0 for v1, 1 for v2.
+    fn pkcs8_version(der: &[u8]) -> Result<u8, Box<dyn std::error::Error>> {
+        let info = PrivateKeyInfoRef::try_from(der)?;
+        Ok(match info.version() {
+            pkcs8::Version::V1 => 0,
+            pkcs8::Version::V2 => 1,
+        })
+    }
+
+    #[test]
+    fn keys_are_written_as_pkcs8_v1_every_type() -> Result<(), Box<dyn std::error::Error>> {
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
+        for key_type in [
+            KeyType::EcdsaP256,
+            KeyType::EcdsaP384,
+            KeyType::Ed25519,
+            KeyType::Rsa2048,
+        ] {
+            let key = SecretKey::generate(key_type)?;
+            let pem = key.to_pem(None)?;
+            let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())?;
+            assert_eq!(pkcs8_version(der.secret_pkcs8_der())?, 0, "{key_type}");
+            let back = SecretKey::from_pem(pem.as_bytes(), None)?;
+            assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
+
+            let encrypted = key.to_pem(Some(&pass))?;
+            let (_, doc) = SecretDocument::from_pem(&encrypted)?;
+            let plain =
+                EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())?.decrypt(pass.bytes())?;
+            assert_eq!(pkcs8_version(plain.as_bytes())?, 0, "{key_type} encrypted");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn ed25519_v2_keys_of_older_builds_still_read() -> Result<(), Box<dyn std::error::Error>> {
+        let pass = Passphrase::new(String::from("correct horse")).ok_or("empty")?;
+        let key = SecretKey::generate(KeyType::Ed25519)?;
+        // What older builds wrote: the generator's v2 document as it is.
+        let v2 = key.pair().serialized_der();
+        assert_eq!(pkcs8_version(v2)?, 1);
+        let pem = key.pair().serialize_pem();
+        let back = SecretKey::from_pem(pem.as_bytes(), None)?;
+        assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
+
+        let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(1000, &[7; 16], [9; 16])?;
+        let encrypted = PrivateKeyInfoRef::try_from(v2)?
+            .encrypt_with_params(params, pass.bytes())?
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)?;
+        let back = SecretKey::from_pem(encrypted.as_bytes(), Some(&pass))?;
+        assert_eq!(back.pair().public_key_raw(), key.pair().public_key_raw());
+        // Written again, it becomes v1.
+        let rewritten = back.to_pem(None)?;
+        let der = PrivatePkcs8KeyDer::from_pem_slice(rewritten.as_bytes())?;
+        assert_eq!(pkcs8_version(der.secret_pkcs8_der())?, 0);
         Ok(())
     }
 }

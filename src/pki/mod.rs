@@ -14,6 +14,7 @@ pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod model;
+mod p12_label;
 pub mod publish;
 pub mod recover;
 pub mod revoke;
@@ -140,6 +141,9 @@ pub enum PkiError {
         /// The parser's complaint.
         why: String,
     },
+    /// The CSR file is larger than mtlsctl reads.
+    #[error(transparent)]
+    CsrTooLarge(FsError),
     /// The CSR's self-signature does not verify.
     #[error(
         "{0}: the CSR's signature does not verify (corrupted, or not signed by the key it carries)"
@@ -255,6 +259,9 @@ impl PkiError {
             }
             PkiError::CsrUnreadable { .. } => {
                 "give a PEM or DER PKCS#10 request, e.g. from `openssl req -new -key KEY -out req.csr`".into()
+            }
+            PkiError::CsrTooLarge(_) => {
+                "a CSR is a few KiB: check the path given to --csr".into()
             }
             PkiError::CsrSignature(_) => "regenerate the CSR with the private key it is meant for".into(),
             PkiError::CsrKeyUnsupported { .. } => {

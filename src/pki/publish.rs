@@ -244,7 +244,7 @@ fn leaf_dirs(layout: &Layout, inventory: &Inventory) -> Result<Vec<Drift>, PkiEr
             }),
         }
         let key_path = layout.leaf_key(&name);
-        if let Ok(pem) = fs::read(&key_path)
+        if let Ok(pem) = fs::read(&key_path).map(zeroize::Zeroizing::new)
             && !key_matches(&pem, der.as_ref())
         {
             out.push(Drift {

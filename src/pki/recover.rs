@@ -18,7 +18,7 @@
 //! [`crate::pki::publish::repair`], which needs the CA key.
 
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::pki::PkiError;
@@ -49,12 +49,16 @@ pub fn open_for_change(layout: &Layout) -> Result<Inventory, PkiError> {
     }
     if !done.is_empty() {
         // One line: through the gateway's JSON log when `serve` renews its
-        // certificate, on stderr for a command (stdout stays clean).
+        // certificate, on stderr for a command (stdout stays clean; a
+        // closed or broken stderr is ignored: the repair is done either way).
         let done = done.join("; ");
         if tracing::dispatcher::has_been_set() {
             tracing::warn!(target: "mtlsctl::recover", message = "finished what an interrupted mtlsctl left", done);
         } else {
-            eprintln!("note: finished what an interrupted mtlsctl left: {done}");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "note: finished what an interrupted mtlsctl left: {done}"
+            );
         }
     }
     Ok(inventory)

@@ -389,8 +389,11 @@ fn revocation_words(crls: &[Vec<u8>], cert: &CertInfo, e: &webpki::Error) -> (Re
     match e {
         webpki::Error::CertRevoked => {
             for der in crls {
-                if let Ok(Inspected::Crl(crl)) = inspect::inspect(der, None)
-                    && let Some(entry) = crl.revoked.iter().find(|r| r.serial == cert.serial)
+                if let Ok(Inspected::Crls(list)) = inspect::inspect(der, None)
+                    && let Some(entry) = list
+                        .iter()
+                        .flat_map(|crl| &crl.revoked)
+                        .find(|r| r.serial == cert.serial)
                 {
                     return (
                         Refusal::Revoked,
@@ -450,8 +453,8 @@ fn pki_intermediates(pki: &Pki) -> Vec<CertificateDer<'static>> {
 
 /// Reads every certificate in a PEM file, or one DER certificate.
 fn read_any_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| PkiError::Verify(VerifyError::Read(FsError::new("read", path, e))))?;
+    let bytes =
+        crate::pki::fsio::read_input(path).map_err(|e| PkiError::Verify(VerifyError::Read(e)))?;
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         Ok(CertificateDer::pem_slice_iter(&bytes)
             .filter_map(Result::ok)

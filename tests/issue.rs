@@ -789,3 +789,40 @@ fn lock_held_too_long_is_reported_as_busy() -> TestResult {
     env.issue(&["x"]);
     Ok(())
 }
+
+/// The regression: `issue 4c8a…` (a name of serial length in hex) followed
+/// by `revoke 4c8a…` revoked the certificate *named* so, not the one with
+/// that serial. Such names are refused, and `serial:HEX` always means a
+/// serial.
+#[test]
+fn names_that_read_as_serials_are_refused_and_serial_prefix_means_a_serial() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    for name in [
+        "0123456789abcdef",
+        "DEADBEEF00112233445566778899AABBCCDDEEFF",
+    ] {
+        let out = env.cmd().args(["issue", name]).output()?;
+        assert_refused(&out, 2, &["reads as a serial number", "serial:HEX"]);
+    }
+    // Shorter or longer hex, or a separator, is an ordinary name.
+    env.issue(&["cafe"]);
+    env.issue(&["svc-0123456789abcdef"]);
+    let alice = env.issue(&["alice"]);
+    let out = env
+        .cmd()
+        .args(["revoke", &format!("serial:{}", alice.serial), "--json"])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["certificate"]["name"], "alice");
+    assert_eq!(v["certificate"]["status"], "revoked");
+    // `serial:` never falls back to a name.
+    let out = env.cmd().args(["show", "serial:alice"]).output()?;
+    assert_refused(&out, 4, &["serial:alice"]);
+    Ok(())
+}

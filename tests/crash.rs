@@ -220,6 +220,81 @@ fn killed_at_each_rename_fsync_and_unlink_the_next_command_repairs() -> TestResu
     Ok(())
 }
 
+/// Where the filesystem has no `RENAME_EXCHANGE` (strace makes the
+/// exchange fail with EINVAL), `rotate` moves the old directory aside and
+/// the new one in with two renames; killed at each rename in turn, the
+/// next command puts a parked directory back or finishes, and `check`
+/// agrees.
+#[test]
+fn without_rename_exchange_a_killed_rotate_is_repaired_at_each_rename() -> TestResult {
+    let root = tempfile::tempdir()?;
+    let base_dir = root.path().join("base");
+    std::fs::create_dir(&base_dir)?;
+    base(&base_dir);
+    let work = root.path().join("work");
+    std::fs::create_dir(&work)?;
+    let mut kills = 0;
+    for n in 1.. {
+        assert!(n < 50, "rotate makes over 50 renames");
+        copy_dir(&base_dir.join("pki"), &work.join("pki"));
+        let out = Command::new("strace")
+            .current_dir(&work)
+            .env_remove("MTLSCTL_PKI")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .args(["-e", "trace=rename,renameat,renameat2"])
+            .args(["-e", "inject=renameat2:error=EINVAL:when=1"])
+            .arg("-e")
+            .arg(format!("inject=rename,renameat:signal=KILL:when={n}"))
+            .args([BIN, "rotate", "alice"])
+            .stdin(Stdio::null())
+            .output()?;
+        use std::os::unix::process::ExitStatusExt;
+        let what = format!("rotate without RENAME_EXCHANGE killed at rename #{n}");
+        if out.status.signal() != Some(9) && out.status.code() != Some(137) {
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            break;
+        }
+        kills += 1;
+        run_ok(&work, &["crl"]);
+        let (code, err) = check(&work);
+        assert_eq!(code, Some(0), "{what}: {err}");
+        assert!(
+            work.join("pki/certs/alice/cert.pem").is_file(),
+            "{what}: alice's files"
+        );
+        assert_invariants(&work, &what);
+    }
+    assert!(kills >= 5, "only {kills} kills landed");
+    // The same renames failing (ENOSPC) instead: rotate fails cleanly, its
+    // own undo puts the previous directory back, and nothing needs repair.
+    for n in 1..=kills {
+        copy_dir(&base_dir.join("pki"), &work.join("pki"));
+        let out = Command::new("strace")
+            .current_dir(&work)
+            .env_remove("MTLSCTL_PKI")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .args(["-e", "trace=rename,renameat,renameat2"])
+            .args(["-e", "inject=renameat2:error=EINVAL:when=1"])
+            .arg("-e")
+            .arg(format!("inject=rename,renameat:error=ENOSPC:when={n}"))
+            .args([BIN, "rotate", "alice"])
+            .stdin(Stdio::null())
+            .output()?;
+        let what = format!("rotate without RENAME_EXCHANGE, rename #{n} failing");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains("No space left on device"), "{what}: {err}");
+        let (code, check_err) = check(&work);
+        assert_eq!(code, Some(0), "{what}: check without a repair: {check_err}");
+        assert_invariants(&work, &what);
+    }
+    Ok(())
+}
+
 /// A revoke killed after its inventory commit: `check` (no key) fails and
 /// names the CRL; the gateway-side reader already refuses the certificate
 /// (the snapshot honours the inventory's revocations), and the next

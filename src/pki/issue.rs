@@ -359,11 +359,16 @@ pub fn commit(
     files.push(("chain.pem", signed.chain_pem.as_bytes(), Mode::Public));
     if let Err(e) = place(layout, &record, &files) {
         // Undo now if we can; otherwise the next writer does (recover.rs).
+        // (When the files did become visible, the record stays pending and
+        // the next writer makes it current.)
         if crate::pki::recover::serial_on_disk(&layout.leaf_cert(&record.name)).as_ref()
             != Some(&record.serial)
         {
-            let _ = fs::remove_dir_all(layout.staging(&record.serial));
-            let _ = inventory.abandon_issue(&record.serial);
+            let pending = crate::pki::journal::Pending {
+                serial: record.serial.clone(),
+                name: record.name.clone(),
+            };
+            let _ = crate::pki::recover::roll_back(layout, inventory, &pending);
         }
         return Err(e);
     }
@@ -395,6 +400,8 @@ fn place(layout: &Layout, record: &Record, files: &[(&str, &[u8], Mode)]) -> Res
         .map(|(p, (_, bytes, mode))| (p.as_path(), *bytes, *mode))
         .collect();
     fsio::write_atomic_all(&writes)?;
+    // What holds the name's previous files once the new ones are in place.
+    let mut previous = staging.clone();
     if fs::symlink_metadata(&target).is_err() {
         fs::rename(&staging, &target)
             .map_err(|e| fsio::FsError::new("move into place", &target, e))?;
@@ -402,28 +409,23 @@ fn place(layout: &Layout, record: &Record, files: &[(&str, &[u8], Mode)]) -> Res
         match fsio::exchange(&staging, &target) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                // Two steps; recover.rs puts the parked directory back if a
-                // crash falls between them.
-                let parked = layout.staging_previous(&record.serial);
-                fs::rename(&target, &parked)
+                // Two steps; recover.rs (and commit's own undo) put the
+                // parked directory back if the second does not happen.
+                previous = layout.staging_previous(&record.serial);
+                fs::rename(&target, &previous)
                     .map_err(|e| fsio::FsError::new("move aside", &target, e))?;
                 fs::rename(&staging, &target)
                     .map_err(|e| fsio::FsError::new("move into place", &target, e))?;
-                fsio::sync_dir(&layout.certs_dir())?;
-                fs::rename(&parked, &staging)
-                    .map_err(|e| fsio::FsError::new("move aside", &parked, e))?;
             }
             Err(e) => return Err(e.into()),
         }
     }
     fsio::sync_dir(&layout.certs_dir())?;
-    // `staging` now holds the name's previous files, if it had any.
-    match fs::remove_dir_all(&staging) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fsio::FsError::new("remove", &staging, e).into()),
-    }
-    fsio::sync_dir(&layout.staging_root())?;
+    // The change is made; the previous files are only garbage now. Failing
+    // to delete them fails nothing: the next writer sweeps `.staging/`, and
+    // `check` reports them until then.
+    let _ = fs::remove_dir_all(&previous);
+    let _ = fsio::sync_dir(&layout.staging_root());
     Ok(())
 }
 

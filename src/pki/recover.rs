@@ -70,9 +70,6 @@ fn settle(
     inventory: &mut Inventory,
     pending: &Pending,
 ) -> Result<String, PkiError> {
-    let staged = layout.staging(&pending.serial);
-    let parked = layout.staging_previous(&pending.serial);
-    let target = layout.leaf_dir(&pending.name);
     if serial_on_disk(&layout.leaf_cert(&pending.name)).as_ref() == Some(&pending.serial) {
         let mut event = audit::AuditEvent::new(
             "issue",
@@ -81,25 +78,40 @@ fn settle(
         event.name = Some(pending.name.as_str());
         event.serial = Some(pending.serial.as_str());
         inventory.finish_issue(&pending.serial, &event.line())?;
-        remove_dir(&staged)?;
-        remove_dir(&parked)?;
+        remove_dir(&layout.staging(&pending.serial))?;
+        remove_dir(&layout.staging_previous(&pending.serial))?;
         return Ok(format!(
             "made {} (serial {}) current",
             pending.name, pending.serial
         ));
     }
+    roll_back(layout, inventory, pending)?;
+    Ok(format!(
+        "dropped the unfinished certificate for {} (serial {})",
+        pending.name, pending.serial
+    ))
+}
+
+/// Undoes a pending certificate whose files never became visible: puts
+/// back a previous directory the two-step swap parked, removes the staging
+/// directory, then forgets the record. Also `issue`'s own undo when writing
+/// its files fails.
+pub(crate) fn roll_back(
+    layout: &Layout,
+    inventory: &mut Inventory,
+    pending: &Pending,
+) -> Result<(), PkiError> {
+    let parked = layout.staging_previous(&pending.serial);
+    let target = layout.leaf_dir(&pending.name);
     if fs::symlink_metadata(&target).is_err() && parked.is_dir() {
         fs::rename(&parked, &target)
             .map_err(|e| FsError::new("put back the previous directory", &target, e))?;
         fsio::sync_dir(&layout.certs_dir())?;
     }
-    remove_dir(&staged)?;
+    remove_dir(&layout.staging(&pending.serial))?;
     remove_dir(&parked)?;
     inventory.abandon_issue(&pending.serial)?;
-    Ok(format!(
-        "dropped the unfinished certificate for {} (serial {})",
-        pending.name, pending.serial
-    ))
+    Ok(())
 }
 
 /// The serial of the certificate in `path`, if it holds a readable one.

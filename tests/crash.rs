@@ -20,9 +20,12 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
 
+/// Every rename syscall, as strace spells the group.
+const RENAMES: &str = "rename,renameat,renameat2";
+
 /// The syscalls a kill is injected at, as strace spells the groups.
 const POINTS: [(&str, &str); 3] = [
-    ("rename", "rename,renameat,renameat2"),
+    ("rename", RENAMES),
     ("fsync", "fsync,fdatasync"),
     ("unlink", "unlink,unlinkat,rmdir"),
 ];
@@ -60,31 +63,45 @@ fn base(dir: &Path) {
     run_ok(dir, &["issue", "bob"]);
 }
 
-/// Runs `args` under strace, killed at the `n`th call of `syscalls`.
-/// True when the kill happened (false: the command finished first).
-fn killed_at(dir: &Path, syscalls: &str, n: usize, args: &[&str]) -> bool {
-    let out = Command::new("strace")
-        .current_dir(dir)
+/// Runs mtlsctl `args` in `dir` (default `./pki`) under strace, tracing
+/// `trace` and applying each `-e inject=` spec in `injects`.
+fn under_strace(dir: &Path, trace: &str, injects: &[String], args: &[&str]) -> Output {
+    let mut cmd = Command::new("strace");
+    cmd.current_dir(dir)
         .env_remove("MTLSCTL_PKI")
         .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!("trace={syscalls}"))
-        .arg("-e")
-        .arg(format!("inject={syscalls}:signal=KILL:when={n}"))
-        .arg(BIN)
+        .arg(format!("trace={trace}"));
+    for inject in injects {
+        cmd.arg("-e").arg(format!("inject={inject}"));
+    }
+    cmd.arg(BIN)
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .expect("strace is installed (see .ci/run)");
+        .expect("strace is installed (see .ci/run)")
+}
+
+/// True when strace's SIGKILL landed; otherwise the command must have
+/// succeeded (it finished before the Nth call).
+fn was_killed(out: &Output, what: &str) -> bool {
     use std::os::unix::process::ExitStatusExt;
     let killed = out.status.signal() == Some(9) || out.status.code() == Some(137);
     if !killed {
         assert!(
             out.status.success(),
-            "{args:?} under strace failed without a kill: {}",
+            "{what} under strace failed without a kill: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     killed
+}
+
+/// Runs `args` under strace, killed at the `n`th call of `syscalls`.
+/// True when the kill happened (false: the command finished first).
+fn killed_at(dir: &Path, syscalls: &str, n: usize, args: &[&str]) -> bool {
+    let injects = [format!("{syscalls}:signal=KILL:when={n}")];
+    let out = under_strace(dir, syscalls, &injects, args);
+    was_killed(&out, &format!("{args:?}"))
 }
 
 /// What `check` says, as (exit code, stderr).
@@ -237,25 +254,17 @@ fn without_rename_exchange_a_killed_rotate_is_repaired_at_each_rename() -> TestR
     for n in 1.. {
         assert!(n < 50, "rotate makes over 50 renames");
         copy_dir(&base_dir.join("pki"), &work.join("pki"));
-        let out = Command::new("strace")
-            .current_dir(&work)
-            .env_remove("MTLSCTL_PKI")
-            .args(["-f", "-qq", "-o", "/dev/null"])
-            .args(["-e", "trace=rename,renameat,renameat2"])
-            .args(["-e", "inject=renameat2:error=EINVAL:when=1"])
-            .arg("-e")
-            .arg(format!("inject=rename,renameat:signal=KILL:when={n}"))
-            .args([BIN, "rotate", "alice"])
-            .stdin(Stdio::null())
-            .output()?;
-        use std::os::unix::process::ExitStatusExt;
+        let out = under_strace(
+            &work,
+            RENAMES,
+            &[
+                "renameat2:error=EINVAL:when=1".into(),
+                format!("rename,renameat:signal=KILL:when={n}"),
+            ],
+            &["rotate", "alice"],
+        );
         let what = format!("rotate without RENAME_EXCHANGE killed at rename #{n}");
-        if out.status.signal() != Some(9) && out.status.code() != Some(137) {
-            assert!(
-                out.status.success(),
-                "{what}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        if !was_killed(&out, &what) {
             break;
         }
         kills += 1;
@@ -273,17 +282,15 @@ fn without_rename_exchange_a_killed_rotate_is_repaired_at_each_rename() -> TestR
     // own undo puts the previous directory back, and nothing needs repair.
     for n in 1..=kills {
         copy_dir(&base_dir.join("pki"), &work.join("pki"));
-        let out = Command::new("strace")
-            .current_dir(&work)
-            .env_remove("MTLSCTL_PKI")
-            .args(["-f", "-qq", "-o", "/dev/null"])
-            .args(["-e", "trace=rename,renameat,renameat2"])
-            .args(["-e", "inject=renameat2:error=EINVAL:when=1"])
-            .arg("-e")
-            .arg(format!("inject=rename,renameat:error=ENOSPC:when={n}"))
-            .args([BIN, "rotate", "alice"])
-            .stdin(Stdio::null())
-            .output()?;
+        let out = under_strace(
+            &work,
+            RENAMES,
+            &[
+                "renameat2:error=EINVAL:when=1".into(),
+                format!("rename,renameat:error=ENOSPC:when={n}"),
+            ],
+            &["rotate", "alice"],
+        );
         let what = format!("rotate without RENAME_EXCHANGE, rename #{n} failing");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{what}: {err}");

@@ -438,13 +438,7 @@ pub fn csr_signature(csr: &X509CertificationRequest<'_>) -> SignatureCheck {
     use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
     let spki = &csr.certification_request_info.subject_pki;
     let sig_oid = csr.signature_algorithm.algorithm.to_id_string();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string())
-        .unwrap_or_default();
+    let curve = curve_oid(spki);
     const P256: &str = "1.2.840.10045.3.1.7";
     const P384: &str = "1.3.132.0.34";
     const P521: &str = "1.3.132.0.35";
@@ -549,19 +543,23 @@ fn general_name(name: &GeneralName<'_>) -> String {
     }
 }
 
+/// The named curve of an EC public key, as a dotted OID ("" when absent).
+fn curve_oid(spki: &SubjectPublicKeyInfo<'_>) -> String {
+    spki.algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+        .unwrap_or_default()
+}
+
 /// Names a public key, and maps it to a `KeyType` when mtlsctl supports it.
 pub fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> (String, Option<KeyType>) {
     let alg = spki.algorithm.algorithm.to_id_string();
     match alg.as_str() {
         "1.3.101.112" => ("ed25519".into(), Some(KeyType::Ed25519)),
         "1.2.840.10045.2.1" => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string())
-                .unwrap_or_default();
+            let curve = curve_oid(spki);
             match curve.as_str() {
                 "1.2.840.10045.3.1.7" => ("ecdsa-p256".into(), Some(KeyType::EcdsaP256)),
                 "1.3.132.0.34" => ("ecdsa-p384".into(), Some(KeyType::EcdsaP384)),

@@ -345,3 +345,33 @@ fn crl_rollback_is_refused_and_the_revoked_client_stays_refused() -> TestResult 
     gw.assert_clean_log();
     Ok(())
 }
+
+/// A revoke killed right after its inventory commit, before any CRL or
+/// crls.pem is written (strace kills it at its first rename): the gateway
+/// refuses the certificate all the same, from the inventory's revocation.
+#[test]
+fn revocation_committed_but_unpublished_is_refused() -> TestResult {
+    let env = pki_with_clients();
+    let gw = Gateway::launch(&env, cli(&env, &[]), &[])?;
+    assert_revocation_bites(&env, &gw, || {
+        let status = Command::new("strace")
+            .current_dir(env.dir.path())
+            .env_remove("MTLSCTL_PKI")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .args(["-e", "trace=rename,renameat,renameat2"])
+            .args(["-e", "inject=rename,renameat,renameat2:signal=KILL:when=1"])
+            .args([env!("CARGO_BIN_EXE_mtlsctl"), "revoke", "alice"])
+            .status()
+            .expect("strace is installed (see .ci/run)");
+        assert!(!status.success(), "the revoke was killed");
+        let crls = std::fs::read_to_string(env.pki().join("crls.pem")).expect("crls.pem");
+        let text = common::openssl_ok(
+            env.dir.path(),
+            &["crl", "-noout", "-text", "-in", "pki/ca/1/intermediate.crl"],
+        );
+        assert!(
+            !text.contains("Serial Number"),
+            "the CRL was not written before the kill: {text}{crls}"
+        );
+    })
+}

@@ -274,6 +274,9 @@ impl Snapshot {
                 all_ca_certs.push((path.clone(), cert));
             }
         }
+        // The CA each `ca/<gen>/*.pem` file holds (its first certificate),
+        // to map the inventory's generations onto CAs without reading again.
+        let mut key_of_file: HashMap<PathBuf, CaKey> = HashMap::new();
         for (path, der) in &all_ca_certs {
             let (_, cert) = X509Certificate::from_der(der).map_err(|e| SnapshotError::File {
                 path: path.clone(),
@@ -294,6 +297,11 @@ impl Snapshot {
                     not_after: from_unix(cert.validity().not_after.timestamp()),
                 },
             );
+            if *path != trust_path {
+                key_of_file
+                    .entry(path.clone())
+                    .or_insert_with(|| key.clone());
+            }
             ca_ders.insert(key, der.clone());
         }
 
@@ -398,7 +406,7 @@ impl Snapshot {
 
         let roles = {
             let inventory = Inventory::open_for_read(layout)?;
-            revoked_count += revoked_in_inventory(layout, &inventory, &ca_ders, &mut crls)?;
+            revoked_count += revoked_in_inventory(layout, &inventory, &key_of_file, &mut crls)?;
             inventory.roles_by_serial()?
         };
         let server = load_server(layout, server)?;
@@ -598,7 +606,7 @@ fn issuer_key(cert: &X509Certificate<'_>) -> CaKey {
 fn revoked_in_inventory(
     layout: &Layout,
     inventory: &Inventory,
-    ca_ders: &HashMap<CaKey, CertificateDer<'static>>,
+    key_of_file: &HashMap<PathBuf, CaKey>,
     crls: &mut HashMap<CaKey, CrlState>,
 ) -> Result<usize, SnapshotError> {
     let mut added = 0;
@@ -607,30 +615,9 @@ fn revoked_in_inventory(
         return Ok(0);
     }
     for g in inventory.generations()? {
-        let level = if g.single_tier {
-            CaLevel::Root
-        } else {
-            CaLevel::Intermediate
-        };
-        let files = if level == CaLevel::Root {
-            g.root_generation
-        } else {
-            g.generation
-        };
-        let Ok(ders) = read_certs(&layout.ca_cert(files, level)) else {
-            continue;
-        };
-        let Some(Ok((_, cert))) = ders.first().map(|d| X509Certificate::from_der(d)) else {
-            continue;
-        };
-        let key = CaKey {
-            subject: cert.subject().as_raw().to_vec(),
-            key_id: ski(&cert),
-        };
-        if !ca_ders.contains_key(&key) {
-            continue;
-        }
-        let Some(crl) = crls.get_mut(&key) else {
+        let level = crate::pki::ca::issuing_crl_level(&g);
+        let file = layout.ca_cert(crate::pki::ca::files_generation(&g, level), level);
+        let Some(crl) = key_of_file.get(&file).and_then(|key| crls.get_mut(key)) else {
             continue;
         };
         for (generation, serial) in &revoked {

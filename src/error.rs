@@ -206,6 +206,7 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         | PkiError::RotateNeedsCsr(_)
         | PkiError::BundleNoKey(_) => exit::USAGE,
         PkiError::Verify(_) => exit::BAD_INPUT,
+        PkiError::Snapshot(_) => exit::DAMAGED,
         PkiError::ServerNeedsSan(_)
         | PkiError::ValidityPastCa { .. }
         | PkiError::OutsideConstraints { .. }

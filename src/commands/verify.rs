@@ -8,7 +8,8 @@ use crate::cli::{UsageArg, VerifyArgs};
 use crate::error::Error;
 use crate::output::{Printer, table};
 use crate::pki::Pki;
-use crate::pki::verify::{self, Refusal, Usage};
+use crate::pki::snapshot::{Refusal, Usage};
+use crate::pki::verify;
 
 #[derive(Serialize)]
 struct CheckJson {

@@ -103,17 +103,9 @@ mod tests {
 
     #[test]
     fn the_line_is_json_with_every_field_escaped() {
-        let identity = ClientIdentity {
-            subject: "CN=x".into(),
-            issuer: "CN=ca".into(),
-            cn: Some("al\"ice\n\u{e9}".into()),
-            sans: Vec::new(),
-            serial: "0a1b".into(),
-            serial_bytes: vec![0x0a, 0x1b],
-            fingerprint: "ff00".into(),
-            not_after: time::OffsetDateTime::UNIX_EPOCH,
-            revocation: Vec::new(),
-        };
+        let mut identity = ClientIdentity::for_tests("CN=x", "0a1b");
+        identity.cn = Some("al\"ice\n\u{e9}".into());
+        identity.fingerprint = "ff00".into();
         let line = AccessLine {
             peer: "127.0.0.1:4000".parse().unwrap(),
             sni: Some("localhost"),

@@ -19,7 +19,7 @@ pub fn respond(req: &Request<Incoming>, ctx: &ConnCtx, roles: &[String]) -> Resp
         sans: &id.sans,
         serial: &id.serial,
         fingerprint_sha256: &id.fingerprint,
-        not_after: crate::pki::time::rfc3339(id.not_after),
+        not_after: crate::pki::snapshot::time::rfc3339(id.not_after),
         roles,
         request: EchoRequest {
             method: req.method().to_string(),

@@ -1,67 +1,10 @@
-//! The verified client identity of one connection, extracted once after the
-//! handshake, and what the per-request steps (revocation recheck, policy,
-//! headers, echo, access log) read.
+//! The verified client identity of one connection, what the per-request
+//! steps (revocation recheck, policy, headers, echo, access log) read: the
+//! snapshot's [`Peer`], parsed once by the judge during the handshake.
 
-use rustls::pki_types::CertificateDer;
 use serde::Serialize;
-use time::OffsetDateTime;
 
-use crate::pki::inspect;
-use crate::pki::snapshot::{RevocationLink, Snapshot};
-
-/// A client that completed the mTLS handshake.
-#[derive(Debug, Clone)]
-pub struct ClientIdentity {
-    /// Subject DN, RFC 4514 (visible ASCII; what `X-Client-DN` carries).
-    pub subject: String,
-    /// Issuer DN, RFC 4514.
-    pub issuer: String,
-    /// Subject CN.
-    pub cn: Option<String>,
-    /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
-    pub sans: Vec<String>,
-    /// Lowercase hex serial.
-    pub serial: String,
-    /// Serial as big-endian bytes (for role lookups).
-    pub serial_bytes: Vec<u8>,
-    /// SHA-256 fingerprint, lowercase hex.
-    pub fingerprint: String,
-    /// notAfter.
-    pub not_after: OffsetDateTime,
-    /// The path to the root for per-request revocation lookups.
-    pub revocation: Vec<RevocationLink>,
-}
-
-impl ClientIdentity {
-    /// Reads the identity from the peer certificates of a verified connection.
-    pub fn from_peer(
-        certs: &[CertificateDer<'static>],
-        snapshot: &Snapshot,
-    ) -> Option<ClientIdentity> {
-        let leaf = certs.first()?;
-        let info = inspect::cert_info(leaf).ok()?;
-        let serial_bytes = info.serial.to_be_bytes();
-        Some(ClientIdentity {
-            revocation: snapshot.revocation_path(leaf),
-            subject: info.subject_rfc4514,
-            issuer: info.issuer_rfc4514,
-            cn: info.common_name,
-            sans: info.sans,
-            serial: info.serial.to_string(),
-            serial_bytes,
-            fingerprint: info.fingerprint.to_string(),
-            not_after: info.not_after,
-        })
-    }
-
-    /// URI SANs only.
-    pub fn uris(&self) -> Vec<&str> {
-        self.sans
-            .iter()
-            .filter_map(|s| s.strip_prefix("URI:"))
-            .collect()
-    }
-}
+pub use crate::pki::snapshot::Peer as ClientIdentity;
 
 /// The identity echo's JSON body.
 #[derive(Debug, Serialize)]

@@ -40,8 +40,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::gateway::identity::ClientIdentity;
 use crate::gateway::tls::TlsOptions;
-use crate::pki::layout::Layout;
-use crate::pki::snapshot::{ServerCertSpec, Snapshot, SnapshotError, SourceStamp};
+use crate::pki::snapshot::{ServerCertSpec, Snapshot, SnapshotError, Source};
 
 /// What the gateway serves with: one snapshot and the TLS config built
 /// from it, swapped together.
@@ -141,11 +140,11 @@ pub struct ConnCtx {
 
 /// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
 pub fn build_live(
-    layout: &Layout,
+    source: &Source,
     options: &GatewayOptions,
     generation: u64,
 ) -> Result<Live, GatewayError> {
-    let snapshot = Arc::new(Snapshot::load(layout, &options.server_cert)?);
+    let snapshot = Arc::new(source.load()?);
     let tls = tls::server_config(snapshot.clone(), options.tls)?;
     Ok(Live {
         snapshot,
@@ -168,9 +167,9 @@ pub async fn run(
         path: pki_dir.clone(),
         source,
     })?;
-    let layout = Layout::new(&pki_dir);
-    let stamp = SourceStamp::take(&layout, &options.server_cert.name);
-    let live = build_live(&layout, &options, 1)?;
+    let source = Source::new(&pki_dir, options.server_cert.clone());
+    let stamp = source.stamp();
+    let live = build_live(&source, &options, 1)?;
     let shared = Arc::new(ArcSwap::from_pointee(live));
     let listener =
         TcpListener::bind(options.listen)
@@ -188,7 +187,7 @@ pub async fn run(
     shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
     let (generations_tx, generations) = watch::channel(1u64);
     let _reload = reload::spawn(
-        layout.clone(),
+        source,
         options.clone(),
         shared.clone(),
         stamp,
@@ -207,7 +206,7 @@ pub async fn run(
             upstream = options.upstream.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "echo".into()),
             generation = live.generation,
             revoked = live.snapshot.revoked_count,
-            server_cert_not_after = %crate::pki::time::rfc3339(live.snapshot.server.not_after),
+            server_cert_not_after = %crate::pki::snapshot::time::rfc3339(live.snapshot.server.not_after),
         );
     }
     ready(addr);
@@ -292,7 +291,7 @@ async fn serve_connection(
     let (_, conn) = tls.get_ref();
     let sni = conn.server_name().map(str::to_ascii_lowercase);
     let peer_certs = conn.peer_certificates().unwrap_or(&[]);
-    let identity = ClientIdentity::from_peer(peer_certs, &live.snapshot);
+    let identity = tls::peer_of(peer_certs, &live.snapshot);
     let Some(identity) = identity else {
         handshake_log::failed(peer, "no_cert", "no client certificate".into());
         return;
@@ -305,11 +304,7 @@ async fn serve_connection(
         identity,
         headers: identity_headers,
         activity: conn::Activity::new(),
-        standing: standing::Standing::new(
-            shared.clone(),
-            generations,
-            options.tls.stale_crl == tls::StaleCrlPolicy::Warn,
-        ),
+        standing: standing::Standing::new(shared.clone(), generations, options.tls.stale_crl),
         close: tokio::sync::Notify::new(),
     });
     let service = {

@@ -12,9 +12,8 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 
 use crate::gateway::access_log::{self, AccessLine};
-use crate::gateway::tls::StaleCrlPolicy;
 use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, standing, upstream};
-use crate::pki::verify::Refusal;
+use crate::pki::snapshot::Refusal;
 
 /// Why a response body could not be finished (the client connection is
 /// then aborted, so the client sees a truncated response, never a short
@@ -45,11 +44,12 @@ pub fn status_of(refusal: Refusal) -> StatusCode {
         | Refusal::Expired
         | Refusal::Revoked
         | Refusal::BadUsage
-        | Refusal::Policy => StatusCode::FORBIDDEN,
+        | Refusal::NotAllowed => StatusCode::FORBIDDEN,
+        Refusal::NoRoute => StatusCode::NOT_FOUND,
         Refusal::SniMismatch => StatusCode::MISDIRECTED_REQUEST,
         Refusal::BadRequest => StatusCode::BAD_REQUEST,
         Refusal::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+        Refusal::UpstreamTls | Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
         Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
     }
 }
@@ -138,12 +138,11 @@ async fn decide(
         return (refuse(refusal, &message), Some(refusal));
     }
     let live = shared.load();
-    let stale_ok = options.tls.stale_crl == StaleCrlPolicy::Warn;
     if let Err(refused) = standing::check(
         &ctx.identity,
         &live.snapshot,
-        crate::pki::time::now(),
-        stale_ok,
+        crate::pki::snapshot::time::now(),
+        options.tls.stale_crl,
     ) {
         // The client's last answer on this connection: HTTP/1.1 says so,
         // HTTP/2 sends GOAWAY (see conn.rs).

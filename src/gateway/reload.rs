@@ -48,8 +48,7 @@ use tokio::sync::watch;
 
 use crate::gateway::tls::StaleCrlPolicy;
 use crate::gateway::{GatewayOptions, Live, build_live};
-use crate::pki::layout::Layout;
-use crate::pki::snapshot::SourceStamp;
+use crate::pki::snapshot::{Source, SourceStamp};
 
 /// How often the sources are stat'ed whatever inotify says.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -89,13 +88,13 @@ impl Drop for ReloadHandle {
     }
 }
 
-/// Starts watching the PKI at `layout` (an absolute path) and SIGHUP.
+/// Starts watching the PKI `source` (an absolute path) and SIGHUP.
 /// `seen` is the stamp taken just before the snapshot now in service was
 /// loaded, so that a change made while it loaded is not missed. Each
 /// generation swapped in is sent on `generations` (after the swap), for the
 /// connections that re-check their client ([`crate::gateway::standing`]).
 pub fn spawn(
-    layout: Layout,
+    source: Source,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
     seen: SourceStamp,
@@ -113,8 +112,8 @@ pub fn spawn(
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reloader = Reloader {
-        watches: Watches::new(&layout, tx),
-        layout,
+        watches: Watches::new(&source, tx),
+        source,
         options,
         shared,
         generations,
@@ -130,7 +129,7 @@ pub fn spawn(
 }
 
 struct Reloader {
-    layout: Layout,
+    source: Source,
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
     generations: watch::Sender<u64>,
@@ -159,7 +158,7 @@ impl Reloader {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             self.log_stale_crls();
-            let now = SourceStamp::take(&self.layout, &self.options.server_cert.name);
+            let now = self.source.stamp();
             self.watches.arm(&now);
             if !forced && now == self.seen {
                 continue;
@@ -176,7 +175,7 @@ impl Reloader {
     /// since the last look (see the module header).
     fn log_stale_crls(&mut self) {
         let live = self.shared.load();
-        let now = crate::pki::time::now();
+        let now = crate::pki::snapshot::time::now();
         let (policy, message) = match self.options.tls.stale_crl {
             StaleCrlPolicy::Warn => (
                 "warn",
@@ -195,7 +194,7 @@ impl Reloader {
                 target: "mtlsctl::crl",
                 message,
                 issuer,
-                next_update = %crate::pki::time::rfc3339(next_update),
+                next_update = %crate::pki::snapshot::time::rfc3339(next_update),
                 policy,
             );
         }
@@ -203,13 +202,10 @@ impl Reloader {
 
     fn reload(&self, cause: &'static str) {
         let next = self.shared.load().generation + 1;
-        match build_live(&self.layout, &self.options, next) {
+        match build_live(&self.source, &self.options, next) {
             Ok(live) => {
                 let current = self.shared.load();
-                if let Err(rollback) = live
-                    .snapshot
-                    .check_no_rollback(&current.snapshot, &self.layout)
-                {
+                if let Err(rollback) = live.snapshot.check_no_rollback(&current.snapshot) {
                     tracing::error!(
                         target: "mtlsctl::reload",
                         message = "refused an older CRL; keeping the last good configuration",
@@ -251,7 +247,7 @@ struct Watches {
 }
 
 impl Watches {
-    fn new(layout: &Layout, tx: SyncSender<Wake>) -> Watches {
+    fn new(source: &Source, tx: SyncSender<Wake>) -> Watches {
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event
                 && !matches!(event.kind, EventKind::Access(_))
@@ -274,7 +270,7 @@ impl Watches {
         };
         Watches {
             watcher,
-            parent: layout.root().parent().map(Path::to_owned),
+            parent: source.dir().parent().map(Path::to_owned),
             armed: HashMap::new(),
         }
     }

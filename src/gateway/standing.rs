@@ -23,8 +23,7 @@ use tokio::sync::watch;
 
 use crate::gateway::Live;
 use crate::gateway::identity::ClientIdentity;
-use crate::pki::snapshot::{RevocationProblem, Snapshot};
-use crate::pki::verify::Refusal;
+use crate::pki::snapshot::{Refusal, Rejection, Snapshot, StaleCrlPolicy, time as clock};
 
 /// Why a verified client is refused now.
 #[derive(Debug, Clone)]
@@ -35,34 +34,26 @@ pub struct Refused {
     pub message: String,
 }
 
-/// Checks `identity` against `snapshot` at `now`: expiry first, then
-/// revocation and the CAs of its path. `stale_ok` is the stale-CRL policy
-/// `warn`.
+impl From<Rejection> for Refused {
+    fn from(rejection: Rejection) -> Refused {
+        Refused {
+            refusal: rejection.refusal(),
+            message: rejection.to_string(),
+        }
+    }
+}
+
+/// Checks `identity` against `snapshot` at `now`: the judge's
+/// [`Snapshot::standing`] (expiry, then revocation and the CAs of its path).
 pub fn check(
     identity: &ClientIdentity,
     snapshot: &Snapshot,
     now: OffsetDateTime,
-    stale_ok: bool,
+    stale: StaleCrlPolicy,
 ) -> Result<(), Refused> {
-    if now > identity.not_after {
-        return Err(Refused {
-            refusal: Refusal::Expired,
-            message: format!(
-                "client certificate expired {}",
-                crate::pki::time::rfc3339(identity.not_after)
-            ),
-        });
-    }
     snapshot
-        .check(&identity.revocation, now, stale_ok)
-        .map_err(|problem| Refused {
-            refusal: match problem {
-                RevocationProblem::Revoked(_) => Refusal::Revoked,
-                RevocationProblem::Unknown(_) | RevocationProblem::Stale(_) => Refusal::Untrusted,
-                RevocationProblem::CaExpired(_) => Refusal::Expired,
-            },
-            message: problem.to_string(),
-        })
+        .standing(identity, now, stale)
+        .map_err(Refused::from)
 }
 
 /// What a connection needs to re-check its client: the live snapshot and
@@ -70,7 +61,7 @@ pub fn check(
 pub struct Standing {
     shared: Arc<ArcSwap<Live>>,
     generations: watch::Receiver<u64>,
-    stale_ok: bool,
+    stale: StaleCrlPolicy,
 }
 
 impl Standing {
@@ -78,12 +69,12 @@ impl Standing {
     pub fn new(
         shared: Arc<ArcSwap<Live>>,
         generations: watch::Receiver<u64>,
-        stale_ok: bool,
+        stale: StaleCrlPolicy,
     ) -> Standing {
         Standing {
             shared,
             generations,
-            stale_ok,
+            stale,
         }
     }
 
@@ -92,8 +83,8 @@ impl Standing {
         check(
             identity,
             &self.shared.load().snapshot,
-            crate::pki::time::now(),
-            self.stale_ok,
+            clock::now(),
+            self.stale,
         )
     }
 

@@ -1,14 +1,16 @@
 //! TLS for the gateway: the client-certificate verifier and the server
 //! configuration built from one snapshot.
 //!
-//! The verifier wraps rustls' `WebPkiClientVerifier` (chain, validity,
-//! clientAuth EKU, signatures) and adds revocation from the snapshot's
-//! pre-verified CRL sets: one hash lookup per certificate in the path
-//! instead of webpki's per-lookup CRL signature check. Unknown revocation
-//! status is a refusal, never a pass. Session tickets and the session cache
+//! The verifier asks the snapshot's judge (`Snapshot::judge`: chain,
+//! validity, revocation from the pre-verified CRL sets, clientAuth EKU), the
+//! same code `verify` runs offline, and turns a rejection into the rustls
+//! error whose TLS alert matches; rustls' `WebPkiClientVerifier` is kept
+//! for the handshake signatures and the CA names sent to the client.
+//! Unknown revocation status is a refusal, never a pass. Session tickets and the session cache
 //! are off, so every connection runs the full verifier against the current
 //! snapshot: resumption cannot skip a revocation.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
@@ -16,21 +18,12 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, Error, RootCertStore, ServerConfig,
-    SignatureScheme,
+    DigitallySignedStruct, DistinguishedName, Error, RootCertStore, ServerConfig, SignatureScheme,
 };
 
-use crate::pki::snapshot::{RevocationProblem, Snapshot};
-use crate::pki::verify::Refusal;
+use crate::pki::snapshot::{Peer, Snapshot, Usage, refusal, time};
 
-/// What to do when a CRL is past its nextUpdate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaleCrlPolicy {
-    /// Refuse every certificate the stale CRL covers (the default).
-    Deny,
-    /// Keep using the stale CRL and log a warning.
-    Warn,
-}
+pub use crate::pki::snapshot::StaleCrlPolicy;
 
 /// The gateway's TLS settings that do not come from the PKI.
 #[derive(Debug, Clone, Copy)]
@@ -136,26 +129,19 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
-        let verified = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        let path = self.snapshot.revocation_path(end_entity);
-        let now = crate::pki::time::from_unix(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
-        let stale_ok = self.options.stale_crl == StaleCrlPolicy::Warn;
-        match self.snapshot.check(&path, now, stale_ok) {
-            Ok(()) => Ok(verified),
-            Err(RevocationProblem::Revoked(_)) => {
-                Err(Error::InvalidCertificate(CertificateError::Revoked))
+        let now = time::from_unix(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+        match self.snapshot.judge(
+            end_entity,
+            intermediates,
+            now,
+            Usage::Client,
+            self.options.stale_crl,
+        ) {
+            Ok(peer) => {
+                JUDGED.with(|judged| *judged.borrow_mut() = Some((end_entity.to_vec(), peer)));
+                Ok(ClientCertVerified::assertion())
             }
-            Err(RevocationProblem::Unknown(_)) => Err(Error::InvalidCertificate(
-                CertificateError::UnknownRevocationStatus,
-            )),
-            Err(RevocationProblem::Stale(_)) => Err(Error::InvalidCertificate(
-                CertificateError::ExpiredRevocationList,
-            )),
-            Err(problem @ RevocationProblem::CaExpired(_)) => Err(Error::InvalidCertificate(
-                CertificateError::Other(rustls::OtherError(Arc::new(CaOutOfValidity(problem)))),
-            )),
+            Err(rejection) => Err(rejection.to_tls()),
         }
     }
 
@@ -182,71 +168,31 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
     }
 }
 
-/// A CA on the client's path is outside its validity period (an anchored
-/// intermediate, which webpki does not check for expiry).
-#[derive(Debug)]
-struct CaOutOfValidity(RevocationProblem);
+thread_local! {
+    /// The last certificate this thread's verifier let in, with its
+    /// [`Peer`]: rustls gives a verifier no per-connection state, and the
+    /// handshake that ran it usually completes in the same poll on the same
+    /// thread, so [`peer_of`] finds it here instead of parsing the
+    /// certificate again.
+    static JUDGED: RefCell<Option<(Vec<u8>, Peer)>> = const { RefCell::new(None) };
+}
 
-impl std::fmt::Display for CaOutOfValidity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+/// The verified client of a completed handshake: the [`Peer`] its
+/// verification parsed, or (when another handshake on this thread came in
+/// between) parsed again from the same snapshot.
+pub fn peer_of(certs: &[CertificateDer<'static>], snapshot: &Snapshot) -> Option<Peer> {
+    let leaf = certs.first()?;
+    match JUDGED.with(|judged| judged.borrow_mut().take()) {
+        Some((der, peer)) if der == leaf.as_ref() => Some(peer),
+        _ => snapshot.peer(leaf).ok(),
     }
 }
 
-impl std::error::Error for CaOutOfValidity {}
-
-/// The one mapping from a failed handshake onto the refusal reasons, and
-/// the words logged for it.
-pub fn refusal_of(error: &std::io::Error) -> (Option<Refusal>, String) {
-    let Some(tls) = error.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
-        return (None, error.to_string());
-    };
-    match tls {
-        Error::NoCertificatesPresented => (Some(Refusal::NoCert), "no client certificate".into()),
-        Error::InvalidCertificate(cert) => match cert {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                (Some(Refusal::Expired), "client certificate expired".into())
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
-                Some(Refusal::Expired),
-                "client certificate not yet valid".into(),
-            ),
-            CertificateError::Revoked => {
-                (Some(Refusal::Revoked), "client certificate revoked".into())
-            }
-            CertificateError::UnknownRevocationStatus => (
-                Some(Refusal::Untrusted),
-                "no CRL covers the client certificate's CA".into(),
-            ),
-            CertificateError::ExpiredRevocationList
-            | CertificateError::ExpiredRevocationListContext { .. } => (
-                Some(Refusal::Untrusted),
-                "the CRL is past its nextUpdate (stale-crl policy deny)".into(),
-            ),
-            CertificateError::UnknownIssuer => (
-                Some(Refusal::Untrusted),
-                "client certificate from an unknown CA".into(),
-            ),
-            CertificateError::BadSignature => (
-                Some(Refusal::Untrusted),
-                "client certificate signature does not verify (unknown CA)".into(),
-            ),
-            CertificateError::Other(other)
-                if let Some(ca) = other.0.downcast_ref::<CaOutOfValidity>() =>
-            {
-                (Some(Refusal::Expired), ca.to_string())
-            }
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => (
-                Some(Refusal::BadUsage),
-                "client certificate not for client auth (no clientAuth EKU)".into(),
-            ),
-            other => (
-                Some(Refusal::Untrusted),
-                format!("client certificate refused: {other:?}"),
-            ),
-        },
-        Error::PeerIncompatible(p) => (None, format!("client incompatible: {p:?}")),
-        Error::AlertReceived(alert) => (None, format!("client sent alert {alert:?}")),
-        other => (None, other.to_string()),
+/// The refusal reason of a failed handshake, and the words logged for it
+/// (the mapping is [`refusal::of_tls`]).
+pub fn refusal_of(error: &std::io::Error) -> (Option<refusal::Refusal>, String) {
+    match error.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+        Some(tls) => refusal::of_tls(tls),
+        None => (None, error.to_string()),
     }
 }

@@ -31,7 +31,7 @@ use tokio::net::TcpStream;
 
 use crate::gateway::proxy::{Body, BodyError, refuse};
 use crate::gateway::{ConnCtx, GatewayOptions, standing};
-use crate::pki::verify::Refusal;
+use crate::pki::snapshot::Refusal;
 
 /// Idle upstream connections are closed after this long.
 const IDLE_FOR: Duration = Duration::from_secs(30);

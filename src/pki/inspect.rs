@@ -510,7 +510,7 @@ pub fn reason_name(code: u8) -> &'static str {
 }
 
 /// `DNS:…`, `IP:…`, `URI:…`, `email:…`, as openssl prints SANs.
-fn general_name(name: &GeneralName<'_>) -> String {
+pub(crate) fn general_name(name: &GeneralName<'_>) -> String {
     match name {
         GeneralName::DNSName(d) => format!("DNS:{d}"),
         GeneralName::URI(u) => format!("URI:{u}"),

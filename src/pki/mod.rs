@@ -17,6 +17,7 @@ pub mod model;
 mod p12_label;
 pub mod publish;
 pub mod recover;
+pub mod refusal;
 pub mod revoke;
 pub mod rotate;
 pub mod settings;
@@ -114,6 +115,9 @@ pub enum PkiError {
     /// `verify` could not read its input.
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
+    /// The PKI's trust, CRLs or inventory cannot be loaded into a snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
     /// A server or peer certificate without a DNS or IP SAN.
     #[error("a {0} certificate needs at least one DNS or IP subject alternative name")]
     ServerNeedsSan(model::Profile),

@@ -1,102 +1,26 @@
 //! `verify CERT [--explain]`: would this PKI accept the certificate, and if
-//! not, the first reason in words. The verdict comes from rustls-webpki (the
-//! verifier the gateway uses) with every CRL checked and unknown revocation
-//! status denied; the words come from mtlsctl's own view of the PKI.
+//! not, the first reason in words. The verdict is the gateway's own: the
+//! judge of a [`Snapshot`] loaded from the PKI (stale CRLs denied, unknown
+//! revocation status denied); only the words are `verify`'s.
 
-use std::fmt;
 use std::path::Path;
 
+use ::time::OffsetDateTime;
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, UnixTime};
-use time::OffsetDateTime;
-use webpki::{
-    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
-    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
-};
 
 use crate::pki::fsio::FsError;
-use crate::pki::inspect::{self, CertInfo, Inspected};
+use crate::pki::inspect::{self, CertInfo};
+use crate::pki::inventory::Inventory;
+use crate::pki::snapshot::{
+    Check, Offline, Refusal, Rejection, RevocationProblem, Snapshot, StaleCrlPolicy, Usage,
+};
 use crate::pki::time::rfc3339;
 use crate::pki::{Pki, PkiError};
 
-/// Why a certificate or a request is refused: one closed set, shared by
-/// `verify`, the gateway's metrics, access log and JSON error bodies.
-/// `verify` only ever yields the certificate reasons (`NoCert` to
-/// `BadUsage`); the rest are the gateway's per-request answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No certificate was presented.
-    NoCert,
-    /// It does not chain to trust.pem (unknown issuer, bad signature, stale or missing CRL).
-    Untrusted,
-    /// Outside its validity period.
-    Expired,
-    /// Listed on a CRL.
-    Revoked,
-    /// Missing the extended key usage the use needs.
-    BadUsage,
-    /// A route's allow rules refuse it.
-    Policy,
-    /// SNI and Host disagree.
-    SniMismatch,
-    /// The request is malformed (RFC 9112/9113): several Host fields, a
-    /// Host that disagrees with `:authority`, a body that cannot be decoded.
-    BadRequest,
-    /// The request's header block is over the size or field-count limit.
-    HeaderTooLarge,
-    /// The upstream refused or dropped the connection.
-    UpstreamUnavailable,
-    /// The upstream sent no response head in time.
-    UpstreamTimeout,
-}
-
-impl Refusal {
-    /// The label used in metrics, logs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::NoCert => "no_cert",
-            Refusal::Untrusted => "untrusted",
-            Refusal::Expired => "expired",
-            Refusal::Revoked => "revoked",
-            Refusal::BadUsage => "bad_usage",
-            Refusal::Policy => "policy",
-            Refusal::SniMismatch => "sni_mismatch",
-            Refusal::BadRequest => "bad_request",
-            Refusal::HeaderTooLarge => "header_too_large",
-            Refusal::UpstreamUnavailable => "upstream_unavailable",
-            Refusal::UpstreamTimeout => "upstream_timeout",
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which extended key usage to require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Usage {
-    /// clientAuth (the default: mTLS clients).
-    Client,
-    /// serverAuth.
-    Server,
-}
-
-impl Usage {
-    /// The EKU name.
-    pub fn eku(self) -> &'static str {
-        match self {
-            Usage::Client => "clientAuth",
-            Usage::Server => "serverAuth",
-        }
-    }
-}
-
 /// One step of the explanation.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub struct Step {
     /// `parse`, `validity`, `chain`, `revocation`, `usage`.
     pub check: &'static str,
     /// Passed?
@@ -115,7 +39,7 @@ pub struct Verdict {
     /// The first reason for failure, in words (or a one-line OK).
     pub message: String,
     /// Every check made, in order.
-    pub checks: Vec<Check>,
+    pub checks: Vec<Step>,
 }
 
 /// Why `verify` could not even run.
@@ -130,7 +54,8 @@ pub enum VerifyError {
 }
 
 /// Verifies the first certificate in `cert_file` (others in it, and those
-/// in `chain_file`, are offered as intermediates) for `usage` at `now`.
+/// in `chain_file`, are offered as intermediates) for `usage` at `now`: the
+/// gateway's judge on a snapshot of the PKI, then its checks in words.
 pub fn verify(
     pki: &Pki,
     cert_file: &Path,
@@ -153,206 +78,143 @@ pub fn verify(
                 .filter(|c| c.as_ref() != leaf.as_ref()),
         );
     }
-    let layout = pki.layout();
     let cert = inspect::cert_info(&leaf).map_err(|e| {
         PkiError::Verify(VerifyError::NoCertificate(format!(
             "{}: {e}",
             cert_file.display()
         )))
     })?;
-    let roots = read_any_certs(&layout.trust())?;
-    let crl_ders = read_crls(&layout.crls())?;
-    // Offer every intermediate the PKI holds, so `verify cert.pem` works
-    // without --chain.
-    intermediates.extend(pki_intermediates(pki));
-
-    let mut checks = vec![Check {
-        check: "parse",
-        ok: true,
-        detail: format!(
-            "{} (serial {}), issued by {}",
-            cert.subject, cert.serial, cert.issuer
-        ),
-    }];
-    let refuse =
-        |refusal, message: String, mut checks: Vec<Check>, check: &'static str, cert: CertInfo| {
-            checks.push(Check {
-                check,
-                ok: false,
-                detail: message.clone(),
-            });
-            Verdict {
+    let snapshot: Snapshot<()> = Snapshot::load(pki.layout(), &Offline)?;
+    let judged = snapshot.judge(&leaf, &intermediates, now, usage, StaleCrlPolicy::Deny);
+    let failed = judged.as_ref().err().map(Rejection::check);
+    let mut checks = Vec::new();
+    for check in [
+        Check::Parse,
+        Check::Validity,
+        Check::Chain,
+        Check::Revocation,
+        Check::Usage,
+    ] {
+        if Some(check) == failed {
+            break;
+        }
+        let detail = match check {
+            Check::Parse => format!(
+                "{} (serial {}), issued by {}",
+                cert.subject, cert.serial, cert.issuer
+            ),
+            Check::Validity => format!(
+                "valid until {} ({})",
+                rfc3339(cert.not_after),
+                crate::pki::time::until(now, cert.not_after)
+            ),
+            Check::Chain => chain_words(&snapshot, &leaf),
+            Check::Revocation => format!(
+                "not revoked ({} CRLs checked, all current)",
+                snapshot.crl_count()
+            ),
+            Check::Usage => format!("{} present", usage.eku()),
+        };
+        checks.push(Step {
+            check: check.as_str(),
+            ok: true,
+            detail,
+        });
+    }
+    let rejection = match judged {
+        Ok(_) => {
+            let message = format!(
+                "OK: {} is trusted for {} until {}",
+                cert.subject,
+                usage.eku(),
+                rfc3339(cert.not_after)
+            );
+            return Ok(Verdict {
                 cert,
-                refusal: Some(refusal),
+                refusal: None,
                 message,
                 checks,
-            }
-        };
-
-    if now < cert.not_before {
-        let msg = format!("not valid until {}", rfc3339(cert.not_before));
-        return Ok(refuse(Refusal::Expired, msg, checks, "validity", cert));
-    }
-    if now > cert.not_after {
-        let msg = format!("expired on {}", rfc3339(cert.not_after));
-        return Ok(refuse(Refusal::Expired, msg, checks, "validity", cert));
-    }
-    checks.push(Check {
-        check: "validity",
-        ok: true,
-        detail: format!(
-            "valid until {} ({})",
-            rfc3339(cert.not_after),
-            crate::pki::time::until(now, cert.not_after)
-        ),
-    });
-
-    let anchors = roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
-        .collect::<Vec<_>>();
-    let owned_crls: Vec<CertRevocationList<'static>> = crl_ders
-        .iter()
-        .filter_map(|d| {
-            OwnedCertRevocationList::from_der(d)
-                .ok()
-                .map(CertRevocationList::from)
-        })
-        .collect();
-    let crl_refs: Vec<&CertRevocationList<'_>> = owned_crls.iter().collect();
-    let end_entity = match EndEntityCert::try_from(&leaf) {
-        Ok(ee) => ee,
-        Err(e) => {
-            let msg = format!("the certificate cannot be used: {e:?}");
-            return Ok(refuse(Refusal::Untrusted, msg, checks, "chain", cert));
+            });
         }
+        Err(rejection) => rejection,
     };
-    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        now.unix_timestamp().max(0).unsigned_abs(),
-    ));
-    let key_usage = match usage {
-        Usage::Client => KeyUsage::client_auth(),
-        Usage::Server => KeyUsage::server_auth(),
-    };
-    // First the chain alone, then with revocation, then the usage: so the
-    // message names the first thing that is wrong.
-    let chain_only = end_entity.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &intermediates,
-        time,
-        AnyUsage,
-        None,
-        None,
-    );
-    let path_detail = match chain_only {
-        Ok(path) => {
-            let inters: Vec<CertInfo> = path
-                .intermediate_certificates()
-                .filter_map(|c| inspect::cert_info(c.der().as_ref()).ok())
-                .collect();
-            let top = inters
-                .last()
-                .map(|i| i.issuer.clone())
-                .unwrap_or_else(|| cert.issuer.clone());
-            let mut hops = vec![cert.subject.clone()];
-            hops.extend(inters.iter().map(|i| i.subject.clone()));
-            hops.push(format!("{top} (trust.pem)"));
-            hops.join(" → ")
-        }
-        Err(e) => {
-            let msg = untrusted_words(pki, &cert, &e);
-            return Ok(refuse(Refusal::Untrusted, msg, checks, "chain", cert));
-        }
-    };
-    checks.push(Check {
-        check: "chain",
-        ok: true,
-        detail: path_detail,
+    let message = rejection_words(pki, &snapshot, &cert, &rejection, usage);
+    checks.push(Step {
+        check: rejection.check().as_str(),
+        ok: false,
+        detail: message.clone(),
     });
-
-    if crl_refs.is_empty() {
-        let msg = format!(
-            "no CRLs found at {}: run `mtlsctl crl`",
-            layout.crls().display()
-        );
-        return Ok(refuse(Refusal::Untrusted, msg, checks, "revocation", cert));
-    }
-    let revocation = RevocationOptionsBuilder::new(&crl_refs).map(|b| {
-        b.with_depth(RevocationCheckDepth::Chain)
-            .with_status_policy(UnknownStatusPolicy::Deny)
-            .with_expiration_policy(ExpirationPolicy::Enforce)
-            .build()
-    });
-    if let Ok(revocation) = revocation {
-        let result = end_entity.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &intermediates,
-            time,
-            AnyUsage,
-            Some(revocation),
-            None,
-        );
-        if let Err(e) = result {
-            let (refusal, msg) = revocation_words(&crl_ders, &cert, &e);
-            return Ok(refuse(refusal, msg, checks, "revocation", cert));
-        }
-    }
-    checks.push(Check {
-        check: "revocation",
-        ok: true,
-        detail: format!("not revoked ({} CRLs checked, all current)", crl_refs.len()),
-    });
-
-    let usage_ok = end_entity.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &intermediates,
-        time,
-        key_usage,
-        None,
-        None,
-    );
-    if usage_ok.is_err() {
-        let has = if cert.extended_key_usage.is_empty() {
-            "none".to_owned()
-        } else {
-            cert.extended_key_usage.join(", ")
-        };
-        let msg = format!("missing {} (its extended key usage: {has})", usage.eku());
-        return Ok(refuse(Refusal::BadUsage, msg, checks, "usage", cert));
-    }
-    checks.push(Check {
-        check: "usage",
-        ok: true,
-        detail: format!("{} present", usage.eku()),
-    });
-    let message = format!(
-        "OK: {} is trusted for {} until {}",
-        cert.subject,
-        usage.eku(),
-        rfc3339(cert.not_after)
-    );
     Ok(Verdict {
         cert,
-        refusal: None,
+        refusal: Some(rejection.refusal()),
         message,
         checks,
     })
 }
 
-/// Accepts any extended key usage: the chain and revocation checks run
-/// first, so that their failures are reported before a usage mismatch.
-struct AnyUsage;
+/// The path the judge found, leaf to root.
+fn chain_words(snapshot: &Snapshot<()>, leaf: &[u8]) -> String {
+    let Ok(peer) = snapshot.peer(leaf) else {
+        return String::new();
+    };
+    let mut hops: Vec<String> = peer.path_subjects().map(str::to_owned).collect();
+    if let Some(root) = snapshot.root_subject(&peer) {
+        hops.push(format!("{root} (trust.pem)"));
+    }
+    hops.join(" → ")
+}
 
-impl webpki::ExtendedKeyUsageValidator for AnyUsage {
-    fn validate(&self, _: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        Ok(())
+/// The judge's rejection in the words `verify` shows: what the PKI knows
+/// about it (when and why it was revoked, a CA of the same name from
+/// another PKI) besides the reason.
+fn rejection_words(
+    pki: &Pki,
+    snapshot: &Snapshot<()>,
+    cert: &CertInfo,
+    rejection: &Rejection,
+    usage: Usage,
+) -> String {
+    match rejection {
+        Rejection::Unreadable(why) => format!("the certificate cannot be read: {why}"),
+        Rejection::NotYetValid(t) => format!("not valid until {}", rfc3339(*t)),
+        Rejection::Expired(t) => format!("expired on {}", rfc3339(*t)),
+        Rejection::Chain(e) => untrusted_words(snapshot, cert, e),
+        Rejection::Revocation(RevocationProblem::Revoked(subject)) if *subject == cert.subject => {
+            let record = Inventory::open_for_read(pki.layout())
+                .ok()
+                .and_then(|inv| inv.find(&format!("serial:{}", cert.serial)).ok().flatten())
+                .filter(|r| r.fingerprint == cert.fingerprint);
+            match record.and_then(|r| r.revoked_at.map(|at| (at, r.revocation_reason))) {
+                Some((at, reason)) => format!(
+                    "revoked on {} for {}",
+                    rfc3339(at),
+                    reason.as_deref().unwrap_or("unspecified")
+                ),
+                None => "revoked: listed on its CA's CRL".into(),
+            }
+        }
+        Rejection::Revocation(RevocationProblem::Revoked(subject)) => {
+            format!("revoked: a CA in its chain ({subject}) is revoked")
+        }
+        Rejection::Revocation(RevocationProblem::Stale(_)) => {
+            "a CRL in the PKI is past its nextUpdate, so revocation cannot be checked: run `mtlsctl crl`".into()
+        }
+        Rejection::Revocation(RevocationProblem::Unknown(subject)) => format!(
+            "no CRL covers {subject}, a certificate of its chain, so revocation cannot be checked"
+        ),
+        Rejection::Revocation(problem @ RevocationProblem::CaExpired(_)) => problem.to_string(),
+        Rejection::Usage(_) => {
+            let has = if cert.extended_key_usage.is_empty() {
+                "none".to_owned()
+            } else {
+                cert.extended_key_usage.join(", ")
+            };
+            format!("missing {} (its extended key usage: {has})", usage.eku())
+        }
     }
 }
 
-fn untrusted_words(pki: &Pki, cert: &CertInfo, e: &webpki::Error) -> String {
+fn untrusted_words(snapshot: &Snapshot<()>, cert: &CertInfo, e: &webpki::Error) -> String {
     let look_alike = || {
         format!(
             "issued by an unknown CA whose name matches ours ({}): same name, different key, so it comes from another PKI (or a retired CA generation)",
@@ -361,7 +223,7 @@ fn untrusted_words(pki: &Pki, cert: &CertInfo, e: &webpki::Error) -> String {
     };
     match e {
         webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey
-            if known_ca_subjects(pki).contains(&cert.issuer) =>
+            if snapshot.ca_subjects().any(|s| s == cert.issuer) =>
         {
             look_alike()
         }
@@ -381,74 +243,9 @@ fn untrusted_words(pki: &Pki, cert: &CertInfo, e: &webpki::Error) -> String {
         webpki::Error::NameConstraintViolation => {
             "a name in it is outside its CA's name constraints".into()
         }
+        webpki::Error::CertExpired { .. } => "a CA in its chain has expired".into(),
         other => format!("its chain does not verify ({other:?})"),
     }
-}
-
-fn revocation_words(crls: &[Vec<u8>], cert: &CertInfo, e: &webpki::Error) -> (Refusal, String) {
-    match e {
-        webpki::Error::CertRevoked => {
-            for der in crls {
-                if let Ok(Inspected::Crls(list)) = inspect::inspect(der, None)
-                    && let Some(entry) = list
-                        .iter()
-                        .flat_map(|crl| &crl.revoked)
-                        .find(|r| r.serial == cert.serial)
-                {
-                    return (
-                        Refusal::Revoked,
-                        format!(
-                            "revoked on {} for {}",
-                            rfc3339(entry.revoked_at),
-                            entry.reason.as_deref().unwrap_or("unspecified")
-                        ),
-                    );
-                }
-            }
-            (Refusal::Revoked, "revoked: a CA in its chain is listed on its issuer's CRL".into())
-        }
-        webpki::Error::CrlExpired { .. } => (
-            Refusal::Untrusted,
-            "a CRL in the PKI is past its nextUpdate, so revocation cannot be checked: run `mtlsctl crl`".into(),
-        ),
-        webpki::Error::UnknownRevocationStatus => (
-            Refusal::Untrusted,
-            "no CRL covers a CA in its chain, so revocation cannot be checked".into(),
-        ),
-        other => (Refusal::Untrusted, format!("revocation check failed ({other:?})")),
-    }
-}
-
-fn known_ca_subjects(pki: &Pki) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(pki.layout().root().join("ca")) else {
-        return out;
-    };
-    for dir in dirs.flatten() {
-        for file in ["root.pem", "intermediate.pem"] {
-            if let Ok(certs) = read_any_certs(&dir.path().join(file)) {
-                out.extend(
-                    certs
-                        .iter()
-                        .filter_map(|c| inspect::cert_info(c).ok().map(|i| i.subject)),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn pki_intermediates(pki: &Pki) -> Vec<CertificateDer<'static>> {
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(pki.layout().root().join("ca")) else {
-        return out;
-    };
-    for dir in dirs.flatten() {
-        if let Ok(certs) = read_any_certs(&dir.path().join("intermediate.pem")) {
-            out.extend(certs);
-        }
-    }
-    out
 }
 
 /// Reads every certificate in a PEM file, or one DER certificate.
@@ -462,22 +259,4 @@ fn read_any_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError>
     } else {
         Ok(vec![CertificateDer::from(bytes)])
     }
-}
-
-fn read_crls(path: &Path) -> Result<Vec<Vec<u8>>, PkiError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(PkiError::Verify(VerifyError::Read(FsError::new(
-                "read", path, e,
-            ))));
-        }
-    };
-    Ok(
-        rustls_pki_types::CertificateRevocationListDer::pem_slice_iter(&bytes)
-            .filter_map(Result::ok)
-            .map(|c| c.as_ref().to_vec())
-            .collect(),
-    )
 }

@@ -6,30 +6,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::{Request, Response, StatusCode, Version, header};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http::{Request, Response, Version, header};
 use hyper::body::Incoming;
 
 use crate::gateway::access_log::{self, AccessLine};
+use crate::gateway::config::GatewayOptions;
+use crate::gateway::context::ConnCtx;
+use crate::gateway::live::Live;
+use crate::gateway::response::{Body, refuse};
 use crate::gateway::tls::StaleCrlPolicy;
-use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, standing, upstream};
+use crate::gateway::upstream::Upstream;
+use crate::gateway::{echo, headers, standing};
 use crate::pki::verify::Refusal;
-
-/// Why a response body could not be finished (the client connection is
-/// then aborted, so the client sees a truncated response, never a short
-/// one that looks complete).
-pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The response body type of every answer.
-pub type Body = BoxBody<Bytes, BodyError>;
-
-/// A small body from bytes.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
-}
 
 /// Most header fields a request may carry (431 above it), as Envoy's
 /// `max_headers_count` and hyper's default; pseudo-header fields of HTTP/2
@@ -37,47 +25,12 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 /// the JSON answer and the access log a line (see `conn::PARSE_FIELDS`).
 pub const MAX_HEADER_FIELDS: usize = 100;
 
-/// The status a refusal is answered with.
-pub fn status_of(refusal: Refusal) -> StatusCode {
-    match refusal {
-        Refusal::NoCert => StatusCode::UNAUTHORIZED,
-        Refusal::Untrusted
-        | Refusal::Expired
-        | Refusal::Revoked
-        | Refusal::BadUsage
-        | Refusal::Policy => StatusCode::FORBIDDEN,
-        Refusal::SniMismatch => StatusCode::MISDIRECTED_REQUEST,
-        Refusal::BadRequest => StatusCode::BAD_REQUEST,
-        Refusal::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
-        Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-    }
-}
-
-/// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`,
-/// with the status [`status_of`] the refusal.
-pub fn refuse(refusal: Refusal, message: &str) -> Response<Body> {
-    let status = status_of(refusal);
-    let body = serde_json::json!({
-        "error": status.canonical_reason().unwrap_or("error"),
-        "reason": refusal.as_str(),
-        "message": message,
-    });
-    let mut resp = Response::new(full(format!("{body}\n")));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 /// Handles one request on a verified connection.
 pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
     shared: Arc<ArcSwap<Live>>,
-    upstream: Option<Arc<upstream::Upstream>>,
+    upstream: Option<Arc<Upstream>>,
     options: Arc<GatewayOptions>,
 ) -> Response<Body> {
     let start = Instant::now();
@@ -107,7 +60,7 @@ async fn decide(
     mut req: Request<Incoming>,
     ctx: &Arc<ConnCtx>,
     shared: &ArcSwap<Live>,
-    upstream: Option<&upstream::Upstream>,
+    upstream: Option<&Upstream>,
     options: &GatewayOptions,
 ) -> (Response<Body>, Option<Refusal>) {
     // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
@@ -170,8 +123,8 @@ async fn decide(
     // Hop-by-hop removal (including headers the client lists in
     // Connection) happens before the identity headers are added, so a
     // client cannot name them in Connection to have them dropped.
-    let upgrade = upstream::is_upgrade(req.headers());
-    upstream::remove_hop_by_hop(req.headers_mut(), upgrade);
+    let upgrade = headers::is_upgrade(req.headers());
+    headers::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
     ctx.headers.add(req.headers_mut(), &roles);
     match upstream {

@@ -21,8 +21,8 @@ use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::gateway::Live;
 use crate::gateway::identity::ClientIdentity;
+use crate::gateway::live::Live;
 use crate::pki::snapshot::{RevocationProblem, Snapshot};
 use crate::pki::verify::Refusal;
 

@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use http::{Request, Response, Version, header};
 use hyper::body::Incoming;
 
-use crate::gateway::access_log::{self, AccessLine};
+use crate::gateway::access_log::{self, AccessLine, Decision};
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::live::Live;
@@ -37,7 +37,7 @@ pub async fn handle(
     // Clones that share the request's bytes, for the access log.
     let method = req.method().clone();
     let path = req.uri().path_and_query().cloned();
-    let (response, refusal) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
+    let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
@@ -51,7 +51,7 @@ pub async fn handle(
             .and_then(|v| v.parse().ok()),
         duration: start.elapsed(),
         identity: &ctx.identity,
-        decision: refusal.map_or("allow", Refusal::as_str),
+        decision,
     });
     response
 }
@@ -62,7 +62,7 @@ async fn decide(
     shared: &ArcSwap<Live>,
     upstream: Option<&Upstream>,
     options: &GatewayOptions,
-) -> (Response<Body>, Option<Refusal>) {
+) -> (Response<Body>, Decision) {
     // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
     // header block that arrives whole can slip past it: this check is exact.
     let head = header_block_len(&req);
@@ -85,10 +85,10 @@ async fn decide(
                 header::HeaderValue::from_static("close"),
             );
         }
-        return (response, Some(Refusal::HeaderTooLarge));
+        return (response, Decision::Refuse(Refusal::HeaderTooLarge));
     }
     if let Err((refusal, message)) = check_host(&req, ctx.sni.as_deref()) {
-        return (refuse(refusal, &message), Some(refusal));
+        return (refuse(refusal, &message), Decision::Refuse(refusal));
     }
     let live = shared.load();
     let stale_ok = options.tls.stale_crl == StaleCrlPolicy::Warn;
@@ -109,7 +109,7 @@ async fn decide(
         } else {
             ctx.close.notify_one();
         }
-        return (response, Some(refused.refusal));
+        return (response, Decision::Refuse(refused.refusal));
     }
     let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
     // The request's authority is the one checked against SNI; an
@@ -128,7 +128,7 @@ async fn decide(
     headers::strip(req.headers_mut());
     ctx.headers.add(req.headers_mut(), &roles);
     match upstream {
-        None => (echo::respond(&req, ctx, &roles), None),
+        None => (echo::respond(&req, ctx, &roles), Decision::Allow),
         Some(up) => up.forward(req, ctx).await,
     }
 }

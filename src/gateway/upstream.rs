@@ -29,6 +29,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::gateway::access_log::Decision;
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::headers::{is_upgrade, remove_hop_by_hop};
@@ -108,13 +109,13 @@ impl Upstream {
     }
 
     /// Sends the (already filtered) request on and returns the answer, and
-    /// the refusal when the answer is the gateway's own. An upgrade's
+    /// the decision: a refusal when the answer is the gateway's own. An upgrade's
     /// tunnel lives as long as `ctx`'s client stays in good standing.
     pub async fn forward(
         &self,
         req: Request<Incoming>,
         ctx: &Arc<ConnCtx>,
-    ) -> (Response<Body>, Option<Refusal>) {
+    ) -> (Response<Body>, Decision) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
         if parts.version == Version::HTTP_2 {
@@ -143,7 +144,7 @@ impl Upstream {
                 if !upgrade || response.status() != StatusCode::SWITCHING_PROTOCOLS {
                     remove_hop_by_hop(response.headers_mut(), false);
                 }
-                return (response, None);
+                return (response, Decision::Allow);
             }
             Err(Failure::Timeout) => (
                 Refusal::UpstreamTimeout,
@@ -161,7 +162,7 @@ impl Upstream {
                 )
             }
         };
-        (refuse(refusal, &message), Some(refusal))
+        (refuse(refusal, &message), Decision::Refuse(refusal))
     }
 
     /// One request on an idle connection (or a new one), driven from this

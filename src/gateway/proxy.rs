@@ -111,7 +111,9 @@ async fn decide(
         }
         return (response, Decision::Refuse(refused.refusal));
     }
-    let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
+    // Borrowed from the snapshot, not copied: the guard is held until the
+    // roles are written into the request (and the echo), no further.
+    let roles = live.snapshot.roles(&ctx.identity.serial_bytes);
     // The request's authority is the one checked against SNI; an
     // absolute-form target or HTTP/2 :authority replaces any Host sent
     // (RFC 9112 section 3.2.2), so the upstream sees the checked name.
@@ -126,11 +128,15 @@ async fn decide(
     let upgrade = headers::is_upgrade(req.headers());
     headers::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
-    ctx.headers.add(req.headers_mut(), &roles);
-    match upstream {
-        None => (echo::respond(&req, ctx, &roles), Decision::Allow),
-        Some(up) => up.forward(req, ctx).await,
-    }
+    ctx.headers.add(req.headers_mut(), roles);
+    let Some(upstream) = upstream else {
+        return (echo::respond(&req, ctx, roles), Decision::Allow);
+    };
+    // An arc-swap guard is meant to be short: one held across the
+    // upstream's round trip would keep a reloaded-away snapshot alive (and
+    // take one of the thread's few fast slots) for as long as it takes.
+    drop(live);
+    upstream.forward(req, ctx).await
 }
 
 /// The size of a request's header block as HTTP/1.1 sends it: request

@@ -70,9 +70,21 @@ pub enum GatewayError {
     /// Hot reload could not be set up.
     #[error(transparent)]
     Reload(#[from] ReloadError),
-    /// Signal handlers or the file watcher could not be set up.
-    #[error("cannot start: {0}")]
-    Setup(String),
+    /// A SIGTERM or SIGINT handler (the graceful drain) could not be
+    /// installed.
+    #[error("cannot start: {signal} handler: {source}")]
+    Signal {
+        /// `SIGTERM` or `SIGINT`.
+        signal: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The tokio runtime could not be built.
+    #[error("cannot start: tokio runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// `serve --demo` could not make its throwaway PKI directory.
+    #[error("cannot start: temporary directory: {0}")]
+    DemoDir(#[source] std::io::Error),
 }
 
 /// Why hot reloading could not be set up.

@@ -80,7 +80,7 @@ pub async fn run(
     })?;
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
-    shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
+    shutdown::spawn_signal_handler(stop_tx.clone())?;
     let (generations_tx, generations) = watch::channel(1u64);
     let _reload = reload::spawn(
         layout.clone(),

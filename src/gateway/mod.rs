@@ -9,6 +9,11 @@
 //! ([`reload`]); open connections keep running and see the new revocation
 //! state on their next request, and what is in flight for a client that a
 //! reload (or the clock) now refuses is cut ([`standing`]).
+//!
+//! This file is the accept loop and [`run`]. What the other files share
+//! lives in modules of its own ([`config`], [`live`], [`context`],
+//! [`response`], [`headers`]), so none imports back up into this one and
+//! none imports another that imports it (tests/gateway_imports.rs).
 
 pub mod access_log;
 pub mod client_io;

@@ -86,7 +86,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     let runtime = runtime
         .enable_all()
         .build()
-        .map_err(|e| Error::Gateway(GatewayError::Setup(format!("tokio runtime: {e}"))))?;
+        .map_err(|e| Error::Gateway(GatewayError::Runtime(e)))?;
     spawn_renewal(
         &runtime,
         pki_dir.clone(),
@@ -310,7 +310,7 @@ fn make_demo() -> Result<Demo, Error> {
     let dir = tempfile::Builder::new()
         .prefix("mtlsctl-demo-")
         .tempdir()
-        .map_err(|e| Error::Gateway(GatewayError::Setup(format!("temporary directory: {e}"))))?;
+        .map_err(|e| Error::Gateway(GatewayError::DemoDir(e)))?;
     let pki_dir = dir.path().join("pki");
     ca::init(
         &pki_dir,

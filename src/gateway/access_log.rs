@@ -12,6 +12,26 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::gateway::identity::ClientIdentity;
+use crate::pki::snapshot::Refusal;
+
+/// What the gateway decided for a request: the line's `decision` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Answered by the echo or the upstream.
+    Allow,
+    /// Answered by the gateway itself, for this reason.
+    Refuse(Refusal),
+}
+
+impl Decision {
+    /// `allow`, or the refusal reason's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Refuse(refusal) => refusal.as_str(),
+        }
+    }
+}
 
 /// The fields of one access-log line.
 pub struct AccessLine<'a> {
@@ -32,7 +52,7 @@ pub struct AccessLine<'a> {
     /// The verified client.
     pub identity: &'a ClientIdentity,
     /// `allow`, or the refusal reason.
-    pub decision: &'a str,
+    pub decision: Decision,
 }
 
 /// Writes the line, unless the log filter leaves `mtlsctl::access` out.
@@ -90,7 +110,7 @@ fn format(line: &AccessLine<'_>, at: time::OffsetDateTime, out: &mut Vec<u8>) {
         ",\"client_serial\":\"{}\",\"client_fingerprint\":\"{}\",\"decision\":",
         line.identity.serial, line.identity.fingerprint
     );
-    string(out, line.decision);
+    string(out, line.decision.as_str());
     out.extend_from_slice(b",\"target\":\"mtlsctl::access\"}\n");
 }
 
@@ -98,8 +118,9 @@ fn format(line: &AccessLine<'_>, at: time::OffsetDateTime, out: &mut Vec<u8>) {
 mod tests {
     use std::time::Duration;
 
-    use super::{AccessLine, format};
+    use super::{AccessLine, Decision, format};
     use crate::gateway::identity::ClientIdentity;
+    use crate::pki::snapshot::Refusal;
 
     #[test]
     fn the_line_is_json_with_every_field_escaped() {
@@ -115,7 +136,7 @@ mod tests {
             bytes: Some(12),
             duration: Duration::from_micros(1_234_567),
             identity: &identity,
-            decision: "revoked",
+            decision: Decision::Refuse(Refusal::Revoked),
         };
         let at = time::macros::datetime!(2026-11-29 07:05:09.000042 UTC);
         let mut out = Vec::new();

@@ -25,9 +25,9 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Response;
@@ -39,7 +39,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use crate::gateway::client_io::{ClientIo, ClientTls};
-use crate::gateway::{ConnCtx, GatewayOptions, proxy, standing, trim};
+use crate::gateway::config::GatewayOptions;
+use crate::gateway::context::{ConnCtx, InFlight};
+use crate::gateway::response::{Body as ResponseBody, BodyError};
+use crate::gateway::{standing, trim};
 
 /// How long an HTTP/1.1 connection is idle before it is parked.
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
@@ -47,10 +50,10 @@ pub const PARK_AFTER: Duration = Duration::from_secs(1);
 /// Most header fields hyper parses in an HTTP/1.1 request head. Above it
 /// hyper answers 431 itself, with an empty body and no access-log line; so
 /// it is set well above the gateway's own limit
-/// ([`proxy::MAX_HEADER_FIELDS`]), which answers in JSON. Past hyper's
-/// default of 100 its field table moves from the stack to the heap: one
-/// allocation per request head parsed, the price of a JSON 431 with a log
-/// line (hyper has no hook for its own error answers).
+/// ([`crate::gateway::proxy::MAX_HEADER_FIELDS`]), which answers in JSON.
+/// Past hyper's default of 100 its field table moves from the stack to the
+/// heap: one allocation per request head parsed, the price of a JSON 431
+/// with a log line (hyper has no hook for its own error answers).
 pub const PARSE_FIELDS: usize = 1024;
 
 /// How long an HTTP/2 connection stays after its GOAWAY for a deadline or a
@@ -61,93 +64,15 @@ pub const GOAWAY_GRACE: Duration = Duration::from_secs(1);
 /// are written, to send the GOAWAY after them.
 const REFUSED_POLL: Duration = Duration::from_millis(20);
 
-/// Requests in flight and the last activity of one connection.
-pub struct Activity {
-    epoch: Instant,
-    in_flight: AtomicUsize,
-    started: AtomicU64,
-    /// Milliseconds since `epoch`.
-    last: AtomicU64,
-}
-
-impl Activity {
-    /// Activity starting now (the end of the handshake).
-    pub fn new() -> Activity {
-        Activity {
-            epoch: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
-            last: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        self.last
-            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-
-    fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    fn started(&self) -> u64 {
-        self.started.load(Ordering::Relaxed)
-    }
-
-    /// How long the connection may sit with nothing in flight: until the
-    /// first request arrives the header deadline applies (a verified client
-    /// may not hold a slot silently), then the idle timeout.
-    fn idle_limit(&self, options: &GatewayOptions) -> Duration {
-        if self.started() == 0 {
-            options.header_timeout
-        } else {
-            options.idle_timeout
-        }
-    }
-
-    /// When the last request started or the last response ended.
-    fn last(&self) -> Instant {
-        self.epoch + Duration::from_millis(self.last.load(Ordering::Relaxed))
-    }
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity::new()
-    }
-}
-
-/// One request from the moment hyper hands it over until its response
-/// body is fully written (or dropped): a streaming response keeps its
-/// connection from being parked or closed as idle.
-pub struct InFlight(Arc<ConnCtx>);
-
-impl InFlight {
-    /// Counts a request as started.
-    pub fn start(ctx: &Arc<ConnCtx>) -> InFlight {
-        ctx.activity.in_flight.fetch_add(1, Ordering::Relaxed);
-        ctx.activity.started.fetch_add(1, Ordering::Relaxed);
-        ctx.activity.touch();
-        InFlight(ctx.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.activity.touch();
-    }
-}
-
 /// A response body that holds its request's [`InFlight`].
 pub struct Tracked {
-    inner: proxy::Body,
+    inner: ResponseBody,
     _in_flight: InFlight,
 }
 
 impl Tracked {
     /// Ties `response`'s body to `in_flight`.
-    pub fn response(response: Response<proxy::Body>, in_flight: InFlight) -> Response<Tracked> {
+    pub fn response(response: Response<ResponseBody>, in_flight: InFlight) -> Response<Tracked> {
         response.map(|inner| Tracked {
             inner,
             _in_flight: in_flight,
@@ -157,12 +82,12 @@ impl Tracked {
 
 impl Body for Tracked {
     type Data = Bytes;
-    type Error = proxy::BodyError;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, proxy::BodyError>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         Pin::new(&mut self.inner).poll_frame(cx)
     }
 

@@ -4,9 +4,9 @@
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
-use crate::gateway::ConnCtx;
+use crate::gateway::context::ConnCtx;
 use crate::gateway::identity::{EchoBody, EchoRequest};
-use crate::gateway::proxy::{Body, full};
+use crate::gateway::response::{Body, full};
 
 /// Answers with the connection's verified identity.
 pub fn respond(req: &Request<Incoming>, ctx: &ConnCtx, roles: &[String]) -> Response<Body> {

@@ -1,3 +1,8 @@
+//! The headers the gateway rewrites on their way through.
+//!
+//! Hop-by-hop headers (RFC 9110 section 7.6.1) are removed from requests
+//! and responses, except the upgrade pair of an upgrade passed through.
+//!
 //! Identity headers: what the gateway strips from every request and what it
 //! adds for the upstream. A header counts as an identity header whatever its
 //! letter case and with `_` written for `-`, because some upstream stacks
@@ -7,9 +12,56 @@
 //! one is stripped, not only the names the gateway uses today.
 
 use base64::Engine;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::gateway::identity::ClientIdentity;
+
+/// True for an HTTP/1.1 upgrade request (WebSocket and the like).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+}
+
+/// Removes hop-by-hop headers (RFC 9110 section 7.6.1), keeping the
+/// upgrade pair when passing an upgrade through.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most requests have no Connection header: no allocation for them.
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !(keep_upgrade && t == "upgrade"))
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in [
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "proxy-authorization",
+    ] {
+        headers.remove(name);
+    }
+    if !keep_upgrade {
+        headers.remove(header::CONNECTION);
+        headers.remove(header::UPGRADE);
+    }
+}
 
 /// The gateway's header namespace, normalised (lowercase, `-`).
 const NAMESPACE: &str = "x-client-";

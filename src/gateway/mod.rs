@@ -9,22 +9,33 @@
 //! ([`reload`]); open connections keep running and see the new revocation
 //! state on their next request, and what is in flight for a client that a
 //! reload (or the clock) now refuses is cut ([`standing`]).
+//!
+//! This file is the accept loop and [`run`]. What the other files share
+//! lives in modules of its own ([`config`], [`live`], [`context`],
+//! [`response`], [`headers`]), so none imports back up into this one and
+//! none imports another that imports it (tests/gateway_imports.rs).
 
 pub mod access_log;
 pub mod client_io;
+pub mod config;
 pub mod conn;
+pub mod context;
 pub mod echo;
 pub mod handshake_log;
 pub mod headers;
 pub mod identity;
+pub mod live;
 pub mod log_writer;
 pub mod proxy;
 pub mod reload;
+pub mod response;
 pub mod shutdown;
 pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
+
+pub use config::{GatewayError, GatewayOptions};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,124 +45,12 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::gateway::identity::ClientIdentity;
-use crate::gateway::tls::TlsOptions;
-use crate::pki::snapshot::{ServerCertSpec, Snapshot, SnapshotError, Source};
-
-/// What the gateway serves with: one snapshot and the TLS config built
-/// from it, swapped together.
-pub struct Live {
-    /// The PKI view.
-    pub snapshot: Arc<Snapshot>,
-    /// The TLS server configuration for new connections.
-    pub tls: Arc<ServerConfig>,
-    /// Reload generation (1 at start).
-    pub generation: u64,
-}
-
-/// Settings that do not come from the PKI.
-#[derive(Debug, Clone)]
-pub struct GatewayOptions {
-    /// Listen address.
-    pub listen: SocketAddr,
-    /// `http://` upstream; the identity echo when `None`.
-    pub upstream: Option<http::Uri>,
-    /// The gateway's server credential: its certificate name and the
-    /// names it must carry.
-    pub server_cert: ServerCertSpec,
-    /// TLS settings.
-    pub tls: TlsOptions,
-    /// Deadline for a TLS handshake.
-    pub handshake_timeout: Duration,
-    /// Deadline for a request's headers.
-    pub header_timeout: Duration,
-    /// Close a connection with no request in flight after this long.
-    pub idle_timeout: Duration,
-    /// Largest request header block, in bytes (431 above it).
-    pub max_header_bytes: usize,
-    /// Most connections at once (further ones wait in the accept queue).
-    pub max_connections: usize,
-    /// Deadline for the upstream's response headers (504 after it), and
-    /// the longest pause in a response body (aborted after it).
-    pub upstream_timeout: Duration,
-    /// Deadline for connecting to the upstream (502 after it).
-    pub connect_timeout: Duration,
-    /// How long SIGTERM/SIGINT waits for requests in flight.
-    pub drain_timeout: Duration,
-}
-
-/// Why the gateway could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    /// The PKI could not be loaded: the gateway does not start without it.
-    #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
-    /// The TLS configuration failed.
-    #[error(transparent)]
-    Tls(#[from] tls::TlsError),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// The PKI path could not be made absolute (the current directory is
-    /// gone).
-    #[error("cannot resolve the PKI path {path}: {source}")]
-    PkiPath {
-        /// The path as given.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Hot reload could not be set up.
-    #[error(transparent)]
-    Reload(#[from] reload::ReloadError),
-    /// Signal handlers or the file watcher could not be set up.
-    #[error("cannot start: {0}")]
-    Setup(String),
-}
-
-/// Per-connection facts the request handler needs.
-pub struct ConnCtx {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// TLS SNI, lowercased.
-    pub sni: Option<String>,
-    /// The verified client.
-    pub identity: ClientIdentity,
-    /// The identity headers, encoded once.
-    pub headers: headers::IdentityHeaders,
-    /// Requests in flight and the last activity, for the idle deadlines.
-    pub activity: conn::Activity,
-    /// The live snapshot and its reloads, to cut what is in flight when
-    /// the client is refused.
-    pub standing: standing::Standing,
-    /// Notified when a response must be the connection's last (the client
-    /// was refused): HTTP/2 then sends GOAWAY and closes.
-    pub close: tokio::sync::Notify,
-}
-
-/// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
-pub fn build_live(
-    source: &Source,
-    options: &GatewayOptions,
-    generation: u64,
-) -> Result<Live, GatewayError> {
-    let snapshot = Arc::new(source.load()?);
-    let tls = tls::server_config(snapshot.clone(), options.tls)?;
-    Ok(Live {
-        snapshot,
-        tls,
-        generation,
-    })
-}
+use crate::gateway::context::{Activity, ConnCtx, InFlight};
+use crate::gateway::live::{Live, build_live};
+use crate::pki::snapshot::Source;
 
 /// Runs the gateway until SIGTERM/SIGINT (or `stop` turns true), then drains.
 /// `ready` receives the bound address once listening.
@@ -184,7 +83,7 @@ pub async fn run(
     })?;
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
-    shutdown::spawn_signal_handler(stop_tx.clone()).map_err(GatewayError::Setup)?;
+    shutdown::spawn_signal_handler(stop_tx.clone())?;
     let (generations_tx, generations) = watch::channel(1u64);
     let _reload = reload::spawn(
         source,
@@ -303,7 +202,7 @@ async fn serve_connection(
         sni,
         identity,
         headers: identity_headers,
-        activity: conn::Activity::new(),
+        activity: Activity::new(),
         standing: standing::Standing::new(shared.clone(), generations, options.tls.stale_crl),
         close: tokio::sync::Notify::new(),
     });
@@ -314,7 +213,7 @@ async fn serve_connection(
             // Counted from here, synchronously, so a connection is never
             // parked or closed as idle between hyper reading a request
             // head and the handler starting.
-            let in_flight = conn::InFlight::start(&ctx);
+            let in_flight = InFlight::start(&ctx);
             let ctx = ctx.clone();
             let shared = shared.clone();
             let upstream = upstream.clone();

@@ -6,29 +6,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::{Request, Response, StatusCode, Version, header};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http::{Request, Response, Version, header};
 use hyper::body::Incoming;
 
-use crate::gateway::access_log::{self, AccessLine};
-use crate::gateway::{ConnCtx, GatewayOptions, Live, echo, headers, standing, upstream};
+use crate::gateway::access_log::{self, AccessLine, Decision};
+use crate::gateway::config::GatewayOptions;
+use crate::gateway::context::ConnCtx;
+use crate::gateway::live::Live;
+use crate::gateway::response::{Body, refuse};
+use crate::gateway::upstream::Upstream;
+use crate::gateway::{echo, headers, standing};
 use crate::pki::snapshot::Refusal;
-
-/// Why a response body could not be finished (the client connection is
-/// then aborted, so the client sees a truncated response, never a short
-/// one that looks complete).
-pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The response body type of every answer.
-pub type Body = BoxBody<Bytes, BodyError>;
-
-/// A small body from bytes.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
-}
 
 /// Most header fields a request may carry (431 above it), as Envoy's
 /// `max_headers_count` and hyper's default; pseudo-header fields of HTTP/2
@@ -36,55 +24,19 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 /// the JSON answer and the access log a line (see `conn::PARSE_FIELDS`).
 pub const MAX_HEADER_FIELDS: usize = 100;
 
-/// The status a refusal is answered with.
-pub fn status_of(refusal: Refusal) -> StatusCode {
-    match refusal {
-        Refusal::NoCert => StatusCode::UNAUTHORIZED,
-        Refusal::Untrusted
-        | Refusal::Expired
-        | Refusal::Revoked
-        | Refusal::BadUsage
-        | Refusal::NotAllowed => StatusCode::FORBIDDEN,
-        Refusal::NoRoute => StatusCode::NOT_FOUND,
-        Refusal::SniMismatch => StatusCode::MISDIRECTED_REQUEST,
-        Refusal::BadRequest => StatusCode::BAD_REQUEST,
-        Refusal::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        Refusal::UpstreamTls | Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
-        Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-    }
-}
-
-/// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`,
-/// with the status [`status_of`] the refusal.
-pub fn refuse(refusal: Refusal, message: &str) -> Response<Body> {
-    let status = status_of(refusal);
-    let body = serde_json::json!({
-        "error": status.canonical_reason().unwrap_or("error"),
-        "reason": refusal.as_str(),
-        "message": message,
-    });
-    let mut resp = Response::new(full(format!("{body}\n")));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 /// Handles one request on a verified connection.
 pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
     shared: Arc<ArcSwap<Live>>,
-    upstream: Option<Arc<upstream::Upstream>>,
+    upstream: Option<Arc<Upstream>>,
     options: Arc<GatewayOptions>,
 ) -> Response<Body> {
     let start = Instant::now();
     // Clones that share the request's bytes, for the access log.
     let method = req.method().clone();
     let path = req.uri().path_and_query().cloned();
-    let (response, refusal) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
+    let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
@@ -98,7 +50,7 @@ pub async fn handle(
             .and_then(|v| v.parse().ok()),
         duration: start.elapsed(),
         identity: &ctx.identity,
-        decision: refusal.map_or("allow", Refusal::as_str),
+        decision,
     });
     response
 }
@@ -107,9 +59,9 @@ async fn decide(
     mut req: Request<Incoming>,
     ctx: &Arc<ConnCtx>,
     shared: &ArcSwap<Live>,
-    upstream: Option<&upstream::Upstream>,
+    upstream: Option<&Upstream>,
     options: &GatewayOptions,
-) -> (Response<Body>, Option<Refusal>) {
+) -> (Response<Body>, Decision) {
     // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
     // header block that arrives whole can slip past it: this check is exact.
     let head = header_block_len(&req);
@@ -132,10 +84,10 @@ async fn decide(
                 header::HeaderValue::from_static("close"),
             );
         }
-        return (response, Some(Refusal::HeaderTooLarge));
+        return (response, Decision::Refuse(Refusal::HeaderTooLarge));
     }
     if let Err((refusal, message)) = check_host(&req, ctx.sni.as_deref()) {
-        return (refuse(refusal, &message), Some(refusal));
+        return (refuse(refusal, &message), Decision::Refuse(refusal));
     }
     let live = shared.load();
     if let Err(refused) = standing::check(
@@ -155,9 +107,11 @@ async fn decide(
         } else {
             ctx.close.notify_one();
         }
-        return (response, Some(refused.refusal));
+        return (response, Decision::Refuse(refused.refusal));
     }
-    let roles = live.snapshot.roles(&ctx.identity.serial_bytes).to_vec();
+    // Borrowed from the snapshot, not copied: the guard is held until the
+    // roles are written into the request (and the echo), no further.
+    let roles = live.snapshot.roles(&ctx.identity.serial_bytes);
     // The request's authority is the one checked against SNI; an
     // absolute-form target or HTTP/2 :authority replaces any Host sent
     // (RFC 9112 section 3.2.2), so the upstream sees the checked name.
@@ -169,14 +123,18 @@ async fn decide(
     // Hop-by-hop removal (including headers the client lists in
     // Connection) happens before the identity headers are added, so a
     // client cannot name them in Connection to have them dropped.
-    let upgrade = upstream::is_upgrade(req.headers());
-    upstream::remove_hop_by_hop(req.headers_mut(), upgrade);
+    let upgrade = headers::is_upgrade(req.headers());
+    headers::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
-    ctx.headers.add(req.headers_mut(), &roles);
-    match upstream {
-        None => (echo::respond(&req, ctx, &roles), None),
-        Some(up) => up.forward(req, ctx).await,
-    }
+    ctx.headers.add(req.headers_mut(), roles);
+    let Some(upstream) = upstream else {
+        return (echo::respond(&req, ctx, roles), Decision::Allow);
+    };
+    // An arc-swap guard is meant to be short: one held across the
+    // upstream's round trip would keep a reloaded-away snapshot alive (and
+    // take one of the thread's few fast slots) for as long as it takes.
+    drop(live);
+    upstream.forward(req, ctx).await
 }
 
 /// The size of a request's header block as HTTP/1.1 sends it: request

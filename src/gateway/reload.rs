@@ -46,8 +46,9 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
+use crate::gateway::config::{GatewayOptions, ReloadError};
+use crate::gateway::live::{Live, build_live};
 use crate::gateway::tls::StaleCrlPolicy;
-use crate::gateway::{GatewayOptions, Live, build_live};
 use crate::pki::snapshot::{Source, SourceStamp};
 
 /// How often the sources are stat'ed whatever inotify says.
@@ -64,17 +65,6 @@ enum Wake {
     FileEvent,
     /// SIGHUP: reload even if no stamp changed.
     Signal,
-}
-
-/// Why reloading could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    /// The SIGHUP handler could not be installed.
-    #[error("cannot install the SIGHUP handler: {0}")]
-    Signal(#[source] std::io::Error),
-    /// The reload thread could not be started.
-    #[error("cannot start the reload thread: {0}")]
-    Thread(#[source] std::io::Error),
 }
 
 /// Stops the reload thread when dropped.

@@ -21,8 +21,8 @@ use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::gateway::Live;
 use crate::gateway::identity::ClientIdentity;
+use crate::gateway::live::Live;
 use crate::pki::snapshot::{Refusal, Rejection, Snapshot, StaleCrlPolicy, time as clock};
 
 /// Why a verified client is refused now.

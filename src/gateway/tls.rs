@@ -41,9 +41,19 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Why the server configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    /// rustls refused the roots, certificate or key.
+    /// rustls refused a root of trust.pem as a trust anchor.
+    #[error("TLS configuration: trust.pem: {0}")]
+    Root(#[source] rustls::Error),
+    /// rustls could not build the client-certificate verifier from the
+    /// roots (none it can use, for one).
     #[error("TLS configuration: {0}")]
-    Rustls(String),
+    Verifier(#[source] rustls::server::VerifierBuilderError),
+    /// The crypto provider does not offer the TLS versions asked for.
+    #[error("TLS configuration: {0}")]
+    Versions(#[source] rustls::Error),
+    /// rustls refused the server's certificate chain or its key.
+    #[error("TLS configuration: server certificate: {0}")]
+    ServerCert(#[source] rustls::Error),
 }
 
 /// Builds a server configuration requiring client certificates verified
@@ -54,9 +64,7 @@ pub fn server_config(
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let mut roots = RootCertStore::empty();
     for root in &snapshot.roots {
-        roots
-            .add(root.clone())
-            .map_err(|e| TlsError::Rustls(format!("trust.pem: {e}")))?;
+        roots.add(root.clone()).map_err(TlsError::Root)?;
     }
     // Verified once by the snapshot: a handshake checks the leaf's
     // signature only. A CA rustls cannot take as an anchor is left to
@@ -66,7 +74,7 @@ pub fn server_config(
     }
     let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        .map_err(TlsError::Verifier)?;
     let verifier = Arc::new(RevocationCheckingVerifier {
         inner,
         snapshot: snapshot.clone(),
@@ -79,13 +87,13 @@ pub fn server_config(
     };
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .map_err(TlsError::Versions)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(
             snapshot.server.chain.clone(),
             snapshot.server.key.clone_key(),
         )
-        .map_err(|e| TlsError::Rustls(format!("server certificate: {e}")))?;
+        .map_err(TlsError::ServerCert)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;

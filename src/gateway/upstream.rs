@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -29,8 +29,12 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::gateway::proxy::{Body, BodyError, refuse};
-use crate::gateway::{ConnCtx, GatewayOptions, standing};
+use crate::gateway::access_log::Decision;
+use crate::gateway::config::GatewayOptions;
+use crate::gateway::context::ConnCtx;
+use crate::gateway::headers::{is_upgrade, remove_hop_by_hop};
+use crate::gateway::response::{Body, BodyError, refuse};
+use crate::gateway::standing;
 use crate::pki::snapshot::Refusal;
 
 /// Idle upstream connections are closed after this long.
@@ -105,13 +109,13 @@ impl Upstream {
     }
 
     /// Sends the (already filtered) request on and returns the answer, and
-    /// the refusal when the answer is the gateway's own. An upgrade's
+    /// the decision: a refusal when the answer is the gateway's own. An upgrade's
     /// tunnel lives as long as `ctx`'s client stays in good standing.
     pub async fn forward(
         &self,
         req: Request<Incoming>,
         ctx: &Arc<ConnCtx>,
-    ) -> (Response<Body>, Option<Refusal>) {
+    ) -> (Response<Body>, Decision) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
         if parts.version == Version::HTTP_2 {
@@ -140,7 +144,7 @@ impl Upstream {
                 if !upgrade || response.status() != StatusCode::SWITCHING_PROTOCOLS {
                     remove_hop_by_hop(response.headers_mut(), false);
                 }
-                return (response, None);
+                return (response, Decision::Allow);
             }
             Err(Failure::Timeout) => (
                 Refusal::UpstreamTimeout,
@@ -158,7 +162,7 @@ impl Upstream {
                 )
             }
         };
-        (refuse(refusal, &message), Some(refusal))
+        (refuse(refusal, &message), Decision::Refuse(refusal))
     }
 
     /// One request on an idle connection (or a new one), driven from this
@@ -436,51 +440,5 @@ async fn reap(pool: Weak<Pool>) {
         // Nothing waits on these wake-ups: the next checkout polls again.
         let mut cx = Context::from_waker(Waker::noop());
         idle.retain_mut(|conn| !unusable(conn, &mut cx));
-    }
-}
-/// True for an HTTP/1.1 upgrade request (WebSocket and the like).
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE)
-        && headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-            })
-}
-
-/// Removes hop-by-hop headers (RFC 9110 section 7.6.1), keeping the
-/// upgrade pair when passing an upgrade through.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    // Most requests have no Connection header: no allocation for them.
-    if headers.contains_key(header::CONNECTION) {
-        let named: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|t| t.trim().to_ascii_lowercase())
-            .filter(|t| !(keep_upgrade && t == "upgrade"))
-            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-            .collect();
-        for name in named {
-            headers.remove(name);
-        }
-    }
-    for name in [
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "proxy-authorization",
-    ] {
-        headers.remove(name);
-    }
-    if !keep_upgrade {
-        headers.remove(header::CONNECTION);
-        headers.remove(header::UPGRADE);
     }
 }

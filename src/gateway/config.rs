@@ -1,0 +1,99 @@
+//! What the gateway is started with and why it could not start: the
+//! settings that do not come from the PKI, and the startup errors (hot
+//! reload's among them, so that `reload.rs` and the accept loop share them
+//! without importing each other).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::gateway::tls::{TlsError, TlsOptions};
+use crate::pki::snapshot::{ServerCertSpec, SnapshotError};
+
+/// Settings that do not come from the PKI.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// `http://` upstream; the identity echo when `None`.
+    pub upstream: Option<http::Uri>,
+    /// The gateway's server credential: its certificate name and the
+    /// names it must carry.
+    pub server_cert: ServerCertSpec,
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// Deadline for a TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Deadline for a request's headers.
+    pub header_timeout: Duration,
+    /// Close a connection with no request in flight after this long.
+    pub idle_timeout: Duration,
+    /// Largest request header block, in bytes (431 above it).
+    pub max_header_bytes: usize,
+    /// Most connections at once (further ones wait in the accept queue).
+    pub max_connections: usize,
+    /// Deadline for the upstream's response headers (504 after it), and
+    /// the longest pause in a response body (aborted after it).
+    pub upstream_timeout: Duration,
+    /// Deadline for connecting to the upstream (502 after it).
+    pub connect_timeout: Duration,
+    /// How long SIGTERM/SIGINT waits for requests in flight.
+    pub drain_timeout: Duration,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The PKI could not be loaded: the gateway does not start without it.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The TLS configuration failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The PKI path could not be made absolute (the current directory is
+    /// gone).
+    #[error("cannot resolve the PKI path {path}: {source}")]
+    PkiPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Hot reload could not be set up.
+    #[error(transparent)]
+    Reload(#[from] ReloadError),
+    /// A SIGTERM or SIGINT handler (the graceful drain) could not be
+    /// installed.
+    #[error("cannot start: {signal} handler: {source}")]
+    Signal {
+        /// `SIGTERM` or `SIGINT`.
+        signal: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The tokio runtime could not be built.
+    #[error("cannot start: tokio runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// `serve --demo` could not make its throwaway PKI directory.
+    #[error("cannot start: temporary directory: {0}")]
+    DemoDir(#[source] std::io::Error),
+}
+
+/// Why hot reloading could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The SIGHUP handler could not be installed.
+    #[error("cannot install the SIGHUP handler: {0}")]
+    Signal(#[source] std::io::Error),
+    /// The reload thread could not be started.
+    #[error("cannot start the reload thread: {0}")]
+    Thread(#[source] std::io::Error),
+}

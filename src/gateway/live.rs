@@ -1,0 +1,37 @@
+//! What the gateway serves with: one snapshot and the TLS config built
+//! from it, made in one place and swapped together (by `run` at start and
+//! by the reload thread after).
+
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+
+use crate::gateway::config::{GatewayError, GatewayOptions};
+use crate::gateway::tls;
+use crate::pki::snapshot::{Snapshot, Source};
+
+/// What the gateway serves with: one snapshot and the TLS config built
+/// from it, swapped together.
+pub struct Live {
+    /// The PKI view.
+    pub snapshot: Arc<Snapshot>,
+    /// The TLS server configuration for new connections.
+    pub tls: Arc<ServerConfig>,
+    /// Reload generation (1 at start).
+    pub generation: u64,
+}
+
+/// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
+pub fn build_live(
+    source: &Source,
+    options: &GatewayOptions,
+    generation: u64,
+) -> Result<Live, GatewayError> {
+    let snapshot = Arc::new(source.load()?);
+    let tls = tls::server_config(snapshot.clone(), options.tls)?;
+    Ok(Live {
+        snapshot,
+        tls,
+        generation,
+    })
+}

@@ -301,12 +301,7 @@ fn revoked_client_websocket_tunnel_is_cut_within_a_second() -> TestResult {
     env.init(&[]);
     env.issue(&["ws-client"]);
     let upstream = start_ws_upstream()?;
-    let _upstream_lines = &upstream.out;
-    let up_port = upstream.port;
-    let gw = Gateway::start(
-        &env,
-        &["--upstream", &format!("http://127.0.0.1:{up_port}")],
-    )?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
     let c = cred(&env, "ws-client");
     let mut cmd = Command::new("python3");
     cmd.arg(fixture("ws_talker.py"))

@@ -435,12 +435,7 @@ fn websocket_upgrades_pass_through_with_identity() -> TestResult {
     env.init(&[]);
     env.issue(&["ws-client"]);
     let upstream = start_ws_upstream()?;
-    let upstream_lines = &upstream.out;
-    let up_port = upstream.port;
-    let gw = Gateway::start(
-        &env,
-        &["--upstream", &format!("http://127.0.0.1:{up_port}")],
-    )?;
+    let gw = Gateway::start(&env, &["--upstream", &upstream.url()])?;
     let c = cred(&env, "ws-client");
     let out = run_with_deadline(
         Command::new("python3")
@@ -465,7 +460,8 @@ fn websocket_upgrades_pass_through_with_identity() -> TestResult {
         Some("PING"),
         "bytes flow both ways after the upgrade: {text}"
     );
-    let (_, _, head) = upstream_lines
+    let (_, _, head) = upstream
+        .out
         .wait(1, Duration::from_secs(5), |l| l.contains("GET /ws"))
         .ok_or("the upstream logged the request head")?;
     let lower = head.to_ascii_lowercase();

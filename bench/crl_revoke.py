@@ -51,7 +51,6 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,8 +58,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MTLSCTL = REPO / "target" / "release" / "mtlsctl"
+from common import DEFAULT_MTLSCTL, P256, CommandFailed, filesystem_of, openssl_ca, run, timed
 
 # Synthetic entries: revoked some time in the last 60 days, expiring within
 # the next 80 days (still valid, so they stay on the CRL), 90-day leaves.
@@ -68,35 +66,8 @@ LEAF_SECONDS = 90 * 86400
 CRL_DAYS = 30
 
 
-class CommandFailed(Exception):
-    """A command the benchmark ran exited non-zero."""
-
-    def __init__(self, tool: str, argv: list[str], proc: subprocess.CompletedProcess):
-        self.tool = tool
-        self.argv = argv
-        self.proc = proc
-        super().__init__(f"{tool}: {' '.join(argv)} exited with {proc.returncode}")
-
-
 class CheckFailed(Exception):
     """A result did not match what the benchmark set up."""
-
-
-def run(tool: str, argv: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise CommandFailed(tool, argv, proc)
-    return proc
-
-
-def timed(tool: str, argvs: list[list[str]]) -> float:
-    """Runs the commands one after the other; their total wall time in seconds."""
-    t0 = time.perf_counter()
-    for argv in argvs:
-        proc = subprocess.run(argv, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise CommandFailed(tool, argv, proc)
-    return time.perf_counter() - t0
 
 
 def ms(seconds: float) -> str:
@@ -256,90 +227,18 @@ def bench_mtlsctl(mtlsctl: Path, openssl: str, work: Path, entries: list[Synthet
 
 # --------------------------------------------------------------------------- openssl
 
-OPENSSL_CNF = """\
-# `openssl ca` setup for the benchmark: an intermediate signs client
-# certificates, records them in index.txt and signs CRLs.
-[ ca ]
-default_ca = intermediate_ca
-
-[ intermediate_ca ]
-dir              = {dir}
-database         = $dir/index.txt
-new_certs_dir    = $dir/newcerts
-certificate      = $dir/intermediate.pem
-private_key      = $dir/intermediate.key
-serial           = $dir/serial    # required by the config, unused with -rand_serial
-crlnumber        = $dir/crlnumber
-default_md       = sha256
-default_days     = 90
-default_crl_days = {crl_days}
-policy           = policy_anything
-x509_extensions  = client_ext
-crl_extensions   = crl_ext
-copy_extensions  = none
-email_in_dn      = no
-
-[ policy_anything ]
-commonName             = supplied
-
-[ client_ext ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, digitalSignature
-extendedKeyUsage       = clientAuth
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-
-[ crl_ext ]
-authorityKeyIdentifier = keyid:always
-
-[ root_ext ]
-basicConstraints       = critical, CA:TRUE
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-
-[ intermediate_ext ]
-basicConstraints       = critical, CA:TRUE, pathlen:0
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-
-[ req ]
-distinguished_name = req_dn
-prompt             = no
-
-[ req_dn ]
-CN = unused
-"""
-
-
 def openssl_time(unix: int) -> str:
     """index.txt's time format (UTCTime)."""
     return datetime.fromtimestamp(unix, timezone.utc).strftime("%y%m%d%H%M%SZ")
 
 
-def openssl_ca(openssl: str, d: Path, repeat: int) -> list[str]:
+def openssl_ca_with_certs(openssl: str, d: Path, repeat: int) -> list[str]:
     """Root + intermediate for `openssl ca` in d, `repeat` client certificates; returns the -config args."""
-    (d / "newcerts").mkdir(parents=True)
-    (d / "certs").mkdir()
-    (d / "index.txt").write_text("")
-    (d / "crlnumber").write_text("01\n")
-    cnf = d / "openssl.cnf"
-    cnf.write_text(OPENSSL_CNF.format(dir=d, crl_days=CRL_DAYS))
+    c = openssl_ca(openssl, d, crl_days=CRL_DAYS)
     o = "openssl"
-    c = ["-config", str(cnf)]
-    p256 = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    run(o, [openssl, "genpkey", *p256, "-out", str(d / "root.key")])
-    run(o, [openssl, "req", "-new", "-x509", *c, "-key", str(d / "root.key"), "-subj", "/CN=Bench Root CA",
-            "-days", "3650", "-sha256", "-extensions", "root_ext", "-out", str(d / "root.pem")])
-    run(o, [openssl, "genpkey", *p256, "-out", str(d / "intermediate.key")])
-    run(o, [openssl, "req", "-new", *c, "-key", str(d / "intermediate.key"), "-subj", "/CN=Bench Intermediate CA",
-            "-out", str(d / "intermediate.csr")])
-    run(o, [openssl, "x509", "-req", "-in", str(d / "intermediate.csr"), "-CA", str(d / "root.pem"),
-            "-CAkey", str(d / "root.key"), "-set_serial", "0x" + os.urandom(16).hex(), "-days", "1825",
-            "-sha256", "-extfile", str(cnf), "-extensions", "intermediate_ext", "-out", str(d / "intermediate.pem")])
     for i in range(1, repeat + 1):
         key, csr, cert = (str(d / "certs" / f"cert{i}.{ext}") for ext in ("key", "csr", "pem"))
-        run(o, [openssl, "genpkey", *p256, "-out", key])
+        run(o, [openssl, "genpkey", *P256, "-out", key])
         run(o, [openssl, "req", "-new", *c, "-key", key, "-subj", f"/CN=cert{i}", "-out", csr])
         run(o, [openssl, "ca", "-batch", *c, "-rand_serial", "-notext", "-in", csr, "-out", cert])
     return c
@@ -357,14 +256,14 @@ def bench_openssl(openssl: str, work: Path, entries: list[Synthetic], repeat: in
     n = len(entries)
 
     small = work / "openssl-empty"
-    c = openssl_ca(openssl, small, repeat)
+    c = openssl_ca_with_certs(openssl, small, repeat)
     run("openssl", [openssl, "ca", "-batch", *c, "-gencrl", "-out", str(small / "crl.pem")])
     for i in range(1, repeat + 1):
         res.empty.append(timed("openssl", revoke_argvs(openssl, small, c, i)))
     report("openssl", f"revoke + gencrl, CRL starting empty ({repeat} revokes)", res.empty)
 
     d = work / "openssl-pki"
-    c = openssl_ca(openssl, d, repeat)
+    c = openssl_ca_with_certs(openssl, d, repeat)
     # The synthetic entries go before the real certificates' 'V' lines.
     # Format checked against `openssl ca -revoke`:
     # R <TAB> expiry <TAB> revocation,reason <TAB> SERIAL <TAB> unknown <TAB> subject
@@ -434,22 +333,6 @@ def summary(m: Result, o: Result, n: int, repeat: int) -> None:
     print()
     print("openssl's revoke is `openssl ca -revoke` + `openssl ca -gencrl`, timed together.")
     print()
-
-
-def filesystem_of(path: Path) -> str:
-    """The type and mount point of the filesystem holding path (Linux /proc/mounts)."""
-    path = path.resolve()
-    best: tuple[str, str] | None = None
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                parts = line.split()
-                mnt, fstype = parts[1], parts[2]
-                if (path == Path(mnt) or Path(mnt) in path.parents) and (best is None or len(mnt) >= len(best[0])):
-                    best = (mnt, fstype)
-    except OSError:
-        pass
-    return f"{best[1]} (mounted on {best[0]})" if best else "unknown filesystem"
 
 
 def main() -> int:

@@ -114,8 +114,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MTLSCTL = REPO / "target" / "release" / "mtlsctl"
+import common
+from common import DEFAULT_MTLSCTL, REPO, busy_fraction, children, loadavg, proc_cpu_s, rss_kib
+
 DEFAULT_LOADGEN = REPO / "bench" / "loadgen" / "target" / "release" / "mtls-loadgen"
 GATEWAY_CORE = "0"
 CLIENT_CORE = "1"
@@ -134,11 +135,12 @@ def fail(msg: str) -> None:
     sys.exit(2)
 
 
-def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
-    res = subprocess.run(argv, capture_output=True, text=True, **kw)
-    if res.returncode != 0:
-        fail(f"{' '.join(argv)} exited {res.returncode}:\n{res.stderr}{res.stdout}")
-    return res
+def run(argv: list[str], input: str | None = None) -> subprocess.CompletedProcess:
+    try:
+        return common.run(Path(argv[0]).name, argv, input=input)
+    except common.CommandFailed as e:
+        fail(f"{' '.join(argv)} exited {e.proc.returncode}:\n{e.proc.stderr}{e.proc.stdout}")
+        raise
 
 
 def free_port() -> int:
@@ -158,57 +160,6 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 20.
         except OSError:
             time.sleep(0.05)
     fail(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def proc_cpu_s(pid: int) -> float:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-            out.append(int(entry.name))
-    return out
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def busy_fraction(seconds: float = 1.0) -> list[float]:
-    """Busy fraction of each core over `seconds`: 1 - idle/elapsed, with the
-    idle and iowait columns of /proc/stat (measured, not tick-sampled, on a
-    tickless kernel)."""
-
-    def sample() -> list[int]:
-        out = []
-        for line in Path("/proc/stat").read_text().splitlines():
-            if line.startswith("cpu") and line[3:4].isdigit():
-                v = [int(x) for x in line.split()[1:]]
-                out.append(v[3] + v[4])
-        return out
-
-    hz = os.sysconf("SC_CLK_TCK")
-    t0, a = time.monotonic(), sample()
-    time.sleep(seconds)
-    t1, b = time.monotonic(), sample()
-    return [max(0.0, 1 - (bi - ai) / hz / (t1 - t0)) for ai, bi in zip(a, b)]
 
 
 # --------------------------------------------------------------------------- PKI

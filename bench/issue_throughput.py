@@ -51,22 +51,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import DEFAULT_MTLSCTL, P256, CommandFailed, filesystem_of, openssl_ca, run, timed
+
 TARGET_RATIO = 1.2
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MTLSCTL = REPO / "target" / "release" / "mtlsctl"
 
 # Leaf validity: mtlsctl's default for the client profile is 90 days.
 LEAF_DAYS = 90
-
-
-class CommandFailed(Exception):
-    """A command the benchmark ran exited non-zero."""
-
-    def __init__(self, tool: str, argv: list[str], proc: subprocess.CompletedProcess):
-        self.tool = tool
-        self.argv = argv
-        self.proc = proc
-        super().__init__(f"{tool}: {' '.join(argv)} exited with {proc.returncode}")
 
 
 @dataclass
@@ -89,13 +79,6 @@ class Result:
     def last_first_median(self) -> float:
         w = self.window
         return statistics.median(self.times[-w:]) / statistics.median(self.times[:w])
-
-
-def run(tool: str, argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise CommandFailed(tool, argv, proc)
-    return proc
 
 
 def progress(tool: str, i: int, total: int, times: list[float]) -> None:
@@ -177,83 +160,10 @@ def bench_mtlsctl(mtlsctl: Path, work: Path, total: int, warmup: int, window: in
 
 # --------------------------------------------------------------------------- openssl
 
-OPENSSL_CNF = """\
-# Minimal `openssl ca` setup for the benchmark: an intermediate signs client
-# certificates and records them in index.txt.
-[ ca ]
-default_ca = intermediate_ca
-
-[ intermediate_ca ]
-dir              = {dir}
-database         = $dir/index.txt
-new_certs_dir    = $dir/newcerts
-certificate      = $dir/intermediate.pem
-private_key      = $dir/intermediate.key
-serial           = $dir/serial    # required by the config, unused with -rand_serial
-default_md       = sha256
-default_days     = {days}
-policy           = policy_anything
-x509_extensions  = client_ext
-copy_extensions  = none
-email_in_dn      = no
-
-[ policy_anything ]
-countryName            = optional
-stateOrProvinceName    = optional
-localityName           = optional
-organizationName       = optional
-organizationalUnitName = optional
-commonName             = supplied
-emailAddress           = optional
-
-[ client_ext ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, digitalSignature
-extendedKeyUsage       = clientAuth
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-
-[ root_ext ]
-basicConstraints       = critical, CA:TRUE
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-
-[ intermediate_ext ]
-basicConstraints       = critical, CA:TRUE, pathlen:0
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-
-[ req ]
-distinguished_name = req_dn
-prompt             = no
-
-[ req_dn ]
-CN = unused
-"""
-
-
 def bench_openssl(openssl: str, work: Path, total: int, warmup: int, window: int) -> Result:
     d = work / "openssl-pki"
-    (d / "newcerts").mkdir(parents=True)
-    (d / "certs").mkdir()
-    (d / "index.txt").write_text("")
-    cnf = d / "openssl.cnf"
-    cnf.write_text(OPENSSL_CNF.format(dir=d, days=LEAF_DAYS))
-    o = "openssl"
-    c = ["-config", str(cnf)]
-    p256 = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-
     # Root (self-signed) and intermediate (signed by the root).
-    run(o, [openssl, "genpkey", *p256, "-out", str(d / "root.key")])
-    run(o, [openssl, "req", "-new", "-x509", *c, "-key", str(d / "root.key"), "-subj", "/CN=Bench Root CA",
-            "-days", "3650", "-sha256", "-extensions", "root_ext", "-out", str(d / "root.pem")])
-    run(o, [openssl, "genpkey", *p256, "-out", str(d / "intermediate.key")])
-    run(o, [openssl, "req", "-new", *c, "-key", str(d / "intermediate.key"), "-subj", "/CN=Bench Intermediate CA",
-            "-out", str(d / "intermediate.csr")])
-    run(o, [openssl, "x509", "-req", "-in", str(d / "intermediate.csr"), "-CA", str(d / "root.pem"),
-            "-CAkey", str(d / "root.key"), "-set_serial", "0x" + os.urandom(16).hex(), "-days", "1825",
-            "-sha256", "-extfile", str(cnf), "-extensions", "intermediate_ext", "-out", str(d / "intermediate.pem")])
+    c = openssl_ca(openssl, d, days=LEAF_DAYS)
 
     res = Result("openssl", warmup, window)
 
@@ -263,16 +173,11 @@ def bench_openssl(openssl: str, work: Path, total: int, warmup: int, window: int
         leaf.mkdir()
         key, csr, cert = str(leaf / "key.pem"), str(leaf / "req.csr"), str(leaf / "cert.pem")
         cmds = [
-            [openssl, "genpkey", *p256, "-out", key],
+            [openssl, "genpkey", *P256, "-out", key],
             [openssl, "req", "-new", *c, "-key", key, "-subj", f"/CN={name}", "-out", csr],
             [openssl, "ca", "-batch", *c, "-rand_serial", "-notext", "-in", csr, "-out", cert],
         ]
-        t0 = time.perf_counter()
-        for argv in cmds:
-            proc = subprocess.run(argv, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise CommandFailed("openssl", argv, proc)
-        return time.perf_counter() - t0
+        return timed("openssl", cmds)
 
     print(f"openssl: issuing {total} client certificates into {d}", flush=True)
     issue_loop(res, total, one)
@@ -313,22 +218,6 @@ def summary(m: Result, o: Result | None, total: int, warmup: int, window: int) -
         "",
     )
     print()
-
-
-def filesystem_of(path: Path) -> str:
-    """The type and mount point of the filesystem holding path (Linux /proc/mounts)."""
-    path = path.resolve()
-    best: tuple[str, str] | None = None
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                parts = line.split()
-                mnt, fstype = parts[1], parts[2]
-                if (path == Path(mnt) or Path(mnt) in path.parents) and (best is None or len(mnt) >= len(best[0])):
-                    best = (mnt, fstype)
-    except OSError:
-        pass
-    return f"{best[1]} (mounted on {best[0]})" if best else "unknown filesystem"
 
 
 def main() -> int:

@@ -15,10 +15,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{TestResult, copy_dir};
+use common::{BIN, TestResult, copy_dir};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
 
 /// Every rename syscall, as strace spells the group.
 const RENAMES: &str = "rename,renameat,renameat2";

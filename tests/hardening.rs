@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::gateway::{BIN, Guard, run_with_deadline};
-use common::{Env, TestResult, assert_refused};
+use common::process::{Guard, run_with_deadline};
+use common::{BIN, Env, TestResult, assert_refused};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -17,15 +17,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Env, TestResult, venv_python};
+use common::curl::CurlOut;
+use common::process::run_with_deadline;
+use common::{Env, TestResult, mode, venv_python};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -57,44 +57,17 @@ fn missing(program: &str, e: std::io::Error) -> Error {
     .into()
 }
 
-/// Runs a command to completion with a deadline, stdin closed, output
-/// captured. A missing program or a timeout is an error (the test fails).
+/// Runs a command to completion with a deadline (tests/common/process.rs),
+/// stdin empty, output captured. A missing program or a timeout is an
+/// error (the test fails) that says where the program comes from.
 fn run(cmd: &mut Command, limit: Duration) -> Result<Output, Error> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| missing(&program, e))?;
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{program} did not finish within {limit:?}").into());
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Ok(Output {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+    run_with_deadline(cmd, b"", limit).map_err(|e| {
+        format!(
+            "{e} (tests/interop.rs requires {program}; .ci/run installs it: {})",
+            install_hint(&program)
+        )
+        .into()
     })
 }
 
@@ -146,10 +119,6 @@ fn mtlsctl_ok(env: &Env, args: &[&str]) -> Result<String, Error> {
 fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
-}
-
-fn mode(path: &Path) -> Result<u32, Error> {
-    Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
 }
 
 /// Names in a directory, sorted.
@@ -308,45 +277,15 @@ impl Drop for Nginx {
     }
 }
 
-/// One curl request: curl's exit code, the HTTP status (0 if none), body.
-struct Reply {
-    exit: Option<i32>,
-    status: u16,
-    body: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Reply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "curl exit {:?}, HTTP {}, body {:?}, stderr {:?}",
-            self.exit, self.status, self.body, self.stderr
-        )
-    }
-}
-
 /// `curl https://HOST:PORT/` with localhost resolved to 127.0.0.1 and the
 /// given TLS arguments (never -k).
-fn curl(env: &Env, host: &str, port: u16, tls: &[&str]) -> Result<Reply, Error> {
-    let out = run(
-        Command::new("curl")
-            .current_dir(env.dir.path())
-            .args(["-sS", "--max-time", "10", "--noproxy", "*"])
-            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
-            .args(["-w", "\n%{http_code}"])
-            .args(tls)
-            .arg(format!("https://{host}:{port}/")),
-        Duration::from_secs(20),
-    )?;
-    let stdout = text(&out.stdout);
-    let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", stdout.as_str()));
-    Ok(Reply {
-        exit: out.status.code(),
-        status: code.trim().parse().unwrap_or(0),
-        body: body.to_string(),
-        stderr: text(&out.stderr),
-    })
+fn curl(env: &Env, host: &str, port: u16, tls: &[&str]) -> Result<CurlOut, Error> {
+    Ok(common::curl::curl(
+        env.dir.path(),
+        port,
+        tls,
+        &format!("https://{host}:{port}/"),
+    ))
 }
 
 /// curl's TLS arguments for a client: trust.pem for the server, and the
@@ -528,35 +467,10 @@ impl P12Setup {
 
     /// Python `cryptography` reads the file; returns its key=value lines.
     fn python(&self, p12: &Path) -> Result<BTreeMap<String, String>, Error> {
-        const SCRIPT: &str = r#"
-import sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
-p12, pwfile, pki = sys.argv[1:4]
-data = open(p12, "rb").read()
-pw = open(pwfile, "rb").read().split(b"\n")[0]
-key, cert, extra = pkcs12.load_key_and_certificates(data, pw)
-spki = lambda k: k.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-fp = lambda c: c.fingerprint(hashes.SHA256()).hex()
-ca = [x509.load_pem_x509_certificate(open(pki + "/ca/1/" + f + ".pem", "rb").read())
-      for f in ("intermediate", "root")]
-print("key=%s" % (key is not None))
-print("key_matches_cert=%s" % (key is not None and spki(key.public_key()) == spki(cert.public_key())))
-print("serial=%x" % cert.serial_number)
-print("subject=%s" % cert.subject.rfc4514_string())
-print("extra=%d" % len(extra))
-print("extra_are_intermediate_and_root=%s" % (sorted(fp(c) for c in extra) == sorted(fp(c) for c in ca)))
-try:
-    pkcs12.load_key_and_certificates(data, pw + b"x")
-    print("wrong_password=accepted")
-except ValueError:
-    print("wrong_password=refused")
-"#;
         let python = venv_python()?;
         let out = run(
             Command::new(&python)
-                .args(["-c", SCRIPT])
+                .arg(common::fixture("p12_python.py"))
                 .arg(p12)
                 .arg(&self.pw)
                 .arg(self.env.pki()),
@@ -709,14 +623,9 @@ fn p12_friendly_name_of_the_leaf_is_its_subject_not_name() -> TestResult {
         );
 
         // Python cryptography reads the leaf's friendlyName from its bag.
-        const SCRIPT: &str = "import sys\n\
-            from cryptography.hazmat.primitives.serialization import pkcs12\n\
-            pw = open(sys.argv[2], 'rb').read().split(b'\\n')[0]\n\
-            p = pkcs12.load_pkcs12(open(sys.argv[1], 'rb').read(), pw)\n\
-            print(p.cert.friendly_name.decode())\n";
         let name = run_ok(
             Command::new(venv_python()?)
-                .args(["-c", SCRIPT])
+                .arg(common::fixture("p12_friendly_name.py"))
                 .arg(file)
                 .arg(&s.pw),
             Duration::from_secs(30),
@@ -745,54 +654,13 @@ fn p12_is_a_node_https_client_identity() -> TestResult {
     let modern = s.bundle("alice", "alice.p12", &[])?;
     let legacy = s.bundle("alice", "alice-legacy.p12", &["--legacy"])?;
 
-    // One script: an https server on 127.0.0.1 (ephemeral port) that
-    // requires a client certificate from trust.pem, and a client per p12
-    // (plus one without a certificate); prints one RESULT line.
-    const SCRIPT: &str = r#"
-const https = require('https');
-const fs = require('fs');
-const [pki, password, ...p12s] = process.argv.slice(1);
-const trust = fs.readFileSync(pki + '/trust.pem');
-setTimeout(() => { console.log('RESULT {"error":"timeout"}'); process.exit(3); }, 15000).unref();
-const seen = [];
-const server = https.createServer({
-  key: fs.readFileSync(pki + '/certs/web/key.pem'),
-  cert: fs.readFileSync(pki + '/certs/web/chain.pem'),
-  ca: trust, requestCert: true, rejectUnauthorized: true,
-}, (req, res) => {
-  const cn = req.socket.getPeerCertificate().subject.CN;
-  seen.push(cn);
-  res.end('hello ' + cn);
-});
-server.listen(0, '127.0.0.1', async () => {
-  const port = server.address().port;
-  const get = (extra) => new Promise((resolve) => {
-    let req;
-    try {
-      req = https.request({ host: '127.0.0.1', port, servername: 'localhost', path: '/',
-                            ca: trust, agent: false, ...extra }, (res) => {
-        let body = '';
-        res.on('data', (d) => body += d);
-        res.on('end', () => resolve({ status: res.statusCode, body }));
-      });
-    } catch (e) { resolve({ error: e.code || e.message }); return; }
-    req.on('error', (e) => resolve({ error: e.code || e.message }));
-    req.end();
-  });
-  const result = { clients: [], seen };
-  for (const f of p12s) {
-    result.clients.push(await get({ pfx: fs.readFileSync(f), passphrase: password }));
-  }
-  result.wrong_password = await get({ pfx: fs.readFileSync(p12s[0]), passphrase: password + 'x' });
-  result.no_cert = await get({});
-  console.log('RESULT ' + JSON.stringify(result));
-  server.close();
-  process.exit(0);
-});
-"#;
+    // One script (tests/fixtures/node_p12_client.js): an https server on
+    // 127.0.0.1 (ephemeral port) that requires a client certificate from
+    // trust.pem, and a client per p12 (plus one without a certificate);
+    // prints one RESULT line.
     let out = run(
         Command::new("node")
-            .args(["-e", SCRIPT])
+            .arg(common::fixture("node_p12_client.js"))
             .arg(s.env.pki())
             .arg(PASSWORD)
             .arg(&modern)
@@ -896,7 +764,7 @@ fn bundles_are_private_and_a_failed_bundle_leaves_nothing() -> TestResult {
     )?;
     let pem = s.env.path("dave.pem");
     for f in [&p12, &legacy, &pem] {
-        assert_eq!(mode(f)?, 0o600, "{} holds a key: mode 0600", f.display());
+        assert_eq!(mode(f), 0o600, "{} holds a key: mode 0600", f.display());
     }
     // The PEM bundle: key, leaf and intermediate, usable by openssl.
     let pem_text = std::fs::read_to_string(&pem)?;
@@ -930,7 +798,7 @@ fn bundles_are_private_and_a_failed_bundle_leaves_nothing() -> TestResult {
     with_yes.push("--yes");
     mtlsctl_ok(&s.env, &with_yes)?;
     assert_ne!(std::fs::read(&p12)?, before, "--yes replaced it");
-    assert_eq!(mode(&p12)?, 0o600);
+    assert_eq!(mode(&p12), 0o600);
 
     // An unwritable path (below a regular file: fails for root too).
     std::fs::write(s.env.path("afile"), "a regular file\n")?;

@@ -217,17 +217,8 @@ fn crash_mid_commit_is_rolled_back_on_next_open() -> TestResult {
     env.init(&[]);
     env.issue(&["before"]);
     let db = env.pki().join("inventory.db");
-    let crash = r#"
-import os, signal, sqlite3, sys
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("PRAGMA cache_size=2")
-c.execute("BEGIN IMMEDIATE")
-for i in range(3000):
-    c.execute("INSERT INTO certificates (serial, name, profile, subject, cn, lifetime, issuer, sans, not_before, not_after, fingerprint, ca_generation, key_held, current, issued_at) VALUES (?, 'ghost', 'client', 'CN=g', 'g', 86400, 'CN=i', '[]', 0, 0, ?, 1, 1, 0, 0)", ("ff%06d" % i, "x" * 200 + str(i)))
-os.kill(os.getpid(), signal.SIGKILL)
-"#;
     let status = std::process::Command::new("python3")
-        .args(["-c", crash])
+        .arg(common::fixture("sqlite_killed_writer.py"))
         .arg(&db)
         .status()?;
     assert!(!status.success(), "the writer was killed");

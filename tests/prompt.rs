@@ -5,56 +5,11 @@ mod common;
 
 use common::{Env, TestResult, openssl_ok};
 
-const DRIVER: &str = r#"
-import os, pty, select, sys, time
-argv = sys.argv[1:]
-script = [s.encode() for s in os.environ["ANSWERS"].split("|")]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-out = b""
-def read_until(token, timeout=20):
-    global out
-    end = time.time() + timeout
-    while token not in out and time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not chunk:
-                return False
-            out += chunk
-    return token in out
-for step in script:
-    wait_for, answer = step.split(b"=>")
-    if not read_until(wait_for):
-        print(out.decode(errors="replace")); sys.exit(90)
-    # Give the program time to switch the terminal to no-echo after
-    # printing its prompt, as a person's typing speed would.
-    time.sleep(0.5)
-    os.write(fd, answer + b"\r")
-    out = out.replace(wait_for, b"<seen>", 1)
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-
 fn drive(env: &Env, answers: &str, args: &[&str]) -> std::process::Output {
     let bin = assert_cmd::cargo::cargo_bin("mtlsctl");
     std::process::Command::new("python3")
         .current_dir(env.dir.path())
-        .arg("-c")
-        .arg(DRIVER)
+        .arg(common::fixture("pty_driver.py"))
         .arg(bin)
         .args(["--pki", "pki"])
         .args(args)

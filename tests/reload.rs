@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::gateway::*;
+use common::process::run_with_deadline;
 use common::{Env, TestResult, copy_dir};
 use serde_json::Value;
 
@@ -43,7 +44,7 @@ fn cli(env: &Env, args: &[&str]) -> Command {
 }
 
 fn run_ok(mut cmd: Command) {
-    let out = cmd.output().expect("mtlsctl runs");
+    let out = run_with_deadline(&mut cmd, b"", Duration::from_secs(30)).expect("mtlsctl runs");
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}",

@@ -1,21 +1,20 @@
-//! The gateway harness shared by the gateway tests: the real binary on
-//! 127.0.0.1:0, its JSON log collected with arrival times, and the real
-//! clients (curl, Python's ssl + http.client) with deadlines.
+//! The gateway harness shared by the gateway tests (tests/gateway_*.rs,
+//! reload.rs): the real binary on 127.0.0.1:0, its JSON log collected with
+//! arrival times, and the real clients (curl, Python's ssl + http.client,
+//! Python's `h2`) with deadlines.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::Env;
-
-pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-pub const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
+use super::curl::{CurlOut, curl, curl_command};
+use super::process::{Guard, Res, SharedLines, run_with_deadline};
+use super::{BIN, Env, fixture};
 
 /// How long a log line may take to appear after the client saw the event.
 pub const LOG_WAIT: Duration = Duration::from_secs(5);
@@ -41,143 +40,6 @@ pub fn require_tools() {
             assert!(ok, "{tool} is required for the gateway tests (see .ci/run)");
         }
     });
-}
-
-// ---------------------------------------------------------------------------
-// Line collection from a child's pipe, with timestamps.
-
-pub struct Line {
-    at: Instant,
-    text: String,
-}
-
-#[derive(Default)]
-pub struct Lines {
-    lines: Vec<Line>,
-    closed: bool,
-}
-
-#[derive(Clone, Default)]
-pub struct SharedLines(pub Arc<(Mutex<Lines>, Condvar)>);
-
-impl SharedLines {
-    /// Collects every line `pipe` produces on a thread.
-    pub fn collect(pipe: impl Read + Send + 'static) -> SharedLines {
-        let shared = SharedLines::default();
-        let inner = shared.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(pipe);
-            loop {
-                let mut buf = Vec::new();
-                let n = reader.read_until(b'\n', &mut buf).unwrap_or(0);
-                let (lock, cvar) = &*inner.0;
-                let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
-                if n == 0 {
-                    state.closed = true;
-                    cvar.notify_all();
-                    return;
-                }
-                let text = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                state.lines.push(Line {
-                    at: Instant::now(),
-                    text,
-                });
-                cvar.notify_all();
-            }
-        });
-        shared
-    }
-
-    pub fn len(&self) -> usize {
-        self.0
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .lines
-            .len()
-    }
-
-    pub fn texts(&self, from: usize) -> Vec<String> {
-        let state = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
-        state
-            .lines
-            .iter()
-            .skip(from)
-            .map(|l| l.text.clone())
-            .collect()
-    }
-
-    /// The first line at index >= `from` that `pred` accepts, waiting up to
-    /// `timeout`: (index, arrival time, text).
-    pub fn wait(
-        &self,
-        from: usize,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> Option<(usize, Instant, String)> {
-        let deadline = Instant::now() + timeout;
-        let (lock, cvar) = &*self.0;
-        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut checked = from;
-        loop {
-            while checked < state.lines.len() {
-                let line = &state.lines[checked];
-                if pred(&line.text) {
-                    return Some((checked, line.at, line.text.clone()));
-                }
-                checked += 1;
-            }
-            let now = Instant::now();
-            if state.closed || now >= deadline {
-                return None;
-            }
-            state = cvar
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// A child process killed when the test ends, however it ends.
-
-pub struct Guard {
-    pub child: Child,
-}
-
-impl Guard {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits up to `timeout` for the process to exit on its own.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Res<Option<std::process::ExitStatus>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(Some(status));
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -236,48 +98,6 @@ pub fn self_signed_client(env: &Env) -> Cred {
     Cred {
         chain: env.path("selfsigned.pem"),
         key: env.path("selfsigned.key"),
-    }
-}
-
-/// What curl saw.
-#[derive(Debug)]
-pub struct CurlOut {
-    pub exit: Option<i32>,
-    pub status: u16,
-    pub version: String,
-    pub body: String,
-    pub stderr: String,
-}
-
-impl CurlOut {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("body is JSON ({e}): {:?}", self.body))
-    }
-
-    pub fn assert_status(&self, status: u16) {
-        assert_eq!(
-            self.status, status,
-            "HTTP status; curl exit {:?}, stderr {:?}, body {:?}",
-            self.exit, self.stderr, self.body
-        );
-        assert_eq!(self.exit, Some(0), "curl exit; stderr {:?}", self.stderr);
-    }
-
-    /// The TLS handshake was refused: curl failed and saw no HTTP answer.
-    pub fn assert_refused(&self, what: &str) {
-        assert_ne!(
-            self.exit,
-            Some(0),
-            "{what}: curl should fail, got status {} body {:?}",
-            self.status,
-            self.body
-        );
-        assert_eq!(
-            self.status, 0,
-            "{what}: no HTTP answer expected; body {:?}",
-            self.body
-        );
     }
 }
 
@@ -449,32 +269,29 @@ impl Gateway {
 
     /// curl against this gateway, trusting the PKI's trust.pem.
     pub fn curl(&self, cred: Option<&Cred>, url: &str, extra: &[&str]) -> CurlOut {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "--max-time", "10", "--connect-timeout", "5"])
-            .arg("--cacert")
-            .arg(&self.cacert)
-            .arg("--resolve")
-            .arg(format!("localhost:{}:127.0.0.1", self.port));
+        let mut args: Vec<OsString> = vec!["--cacert".into(), self.cacert.clone().into()];
+        if let Some(c) = cred {
+            args.extend(["--cert".into(), c.chain.clone().into()]);
+            args.extend(["--key".into(), c.key.clone().into()]);
+        }
+        args.extend(extra.iter().map(OsString::from));
+        curl(self.dir(), self.port, &args, url)
+    }
+
+    /// The curl command [`Gateway::curl`] runs, without `-w` and the URL,
+    /// for requests it does not fit (streams, a request on another thread).
+    pub fn curl_command(&self, cred: Option<&Cred>) -> Command {
+        let mut cmd = curl_command(self.dir(), self.port);
+        cmd.arg("--cacert").arg(&self.cacert);
         if let Some(c) = cred {
             cmd.arg("--cert").arg(&c.chain).arg("--key").arg(&c.key);
         }
-        cmd.args(["-w", "\n%{http_code} %{http_version}"])
-            .args(extra)
-            .arg(url)
-            .stdin(Stdio::null());
-        let out = cmd.output().expect("curl runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, tail) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
-        let mut parts = tail.split_whitespace();
-        let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let version = parts.next().unwrap_or("").to_owned();
-        CurlOut {
-            exit: out.status.code(),
-            status,
-            version,
-            body: body.to_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cmd
+    }
+
+    /// The test's directory (where the clients' copy of trust.pem is).
+    fn dir(&self) -> &Path {
+        self.cacert.parent().unwrap_or(Path::new("."))
     }
 
     /// SIGTERM, then wait up to `timeout` for the exit.
@@ -488,51 +305,7 @@ impl Gateway {
 }
 
 // ---------------------------------------------------------------------------
-// Other processes.
-
-/// Runs a command with stdin bytes and a hard deadline (killed after it).
-pub fn run_with_deadline(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Res<Output> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut input = child.stdin.take().ok_or("stdin")?;
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&bytes);
-    });
-    let mut out_pipe = child.stdout.take().ok_or("stdout")?;
-    let mut err_pipe = child.stderr.take().ok_or("stderr")?;
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let mut guard = Guard { child };
-    let status = guard.wait_exit(timeout)?;
-    let Some(status) = status else {
-        guard.kill();
-        return Err(format!("{cmd:?} did not finish within {timeout:?}").into());
-    };
-    let _ = writer.join();
-    Ok(Output {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    })
-}
-
-pub fn write_script(env: &Env, name: &str, text: &str) -> Res<PathBuf> {
-    let path = env.path(name);
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
+// Python clients (tests/fixtures/).
 
 /// A Python ssl + http.client client. Modes:
 /// - `once`: one GET, prints {"status","body","local"} or {"error"};
@@ -543,14 +316,9 @@ pub fn write_script(env: &Env, name: &str, text: &str) -> Res<PathBuf> {
 /// - `steps JSON`: one connection driven by a list of `["send", TEXT]`,
 ///   `["sleep", SECONDS]` and `["response"]` steps; prints {"responses":
 ///   [{"status", "headers" (lowercase names), "body"}]} or {"error", ...}.
-const PY_CLIENT: &str = include_str!("../fixtures/py_client.py");
-
 pub fn py_client(env: &Env, gw: &Gateway, cred: Option<&Cred>, mode: &[&str]) -> Res<Command> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let script = write_script(env, &format!("client-{n}.py"), PY_CLIENT)?;
     let mut cmd = Command::new("python3");
-    cmd.arg(script)
+    cmd.arg(fixture("py_client.py"))
         .arg(gw.port.to_string())
         .arg(env.pki().join("trust.pem"));
     match cred {
@@ -652,14 +420,9 @@ impl KeptAlive {
 /// The raw HTTP/2 client (tests/fixtures/py_h2.py, Python's `h2` from
 /// .venv): `silent`, `preface`, `partial-headers`, `idle`, `twice` and
 /// `stream PATH` modes, described in the script.
-const PY_H2: &str = include_str!("../fixtures/py_h2.py");
-
-pub fn py_h2(env: &Env, gw: &Gateway, cred: &Cred, mode: &[&str]) -> Res<Command> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let script = write_script(env, &format!("h2-client-{n}.py"), PY_H2)?;
+pub fn py_h2(gw: &Gateway, cred: &Cred, mode: &[&str]) -> Res<Command> {
     let mut cmd = Command::new(super::venv_python()?);
-    cmd.arg(script)
+    cmd.arg(fixture("py_h2.py"))
         .arg(gw.port.to_string())
         .arg(&gw.cacert)
         .arg(&cred.chain)
@@ -668,42 +431,80 @@ pub fn py_h2(env: &Env, gw: &Gateway, cred: &Cred, mode: &[&str]) -> Res<Command
     Ok(cmd)
 }
 
-/// A child whose stdout lines are collected with their arrival times, and
-/// whose stdin stays open for the test to write to.
-pub struct Talker {
-    pub proc: Guard,
-    pub stdin: std::process::ChildStdin,
-    pub out: SharedLines,
+// ---------------------------------------------------------------------------
+// Requests curl cannot send: raw HTTP/1.1 through Python's ssl and raw
+// HTTP/2 header fields through Python's `h2`.
+
+/// Raw HTTP/1.1 on one connection: py_client.py's `steps` mode.
+pub fn py_steps(env: &Env, gw: &Gateway, cred: &Cred, steps: Value) -> Res<Value> {
+    py_json(
+        env,
+        gw,
+        Some(cred),
+        &["steps", &steps.to_string()],
+        Duration::from_secs(20),
+    )
 }
 
-impl Talker {
-    pub fn spawn(mut cmd: Command) -> Res<Talker> {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let stdin = child.stdin.take().ok_or("stdin")?;
-        let out = SharedLines::collect(child.stdout.take().ok_or("stdout")?);
-        Ok(Talker {
-            proc: Guard { child },
-            stdin,
-            out,
-        })
+/// One HTTP/2 connection with one stream per request, each request the
+/// header fields given, in order, unchecked (tests/fixtures/h2_client.py).
+pub fn h2_requests(gw: &Gateway, cred: &Cred, requests: Value) -> Res<Vec<Value>> {
+    let out = run_with_deadline(
+        Command::new(super::venv_python()?)
+            .arg(fixture("h2_client.py"))
+            .arg(gw.port.to_string())
+            .arg(&gw.cacert)
+            .arg(&cred.chain)
+            .arg(&cred.key)
+            .arg(requests.to_string()),
+        b"",
+        Duration::from_secs(20),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
+        format!(
+            "h2 client printed {text:?} ({e}); stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if let Some(e) = v.get("error") {
+        return Err(format!("h2 client: {e}: {v}").into());
     }
+    Ok(v["responses"].as_array().ok_or("responses")?.clone())
+}
 
-    /// The first line at index >= `from` that is JSON and that `pred`
-    /// accepts, with its arrival time.
-    pub fn json(
-        &self,
-        from: usize,
-        timeout: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Option<(usize, Instant, Value)> {
-        self.out
-            .wait(from, timeout, |t| {
-                serde_json::from_str::<Value>(t).is_ok_and(|v| pred(&v))
-            })
-            .and_then(|(i, at, t)| serde_json::from_str(&t).ok().map(|v| (i, at, v)))
+/// The header fields of an HTTP/2 GET for `path`, with `extra` after the
+/// pseudo-headers; `authority` None sends no `:authority`.
+pub fn h2_get(path: &str, authority: Option<&str>, extra: &[(&str, &str)]) -> Value {
+    let mut fields = vec![
+        serde_json::json!([":method", "GET"]),
+        serde_json::json!([":scheme", "https"]),
+        serde_json::json!([":path", path]),
+    ];
+    if let Some(a) = authority {
+        fields.push(serde_json::json!([":authority", a]));
     }
+    for (n, v) in extra {
+        fields.push(serde_json::json!([n, v]));
+    }
+    Value::Array(fields)
+}
+
+/// Asserts a JSON refusal as the client saw it (`status`, `body`) and as
+/// the access log has it.
+pub fn assert_refused_request(
+    gw: &Gateway,
+    mark: usize,
+    path: &str,
+    got: &Value,
+    status: u16,
+    reason: &str,
+) {
+    assert_eq!(got["status"], status, "{path}: client saw {got}");
+    let body: Value = serde_json::from_str(got["body"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{path}: body is JSON ({e}): {got}"));
+    assert_eq!(body["reason"], reason, "{path}: {got}");
+    let line = gw.access_line(mark, path);
+    assert_eq!(line["status"], status, "{path}: {line}");
+    assert_eq!(line["decision"], reason, "{path}: {line}");
 }

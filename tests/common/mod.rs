@@ -12,6 +12,9 @@ use serde::Deserialize;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mtlsctl");
+
 /// A temporary working directory with a PKI path inside it.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -204,6 +207,25 @@ pub fn venv_python() -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(python)
 }
 
+/// A file's permission bits (of the link itself for a symlink); panics
+/// when it cannot be read.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// A script under tests/fixtures/ (Python and JavaScript clients and
+/// servers), run from there by path.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
 /// `cp -a FROM TO`, replacing `TO` if it exists.
 pub fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
@@ -241,4 +263,7 @@ pub fn assert_refused(out: &Output, code: i32, fragments: &[&str]) {
     assert!(!err.contains("panicked"), "no panic: {err}");
     assert!(out.stdout.is_empty(), "stdout empty on error");
 }
+pub mod curl;
 pub mod gateway;
+pub mod process;
+pub mod upstream;

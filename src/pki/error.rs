@@ -87,7 +87,10 @@ pub enum PkiError {
     OutputExists(PathBuf),
     /// p12-keystore failed to build the PKCS#12 file.
     #[error("could not build the PKCS#12 file: {0}")]
-    Bundle(String),
+    P12Build(#[source] p12_keystore::error::Error),
+    /// The PKCS#12 file p12-keystore built could not be relabelled.
+    #[error("could not build the PKCS#12 file: {0}")]
+    P12Label(#[from] crate::pki::p12_label::LabelError),
     /// `verify` could not read its input.
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
@@ -134,14 +137,68 @@ pub enum PkiError {
         /// The key found.
         key: String,
     },
-    /// A CA file (certificate, key, CRL) is missing or damaged.
-    #[error("{path}: {why}")]
-    CaFile {
+    /// A certificate, CA key or CRL file mtlsctl relies on could not be read.
+    #[error("{path}: cannot read{what}: {source}")]
+    FileUnreadable {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        why: String,
+        /// Which kind of file it is.
+        what: CaFileKind,
+        /// The system's error.
+        source: std::io::Error,
     },
+    /// A file that should hold PEM certificates holds none, or bad PEM.
+    #[error("{path}: not a PEM certificate: {source}")]
+    NotPemCert {
+        /// The file.
+        path: PathBuf,
+        /// The PEM reader's error.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A file that should hold a CRL does not hold one in PEM.
+    #[error("{path}: not a PEM CRL: {source}")]
+    NotPemCrl {
+        /// The CRL file.
+        path: PathBuf,
+        /// The PEM reader's error.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A CRL file whose DER does not parse.
+    #[error("{path}: not a CRL: {source}")]
+    CrlMalformed {
+        /// The CRL file.
+        path: PathBuf,
+        /// The parser's error.
+        source: x509_parser::nom::Err<x509_parser::error::X509Error>,
+    },
+    /// A CRL without a cRLNumber extension mtlsctl can continue from.
+    #[error("{0}: the CRL has no usable CRL number")]
+    CrlNumberMissing(PathBuf),
+    /// A certificate file with no certificate in it.
+    #[error("{0}: no certificate in the file")]
+    NoCertificate(PathBuf),
+    /// A certificate mtlsctl holds (or just signed) that does not parse.
+    #[error("{path}: {source}")]
+    CertMalformed {
+        /// The certificate's file.
+        path: PathBuf,
+        /// The parser's complaint.
+        source: crate::pki::inspect::InspectError,
+    },
+    /// The CA key belongs to another certificate.
+    #[error("{0}: the CA key does not match the CA certificate")]
+    CaKeyMismatch(PathBuf),
+    /// The inventory records an intermediate serial that does not parse.
+    #[error("{path}: bad intermediate serial: {source}")]
+    IntermediateSerial {
+        /// The CRL being signed.
+        path: PathBuf,
+        /// Why the serial was refused.
+        source: model::ParseError,
+    },
+    /// Every CA generation is retired, so trust.pem would be empty.
+    #[error("{0}: no CA generation is active; refusing to write an empty trust bundle")]
+    NoActiveGeneration(PathBuf),
     /// A PKI directory that users other than its owner may write to.
     #[error(
         "{path} is writable by other users (mode {mode:04o}); mtlsctl refuses a PKI directory in which others could replace trust.pem, crls.pem or CA files"
@@ -290,5 +347,27 @@ impl PkiError {
             ) => Some(path),
             _ => None,
         }
+    }
+}
+
+/// Which kind of file [`PkiError::FileUnreadable`] could not read; shown
+/// after "cannot read".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaFileKind {
+    /// A certificate or bundle file.
+    Cert,
+    /// A CA's private key.
+    CaKey,
+    /// A CRL.
+    Crl,
+}
+
+impl std::fmt::Display for CaFileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CaFileKind::Cert => "",
+            CaFileKind::CaKey => " the CA key",
+            CaFileKind::Crl => " the CRL",
+        })
     }
 }

@@ -273,9 +273,9 @@ pub fn sign(
             (None, params.signed_by(&spki, &issuer)?)
         }
     };
-    let info = cert_info(cert.der()).map_err(|e| PkiError::CaFile {
+    let info = cert_info(cert.der()).map_err(|source| PkiError::CertMalformed {
         path: pki.layout().leaf_cert(&spec.name),
-        why: e.to_string(),
+        source,
     })?;
     let mut chain_pem = cert.pem();
     for intermediate in &ca.chain {

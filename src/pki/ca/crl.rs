@@ -11,7 +11,8 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use super::{CaKeys, ca_file, crl_number, files_generation, find_generation, issuing_crl_level};
+use super::{CaKeys, crl_number, files_generation, find_generation, issuing_crl_level};
+use crate::pki::error::CaFileKind;
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::CertInfo;
 use crate::pki::inventory::{Generation, Inventory, Revoked};
@@ -139,7 +140,10 @@ pub fn crl_entries(
                     revoked.push(Revoked {
                         serial: serial
                             .parse()
-                            .map_err(|e| ca_file(path, format!("bad intermediate serial: {e}")))?,
+                            .map_err(|source| PkiError::IntermediateSerial {
+                                path: path.to_owned(),
+                                source,
+                            })?,
                         revoked_at: at,
                         reason: Some(RevocationReason::CessationOfOperation.as_str().to_owned()),
                     });
@@ -197,16 +201,13 @@ pub fn derived(layout: &Layout, inventory: &Inventory) -> Result<(String, String
         let files = files_generation(&g, level);
         if level == CaLevel::Root {
             let path = layout.ca_cert(files, CaLevel::Root);
-            trust.push_str(&fs::read_to_string(&path).map_err(|e| ca_file(&path, e))?);
+            trust.push_str(&read_text(&path, CaFileKind::Cert)?);
         }
         let crl = layout.ca_crl(files, level);
-        crls.push_str(&fs::read_to_string(&crl).map_err(|e| ca_file(&crl, e))?);
+        crls.push_str(&read_text(&crl, CaFileKind::Crl)?);
     }
     if trust.is_empty() {
-        return Err(ca_file(
-            &layout.trust(),
-            "no CA generation is active; refusing to write an empty trust bundle",
-        ));
+        return Err(PkiError::NoActiveGeneration(layout.trust()));
     }
     Ok((trust, crls))
 }
@@ -220,4 +221,12 @@ pub fn crl_path_for(
     let generation = find_generation(&inventory.generations()?, record.ca_generation)?;
     let level = issuing_crl_level(&generation);
     Ok(layout.ca_crl(files_generation(&generation, level), level))
+}
+
+fn read_text(path: &Path, what: CaFileKind) -> Result<String, PkiError> {
+    fs::read_to_string(path).map_err(|source| PkiError::FileUnreadable {
+        path: path.to_owned(),
+        what,
+        source,
+    })
 }

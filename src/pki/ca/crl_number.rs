@@ -7,15 +7,28 @@ use std::path::Path;
 
 use rustls_pki_types::pem::PemObject;
 
-use super::ca_file;
+use rustls_pki_types::CertificateRevocationListDer;
+
 use crate::pki::PkiError;
+use crate::pki::error::CaFileKind;
 
 /// The CRL number in a CRL file, to continue the sequence.
 pub fn crl_number(path: &Path) -> Result<u64, PkiError> {
-    let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read the CRL: {e}")))?;
-    let der = rustls_pki_types::CertificateRevocationListDer::from_pem_slice(&bytes)
-        .map_err(|e| ca_file(path, format!("not a PEM CRL: {e}")))?;
-    der_crl_number(der.as_ref()).ok_or_else(|| ca_file(path, "the CRL has no usable CRL number"))
+    let der = read_crl(path)?;
+    der_crl_number(der.as_ref()).ok_or_else(|| PkiError::CrlNumberMissing(path.to_owned()))
+}
+
+/// Reads a PEM CRL file into its DER.
+pub fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, PkiError> {
+    let bytes = fs::read(path).map_err(|source| PkiError::FileUnreadable {
+        path: path.to_owned(),
+        what: CaFileKind::Crl,
+        source,
+    })?;
+    CertificateRevocationListDer::from_pem_slice(&bytes).map_err(|source| PkiError::NotPemCrl {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Reads the cRLNumber extension without decoding the revoked entries: a

@@ -12,7 +12,8 @@ use rcgen::{Issuer, KeyPair};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use super::{ca_file, issuing_level};
+use super::issuing_level;
+use crate::pki::error::CaFileKind;
 use crate::pki::fsio;
 use crate::pki::inspect::{CertInfo, cert_info};
 use crate::pki::keys::{self, Passphrase, SecretKey};
@@ -80,8 +81,7 @@ pub fn load_ca(
 ) -> Result<IssuingCa, PkiError> {
     let layout = pki.layout();
     let cert_path = layout.ca_cert(files_generation, level);
-    let cert = read_cert(&cert_path)?;
-    let info = cert_info(&cert).map_err(|e| ca_file(&cert_path, e))?;
+    let (cert, info) = read_cert_info(&cert_path)?;
     let key_path = layout.ca_key(files_generation, level);
     // As ssh does with its keys: refuse a CA key others may read, or that
     // sits in a directory others may change (or behind a symlink).
@@ -89,9 +89,11 @@ pub fn load_ca(
         crate::pki::refuse_dir_open_to_others(&dir, false)?;
     }
     let (key_pem, mode) = fsio::read_secret(&key_path).map_err(|e| match e {
-        fsio::FsError::Io { source, .. } => {
-            ca_file(&key_path, format!("cannot read the CA key: {source}"))
-        }
+        fsio::FsError::Io { source, .. } => PkiError::FileUnreadable {
+            path: key_path.clone(),
+            what: CaFileKind::CaKey,
+            source,
+        },
         symlink => PkiError::Fs(symlink),
     })?;
     if mode & 0o077 != 0 {
@@ -105,10 +107,7 @@ pub fn load_ca(
         source,
     })?;
     if key.pair().public_key_raw() != x509_public_key(&cert).as_slice() {
-        return Err(ca_file(
-            &key_path,
-            "the CA key does not match the CA certificate",
-        ));
+        return Err(PkiError::CaKeyMismatch(key_path));
     }
     let chain = if level == CaLevel::Intermediate {
         vec![cert.clone()]
@@ -131,11 +130,27 @@ fn x509_public_key(der: &[u8]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// Reads and parses the first certificate of a PEM file.
+pub fn read_cert_info(path: &Path) -> Result<(CertificateDer<'static>, CertInfo), PkiError> {
+    let cert = read_cert(path)?;
+    let info = cert_info(&cert).map_err(|source| PkiError::CertMalformed {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok((cert, info))
+}
+
 /// Reads the first certificate of a PEM file.
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, PkiError> {
-    let bytes = fs::read(path).map_err(|e| ca_file(path, format!("cannot read: {e}")))?;
-    CertificateDer::from_pem_slice(&bytes)
-        .map_err(|e| ca_file(path, format!("not a PEM certificate: {e}")))
+    let bytes = fs::read(path).map_err(|source| PkiError::FileUnreadable {
+        path: path.to_owned(),
+        what: CaFileKind::Cert,
+        source,
+    })?;
+    CertificateDer::from_pem_slice(&bytes).map_err(|source| PkiError::NotPemCert {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// CA keys a command has decrypted, each once (a passphrase costs about

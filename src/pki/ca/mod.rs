@@ -19,14 +19,14 @@ mod rotate;
 pub use crl::{
     SignedCrl, active_levels, crl_entries, crl_path_for, derived, publish, resign_crl, sign_crl,
 };
-pub use crl_number::crl_number;
+pub use crl_number::{crl_number, read_crl};
 pub use init::{CaInitReport, CaInitRequest, init};
-pub use load::{CaKeys, IssuingCa, issuing_key_encrypted, load_ca, load_issuing_ca, read_cert};
+pub use load::{
+    CaKeys, IssuingCa, issuing_key_encrypted, load_ca, load_issuing_ca, read_cert, read_cert_info,
+};
 pub use params::random_serial;
 pub use retire::{RetireReport, retire};
 pub use rotate::{RotateReport, rotate};
-
-use std::path::Path;
 
 use crate::pki::PkiError;
 use crate::pki::inventory::Generation;
@@ -75,11 +75,4 @@ pub fn find_generation(
         .find(|g| g.generation == generation)
         .cloned()
         .ok_or(PkiError::UnknownGeneration(generation))
-}
-
-pub fn ca_file(path: &Path, e: impl std::fmt::Display) -> PkiError {
-    PkiError::CaFile {
-        path: path.to_owned(),
-        why: e.to_string(),
-    }
 }

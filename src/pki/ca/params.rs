@@ -11,7 +11,6 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use super::ca_file;
 use super::crl::sign_crl;
 use crate::pki::PkiError;
 use crate::pki::fsio::{self, Mode};
@@ -67,7 +66,10 @@ pub(super) fn make_ca(
             params.signed_by(key.pair(), parent)?
         }
     };
-    let info = cert_info(cert.der()).map_err(|e| ca_file(&layout.ca_cert(generation, level), e))?;
+    let info = cert_info(cert.der()).map_err(|source| PkiError::CertMalformed {
+        path: layout.ca_cert(generation, level),
+        source,
+    })?;
     let issuer = Issuer::from_ca_cert_der(cert.der(), key.pair())?;
     let crl = sign_crl(&issuer, &info, 1, spec.now, spec.crl_next, &[])?;
     write_key(&layout.ca_key(generation, level), &key, spec.passphrase)?;

@@ -149,14 +149,7 @@ pub struct ServeArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// A name the gateway's server certificate covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerName {
-    /// A DNS name.
-    Dns(DnsName),
-    /// An IP address.
-    Ip(IpAddr),
-}
+pub use crate::pki::renew::ServerName;
 
 fn parse_server_name(s: &str) -> Result<ServerName, ParseError> {
     match s.parse::<IpAddr>() {
@@ -477,4 +470,16 @@ fn parse_ip(s: &str) -> Result<IpAddr, String> {
     s.parse().map_err(|_| {
         format!("'{s}' is not an IP address; write an IPv4 or IPv6 address such as 10.0.0.5 or ::1")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

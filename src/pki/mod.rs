@@ -18,6 +18,7 @@ pub mod model;
 mod p12_label;
 pub mod publish;
 pub mod recover;
+pub mod renew;
 pub mod revoke;
 pub mod rotate;
 pub mod settings;

@@ -76,6 +76,18 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("issue --json decodes")
     }
 
+    /// Holds the PKI lock from another process (flock(1) from util-linux)
+    /// for up to five seconds; kill the child to let go.
+    pub fn hold_lock(&self) -> std::process::Child {
+        let holder = std::process::Command::new("flock")
+            .arg(self.pki().join(".lock"))
+            .args(["-c", "sleep 5"])
+            .spawn()
+            .expect("run flock");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        holder
+    }
+
     /// Hashes of every file in the PKI (but the lock file), to prove a failed
     /// command changed nothing.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {

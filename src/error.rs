@@ -69,7 +69,7 @@ pub enum UsageError {
     },
     /// The prompt's two entries differ, or the prompt failed.
     #[error("could not read a passphrase: {0}")]
-    Prompt(String),
+    Prompt(#[source] dialoguer::Error),
     /// An empty passphrase.
     #[error("the passphrase is empty")]
     EmptyPassphrase,

@@ -118,8 +118,8 @@ pub enum PkiError {
     CsrUnreadable {
         /// The CSR file.
         path: PathBuf,
-        /// The parser's complaint.
-        why: String,
+        /// What is wrong with it.
+        why: CsrProblem,
     },
     /// The CSR file is larger than mtlsctl reads.
     #[error(transparent)]
@@ -370,4 +370,24 @@ impl std::fmt::Display for CaFileKind {
             CaFileKind::Crl => " the CRL",
         })
     }
+}
+
+/// Why a CSR file could not be read as one ([`PkiError::CsrUnreadable`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CsrProblem {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(FsError),
+    /// PEM without a usable CERTIFICATE REQUEST block.
+    #[error("no CERTIFICATE REQUEST block: {0}")]
+    NoPemBlock(rustls_pki_types::pem::Error),
+    /// The DER does not parse as PKCS#10.
+    #[error(transparent)]
+    Parse(x509_parser::nom::Err<x509_parser::error::X509Error>),
+    /// rcgen refused the request's public key.
+    #[error(transparent)]
+    PublicKey(rcgen::Error),
+    /// Bytes after the request.
+    #[error("{0} bytes of trailing data")]
+    TrailingData(usize),
 }

@@ -31,7 +31,7 @@ use crate::pki::model::Serial;
 use crate::pki::model::{
     CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity,
 };
-use crate::pki::{Pki, PkiError};
+use crate::pki::{CsrProblem, Pki, PkiError};
 
 /// Where the certificate's key comes from.
 pub enum KeySource {
@@ -523,7 +523,7 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
         fsio::FsError::TooLarge { .. } => PkiError::CsrTooLarge(e),
         e => PkiError::CsrUnreadable {
             path: path.to_owned(),
-            why: e.to_string(),
+            why: CsrProblem::Read(e),
         },
     })?;
     parse_csr(&bytes, path)
@@ -536,23 +536,23 @@ pub fn parse_csr(
     bytes: &[u8],
     path: &Path,
 ) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
-    let unreadable = |why: String| PkiError::CsrUnreadable {
+    let unreadable = |why: CsrProblem| PkiError::CsrUnreadable {
         path: path.to_owned(),
         why,
     };
     let bytes = normalise_pem(bytes);
     let der = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         CertificateSigningRequestDer::from_pem_slice(&bytes)
-            .map_err(|e| unreadable(format!("no CERTIFICATE REQUEST block: {e}")))?
+            .map_err(|e| unreadable(CsrProblem::NoPemBlock(e)))?
             .as_ref()
             .to_vec()
     } else {
         bytes
     };
     let (rest, csr) =
-        X509CertificationRequest::from_der(&der).map_err(|e| unreadable(e.to_string()))?;
+        X509CertificationRequest::from_der(&der).map_err(|e| unreadable(CsrProblem::Parse(e)))?;
     if !rest.is_empty() {
-        return Err(unreadable(format!("{} bytes of trailing data", rest.len())));
+        return Err(unreadable(CsrProblem::TrailingData(rest.len())));
     }
     let spki = &csr.certification_request_info.subject_pki;
     let (key, key_type) = describe_key(spki);
@@ -563,8 +563,8 @@ pub fn parse_csr(
     if crate::pki::inspect::csr_signature(&csr) != crate::pki::inspect::SignatureCheck::Valid {
         return Err(PkiError::CsrSignature(path.to_owned()));
     }
-    let public_key =
-        rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
+    let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki.raw)
+        .map_err(|e| unreadable(CsrProblem::PublicKey(e)))?;
     Ok((
         public_key,
         key_type,

@@ -27,7 +27,7 @@ pub mod stamp;
 pub mod time;
 pub mod verify;
 
-pub use error::PkiError;
+pub use error::{CaFileKind, CsrProblem, PkiError};
 
 use std::path::Path;
 

@@ -2,6 +2,10 @@
 //! files, PEM or DER, into plain structs the output layer prints. Also the
 //! one place that turns a parsed certificate into the fields the inventory
 //! records, so `issue` and `inspect` describe a certificate the same way.
+//!
+//! Long (about 600 lines) because it is one parser per artefact type
+//! (certificate, CSR, CRL, PKCS#12, key description), each short, kept
+//! together so the fields they print agree.
 
 use std::net::IpAddr;
 

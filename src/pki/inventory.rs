@@ -20,6 +20,11 @@
 //! (a Kubernetes volume's `inventory.db -> ..data/inventory.db`), never for
 //! writers. It is created 0600, and SQLite gives its `-journal` the same
 //! mode.
+//!
+//! Long (about 980 lines) because the schema, its checks and every query
+//! are kept beside each other: a change to a table and to the queries that
+//! read it is one diff. A second backend would be the moment to split it
+//! (queries behind a trait, SQLite in its own file).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

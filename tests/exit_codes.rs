@@ -148,16 +148,7 @@ fn exit_7_damaged_or_unsafe_pki() -> TestResult {
 fn exit_8_busy() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    let mut holder = env.hold_lock();
-    let out = env
-        .cmd()
-        .args(["issue", "svc"])
-        .env("MTLSCTL_LOCK_TIMEOUT", "1s")
-        .output();
-    let killed = holder.kill();
-    holder.wait()?;
-    killed?;
-    let out = out?;
+    let out = env.output_while_locked(&["issue", "svc"])?;
     assert_refused(&out, 8, &["lock", "MTLSCTL_LOCK_TIMEOUT"]);
     Ok(())
 }

@@ -771,16 +771,7 @@ fn same_name_raced_by_two_processes_yields_one_winner() -> TestResult {
 fn lock_held_too_long_is_reported_as_busy() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    let mut holder = env.hold_lock();
-    let out = env
-        .cmd()
-        .args(["issue", "x"])
-        .env("MTLSCTL_LOCK_TIMEOUT", "1s")
-        .output();
-    let killed = holder.kill();
-    holder.wait()?;
-    killed?;
-    let out = out?;
+    let out = env.output_while_locked(&["issue", "x"])?;
     assert_refused(&out, 8, &["lock", "MTLSCTL_LOCK_TIMEOUT"]);
     // After the holder is gone, the same command succeeds.
     env.issue(&["x"]);

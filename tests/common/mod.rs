@@ -76,16 +76,23 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("issue --json decodes")
     }
 
-    /// Holds the PKI lock from another process (flock(1) from util-linux)
-    /// for up to five seconds; kill the child to let go.
-    pub fn hold_lock(&self) -> std::process::Child {
-        let holder = std::process::Command::new("flock")
+    /// Runs the binary with `args` while another process (flock(1) from
+    /// util-linux) holds the PKI lock, with MTLSCTL_LOCK_TIMEOUT=1s.
+    pub fn output_while_locked(&self, args: &[&str]) -> std::io::Result<Output> {
+        let mut holder = std::process::Command::new("flock")
             .arg(self.pki().join(".lock"))
             .args(["-c", "sleep 5"])
-            .spawn()
-            .expect("run flock");
+            .spawn()?;
         std::thread::sleep(std::time::Duration::from_millis(300));
-        holder
+        let out = self
+            .cmd()
+            .args(args)
+            .env("MTLSCTL_LOCK_TIMEOUT", "1s")
+            .output();
+        let killed = holder.kill();
+        holder.wait()?;
+        killed?;
+        out
     }
 
     /// Hashes of every file in the PKI (but the lock file), to prove a failed

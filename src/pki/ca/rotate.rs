@@ -71,14 +71,16 @@ pub fn rotate(
         now,
         crl_next,
     };
+    // Loaded either way: it signs the new intermediate, or its lifetime
+    // and constraints carry over to the new root.
+    let prev_root = load_ca(
+        pki,
+        previous.root_generation,
+        CaLevel::Root,
+        previous.generation,
+        passphrase,
+    )?;
     let (root_generation, root_report, root_ca) = if root {
-        let prev_root = load_ca(
-            pki,
-            previous.root_generation,
-            CaLevel::Root,
-            previous.generation,
-            passphrase,
-        )?;
         let lifetime = prev_root.info.not_after - prev_root.info.not_before - BACKDATE;
         let made = make_ca(
             spec(
@@ -93,14 +95,7 @@ pub fn rotate(
         let ca = load_ca(pki, next, CaLevel::Root, next, passphrase)?;
         (next, Some(made.info), ca)
     } else {
-        let ca = load_ca(
-            pki,
-            previous.root_generation,
-            CaLevel::Root,
-            previous.generation,
-            passphrase,
-        )?;
-        (previous.root_generation, None, ca)
+        (previous.root_generation, None, prev_root)
     };
     let intermediate = if settings.ca.single_tier {
         None

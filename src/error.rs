@@ -5,12 +5,15 @@
 use std::path::PathBuf;
 
 use crate::pki::PkiError;
+use crate::pki::expiry::Finding;
 use crate::pki::fsio::{FsError, LockError};
 use crate::pki::inspect::InspectError;
 use crate::pki::inventory::InventoryError;
 use crate::pki::keys::KeyError;
+use crate::pki::model::Validity;
+use crate::pki::publish::Drift;
 use crate::pki::settings::SettingsError;
-use crate::pki::verify::VerifyError;
+use crate::pki::verify::{Refusal, VerifyError};
 
 /// THE exit-code table: each code with its name and what it means. It
 /// expands into the `exit` constants, [`EXIT_CODES`] and the `--help`
@@ -90,6 +93,64 @@ pub enum UsageError {
     PassphraseConflict,
 }
 
+/// What a check found (exit 3): the first problem; the table on stdout
+/// lists them all.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckFailure {
+    /// `verify` refused the certificate.
+    #[error("{}: refused ({refusal}): {detail}", cert.display())]
+    Refused {
+        /// The certificate given to `verify`.
+        cert: PathBuf,
+        /// Why, as the gateway would say it.
+        refusal: Refusal,
+        /// The verifier's account of it.
+        detail: String,
+    },
+    /// `check` found the PKI directory disagreeing with the inventory.
+    #[error("{count} problem(s) in the PKI directory; first: {}", first.what)]
+    Drift {
+        /// How many problems.
+        count: usize,
+        /// The first of them.
+        first: Drift,
+    },
+    /// `check` found something expired or due within the window.
+    #[error(
+        "{count} finding(s) within {window}; first: {} {} {} {}",
+        first.subject.as_str(),
+        first.what,
+        if first.past { "expired" } else { "expires" },
+        crate::pki::time::rfc3339(first.deadline)
+    )]
+    Expiring {
+        /// How many findings.
+        count: usize,
+        /// The window `check --warn` was given.
+        window: Validity,
+        /// The soonest.
+        first: Finding,
+    },
+}
+
+impl CheckFailure {
+    /// What to run about it.
+    fn hint(&self) -> String {
+        match self {
+            CheckFailure::Refused { refusal, .. } => match refusal {
+                Refusal::Expired => "rotate it: `mtlsctl rotate NAME`".into(),
+                Refusal::Revoked => "issue a new certificate: `mtlsctl issue NAME`".into(),
+                Refusal::BadUsage => {
+                    "issue it with the right --profile (client, server or peer)".into()
+                }
+                _ => "run with --explain for every check".into(),
+            },
+            CheckFailure::Drift { first, .. } => first.fix.clone(),
+            CheckFailure::Expiring { first, .. } => format!("run `{}`", first.fix),
+        }
+    }
+}
+
 /// Any failure of a command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -116,14 +177,9 @@ pub enum Error {
     /// Writing the output failed (other than a closed pipe).
     #[error("could not write output: {0}")]
     Output(std::io::Error),
-    /// `verify` refused the certificate, or `check` found something expiring.
-    #[error("{message}")]
-    CheckFailed {
-        /// The first problem, in words.
-        message: String,
-        /// What to run about it.
-        hint: Option<String>,
-    },
+    /// `verify` refused the certificate, or `check` found a problem.
+    #[error(transparent)]
+    CheckFailed(#[from] CheckFailure),
     /// The gateway could not start.
     #[error(transparent)]
     Gateway(#[from] crate::gateway::GatewayError),
@@ -143,7 +199,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
             Error::Output(_) | Error::Harden(_) => exit::FAILURE,
-            Error::CheckFailed { .. } => exit::CHECK_FAILED,
+            Error::CheckFailed(_) => exit::CHECK_FAILED,
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => exit::DAMAGED,
             Error::Gateway(_) => exit::FAILURE,
             Error::BrokenPipe => exit::OK,
@@ -189,7 +245,7 @@ impl Error {
             Error::Inspect { .. } => {
                 Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
             }
-            Error::CheckFailed { hint, .. } => hint.clone(),
+            Error::CheckFailed(failure) => Some(failure.hint()),
             Error::Gateway(crate::gateway::GatewayError::Snapshot(
                 crate::pki::snapshot::SnapshotError::ServerCert { name, .. },
             )) => Some(format!(

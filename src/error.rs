@@ -313,7 +313,10 @@ fn pki_exit_code(e: &PkiError) -> i32 {
             | InventoryError::Version { .. } => exit::DAMAGED,
         },
         PkiError::Settings(e) => match e {
-            SettingsError::Syntax { .. } | SettingsError::Value { .. } => exit::DAMAGED,
+            // Encode was reported as Syntax before it had a name: kept at 7.
+            SettingsError::Syntax { .. }
+            | SettingsError::Value { .. }
+            | SettingsError::Encode { .. } => exit::DAMAGED,
             // A symlinked mtlsctl.toml is read like any file: 1, not 7.
             SettingsError::Io(_) => exit::FAILURE,
         },

@@ -214,7 +214,10 @@ impl LeafSpec {
         let bad = |san: &str| {
             PkiError::Inventory(crate::pki::inventory::InventoryError::Corrupt {
                 path: PathBuf::from("inventory.db"),
-                why: format!("record {} has an unreadable SAN '{san}'", record.serial),
+                why: crate::pki::inventory::Corruption::UnreadableSan {
+                    serial: record.serial.clone(),
+                    san: san.to_owned(),
+                },
             })
         };
         for san in &record.sans {

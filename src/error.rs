@@ -1,37 +1,65 @@
 //! The top-level error and THE exit-code table. Every failure of every
-//! command maps to exactly one code here; README.md and `--help` list them.
+//! command maps to exactly one code here; README.md and `--help` list them
+//! (the help text is built from the table below).
 
 use std::path::PathBuf;
 
 use crate::pki::PkiError;
-use crate::pki::fsio::FsError;
+use crate::pki::expiry::Finding;
+use crate::pki::fsio::{FsError, LockError};
 use crate::pki::inspect::InspectError;
 use crate::pki::inventory::InventoryError;
 use crate::pki::keys::KeyError;
+use crate::pki::model::Validity;
+use crate::pki::publish::Drift;
+use crate::pki::refusal::Refusal;
 use crate::pki::settings::SettingsError;
+use crate::pki::verify::VerifyError;
 
-/// Exit codes.
-pub mod exit {
+/// THE exit-code table: each code with its name and what it means. It
+/// expands into the `exit` constants, [`EXIT_CODES`] and the `--help`
+/// text ([`EXIT_CODES_HELP`], which reaches the man page), so the list is
+/// written once. `tests/exit_codes.rs` reaches every code with a real
+/// command and checks README.md lists the same codes.
+macro_rules! exit_codes {
+    ($($(#[$doc:meta])* $name:ident = $code:literal: $summary:literal $(, $detail:literal)?;)*) => {
+        /// Exit codes.
+        pub mod exit {
+            $($(#[$doc])* pub const $name: i32 = $code;)*
+        }
+
+        /// Every exit code with its one-line meaning, in order.
+        pub const EXIT_CODES: &[(i32, &str)] = &[$(($code, $summary)),*];
+
+        /// The exit codes as `--help` shows them.
+        pub const EXIT_CODES_HELP: &str =
+            concat!("Exit codes:", $("\n  ", $code, "  ", $summary $(, "\n     ", $detail)?),*);
+    };
+}
+
+exit_codes! {
     /// Success.
-    pub const OK: i32 = 0;
+    OK = 0: "success";
     /// The command could not complete.
-    pub const FAILURE: i32 = 1;
+    FAILURE = 1: "the command could not complete (I/O error, damaged CA file, signing failure)";
     /// Usage: bad flags or values (clap uses 2 as well).
-    pub const USAGE: i32 = 2;
+    USAGE = 2: "usage: bad flags or values, or a request the PKI refuses (e.g. server without a SAN)";
     /// A check found a problem.
-    pub const CHECK_FAILED: i32 = 3;
+    CHECK_FAILED = 3: "a check found a problem (verify, check)";
     /// No PKI, or no such certificate.
-    pub const NOT_FOUND: i32 = 4;
+    NOT_FOUND = 4: "not found: no PKI at --pki, or no certificate with that name or serial";
     /// The PKI or the name already exists.
-    pub const CONFLICT: i32 = 5;
+    CONFLICT = 5: "conflict: the PKI or the certificate name already exists";
     /// A file or secret given to mtlsctl is unusable.
-    pub const BAD_INPUT: i32 = 6;
+    BAD_INPUT = 6: "rejected input: a CSR, file or passphrase given to mtlsctl is unusable or too large",
+        "(a passphrase/password line past 4 KiB, any other input file past 16 MiB)";
     /// The inventory or settings are damaged, or the PKI is unsafe to use
     /// (a directory others may write, a CA key others may read, a symlink
     /// where mtlsctl writes).
-    pub const DAMAGED: i32 = 7;
+    DAMAGED = 7: "damaged or unsafe PKI: the inventory or mtlsctl.toml is corrupt (left untouched),",
+        "or a PKI directory others may write, a CA key others may read, a symlink in the way";
     /// Another process held the lock too long.
-    pub const BUSY: i32 = 8;
+    BUSY = 8: "busy: another mtlsctl process held the PKI lock too long";
 }
 
 /// Problems with how mtlsctl was invoked that clap cannot see.
@@ -45,7 +73,7 @@ pub enum UsageError {
     },
     /// The prompt's two entries differ, or the prompt failed.
     #[error("could not read a passphrase: {0}")]
-    Prompt(String),
+    Prompt(#[source] dialoguer::Error),
     /// An empty passphrase.
     #[error("the passphrase is empty")]
     EmptyPassphrase,
@@ -64,6 +92,64 @@ pub enum UsageError {
     /// Both MTLSCTL_CA_PASSPHRASE and --no-passphrase.
     #[error("--no-passphrase was given but MTLSCTL_CA_PASSPHRASE is set")]
     PassphraseConflict,
+}
+
+/// What a check found (exit 3): the first problem; the table on stdout
+/// lists them all.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckFailure {
+    /// `verify` refused the certificate.
+    #[error("{}: refused ({refusal}): {detail}", cert.display())]
+    Refused {
+        /// The certificate given to `verify`.
+        cert: PathBuf,
+        /// Why, as the gateway would say it.
+        refusal: Refusal,
+        /// The verifier's account of it.
+        detail: String,
+    },
+    /// `check` found the PKI directory disagreeing with the inventory.
+    #[error("{count} problem(s) in the PKI directory; first: {}", first.what)]
+    Drift {
+        /// How many problems.
+        count: usize,
+        /// The first of them.
+        first: Drift,
+    },
+    /// `check` found something expired or due within the window.
+    #[error(
+        "{count} finding(s) within {window}; first: {} {} {} {}",
+        first.subject.as_str(),
+        first.what,
+        if first.past { "expired" } else { "expires" },
+        crate::pki::time::rfc3339(first.deadline)
+    )]
+    Expiring {
+        /// How many findings.
+        count: usize,
+        /// The window `check --warn` was given.
+        window: Validity,
+        /// The soonest.
+        first: Finding,
+    },
+}
+
+impl CheckFailure {
+    /// What to run about it.
+    fn hint(&self) -> String {
+        match self {
+            CheckFailure::Refused { refusal, .. } => match refusal {
+                Refusal::Expired => "rotate it: `mtlsctl rotate NAME`".into(),
+                Refusal::Revoked => "issue a new certificate: `mtlsctl issue NAME`".into(),
+                Refusal::BadUsage => {
+                    "issue it with the right --profile (client, server or peer)".into()
+                }
+                _ => "run with --explain for every check".into(),
+            },
+            CheckFailure::Drift { first, .. } => first.fix.clone(),
+            CheckFailure::Expiring { first, .. } => format!("run `{}`", first.fix),
+        }
+    }
 }
 
 /// Any failure of a command.
@@ -92,14 +178,9 @@ pub enum Error {
     /// Writing the output failed (other than a closed pipe).
     #[error("could not write output: {0}")]
     Output(std::io::Error),
-    /// `verify` refused the certificate, or `check` found something expiring.
-    #[error("{message}")]
-    CheckFailed {
-        /// The first problem, in words.
-        message: String,
-        /// What to run about it.
-        hint: Option<String>,
-    },
+    /// `verify` refused the certificate, or `check` found a problem.
+    #[error(transparent)]
+    CheckFailed(#[from] CheckFailure),
     /// The gateway could not start.
     #[error(transparent)]
     Gateway(#[from] crate::gateway::GatewayError),
@@ -119,7 +200,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
             Error::Output(_) | Error::Harden(_) => exit::FAILURE,
-            Error::CheckFailed { .. } => exit::CHECK_FAILED,
+            Error::CheckFailed(_) => exit::CHECK_FAILED,
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => exit::DAMAGED,
             Error::Gateway(_) => exit::FAILURE,
             Error::BrokenPipe => exit::OK,
@@ -165,7 +246,7 @@ impl Error {
             Error::Inspect { .. } => {
                 Some("inspect reads PEM or DER certificates, chains, CSRs, CRLs and PKCS#12 files".into())
             }
-            Error::CheckFailed { hint, .. } => hint.clone(),
+            Error::CheckFailed(failure) => Some(failure.hint()),
             Error::Gateway(crate::gateway::GatewayError::Snapshot(
                 crate::pki::snapshot::SnapshotError::ServerCert { name, .. },
             )) => Some(format!(
@@ -186,12 +267,14 @@ impl Error {
     }
 }
 
+/// The exit code of a PKI error. Exhaustive down to the nested errors that
+/// decide a code, so a new variant must be given one here.
 fn pki_exit_code(e: &PkiError) -> i32 {
-    if e.symlink().is_some() {
-        return exit::DAMAGED;
-    }
     match e {
-        PkiError::NotFound(_) | PkiError::NotAPki(_) | PkiError::UnknownCert(_) => exit::NOT_FOUND,
+        PkiError::NotFound(_)
+        | PkiError::NotAPki(_)
+        | PkiError::UnknownCert(_)
+        | PkiError::UnknownGeneration(_) => exit::NOT_FOUND,
         PkiError::AlreadyExists(_)
         | PkiError::NameTaken { .. }
         | PkiError::RotateRevoked { .. }
@@ -200,36 +283,69 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         | PkiError::GenerationInUse { .. }
         | PkiError::OutputExists(_)
         | PkiError::ChangedMeanwhile(_) => exit::CONFLICT,
-        PkiError::UnknownGeneration(_) => exit::NOT_FOUND,
         PkiError::RetireCurrent(_)
         | PkiError::SingleTierRotate
         | PkiError::RotateNeedsCsr(_)
-        | PkiError::BundleNoKey(_) => exit::USAGE,
-        PkiError::Verify(_) => exit::BAD_INPUT,
-        PkiError::Snapshot(_) => exit::DAMAGED,
-        PkiError::ServerNeedsSan(_)
+        | PkiError::BundleNoKey(_)
+        | PkiError::ServerNeedsSan(_)
         | PkiError::ValidityPastCa { .. }
         | PkiError::OutsideConstraints { .. }
         | PkiError::NameLooksLikeSerial(_) => exit::USAGE,
-        PkiError::CsrUnreadable { .. }
+        PkiError::Snapshot(_) => exit::DAMAGED,
+        PkiError::Verify(VerifyError::Read(_) | VerifyError::NoCertificate(_))
+        | PkiError::CsrUnreadable { .. }
         | PkiError::CsrTooLarge(_)
         | PkiError::CsrSignature(_)
         | PkiError::CsrKeyUnsupported { .. } => exit::BAD_INPUT,
-        PkiError::Key {
-            source: KeyError::WrongPassphrase | KeyError::PassphraseNeeded,
-            ..
-        } => exit::BAD_INPUT,
-        PkiError::Inventory(InventoryError::Lock(crate::pki::fsio::LockError::Timeout {
-            ..
-        })) => exit::BUSY,
-        PkiError::Inventory(
+        PkiError::Key { source, .. } => match source {
+            KeyError::WrongPassphrase | KeyError::PassphraseNeeded => exit::BAD_INPUT,
+            KeyError::Generate(..)
+            | KeyError::Malformed(_)
+            | KeyError::Encode(_)
+            | KeyError::Encrypt(_) => exit::FAILURE,
+        },
+        PkiError::Inventory(e) => match e {
+            InventoryError::Lock(LockError::Timeout { .. }) => exit::BUSY,
+            InventoryError::Lock(LockError::NotWritable { .. }) | InventoryError::Sqlite { .. } => {
+                exit::FAILURE
+            }
+            InventoryError::Lock(LockError::Io(e)) | InventoryError::File(e) => fs_exit_code(e),
             InventoryError::Corrupt { .. }
             | InventoryError::Missing(_)
-            | InventoryError::Version { .. },
-        )
-        | PkiError::Settings(SettingsError::Syntax { .. } | SettingsError::Value { .. })
-        | PkiError::DirOpenToOthers { .. }
-        | PkiError::KeyOpenToOthers { .. } => exit::DAMAGED,
-        _ => exit::FAILURE,
+            | InventoryError::Version { .. } => exit::DAMAGED,
+        },
+        PkiError::Settings(e) => match e {
+            // Encode was reported as Syntax before it had a name: kept at 7.
+            SettingsError::Syntax { .. }
+            | SettingsError::Value { .. }
+            | SettingsError::Encode { .. } => exit::DAMAGED,
+            // A symlinked mtlsctl.toml is read like any file: 1, not 7.
+            SettingsError::Io(_) => exit::FAILURE,
+        },
+        PkiError::DirOpenToOthers { .. } | PkiError::KeyOpenToOthers { .. } => exit::DAMAGED,
+        PkiError::Fs(e) => fs_exit_code(e),
+        PkiError::KeyGen(_)
+        | PkiError::Sign(_)
+        | PkiError::P12Build(_)
+        | PkiError::P12Label(_)
+        | PkiError::FileUnreadable { .. }
+        | PkiError::NotPemCert { .. }
+        | PkiError::NotPemCrl { .. }
+        | PkiError::CrlMalformed { .. }
+        | PkiError::CrlNumberMissing(_)
+        | PkiError::NoCertificate(_)
+        | PkiError::CertMalformed { .. }
+        | PkiError::CaKeyMismatch(_)
+        | PkiError::IntermediateSerial { .. }
+        | PkiError::NoActiveGeneration(_) => exit::FAILURE,
+    }
+}
+
+/// A file operation inside the PKI: a symlink where mtlsctl writes makes
+/// the PKI unsafe to use; anything else is a failure to complete.
+fn fs_exit_code(e: &FsError) -> i32 {
+    match e {
+        FsError::Symlink(_) => exit::DAMAGED,
+        FsError::Io { .. } | FsError::TooLarge { .. } => exit::FAILURE,
     }
 }

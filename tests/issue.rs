@@ -771,19 +771,7 @@ fn same_name_raced_by_two_processes_yields_one_winner() -> TestResult {
 fn lock_held_too_long_is_reported_as_busy() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    // Hold the PKI lock from another process (flock(1) from util-linux).
-    let mut holder = std::process::Command::new("flock")
-        .arg(env.pki().join(".lock"))
-        .args(["-c", "sleep 5"])
-        .spawn()?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let out = env
-        .cmd()
-        .args(["issue", "x"])
-        .env("MTLSCTL_LOCK_TIMEOUT", "1s")
-        .output()?;
-    holder.kill()?;
-    holder.wait()?;
+    let out = env.output_while_locked(&["issue", "x"])?;
     assert_refused(&out, 8, &["lock", "MTLSCTL_LOCK_TIMEOUT"]);
     // After the holder is gone, the same command succeeds.
     env.issue(&["x"]);

@@ -13,24 +13,9 @@ use crate::pki::model::{
     SanUri, Validity,
 };
 
-/// Exit codes, repeated in `--help` so they reach the man page.
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  the command could not complete (I/O error, damaged CA file, signing failure)
-  2  usage: bad flags or values, or a request the PKI refuses (e.g. server without a SAN)
-  3  a check found a problem (verify, check)
-  4  not found: no PKI at --pki, or no certificate with that name or serial
-  5  conflict: the PKI or the certificate name already exists
-  6  rejected input: a CSR, file or passphrase given to mtlsctl is unusable or too large
-     (a passphrase/password line past 4 KiB, any other input file past 16 MiB)
-  7  damaged or unsafe PKI: the inventory or mtlsctl.toml is corrupt (left untouched),
-     or a PKI directory others may write, a CA key others may read, a symlink in the way
-  8  busy: another mtlsctl process held the PKI lock too long";
-
 /// mtlsctl: a private certificate authority and mTLS gateway run from one directory.
 #[derive(Debug, Parser)]
-#[command(name = "mtlsctl", version, about, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(name = "mtlsctl", version, about, propagate_version = true, after_long_help = crate::error::EXIT_CODES_HELP)]
 pub struct Cli {
     /// The PKI directory.
     #[arg(
@@ -164,14 +149,7 @@ pub struct ServeArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// A name the gateway's server certificate covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerName {
-    /// A DNS name.
-    Dns(DnsName),
-    /// An IP address.
-    Ip(IpAddr),
-}
+pub use crate::pki::renew::ServerName;
 
 fn parse_server_name(s: &str) -> Result<ServerName, ParseError> {
     match s.parse::<IpAddr>() {
@@ -492,4 +470,16 @@ fn parse_ip(s: &str) -> Result<IpAddr, String> {
     s.parse().map_err(|_| {
         format!("'{s}' is not an IP address; write an IPv4 or IPv6 address such as 10.0.0.5 or ::1")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, UsageError};
 use crate::output::json::CertInfoJson;
 use crate::output::{Printer, prompt, table};
 use crate::pki::ca::{self, CaInitRequest};
-use crate::pki::inspect::{CertInfo, cert_info};
+use crate::pki::inspect::CertInfo;
 use crate::pki::inventory::Inventory;
 use crate::pki::keys::Passphrase;
 use crate::pki::layout::CaLevel;
@@ -139,13 +139,7 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
         .map_err(PkiError::from)?;
     let read = |files: u32, level: CaLevel| -> Result<CertInfo, Error> {
         let path = layout.ca_cert(files, level);
-        let der = ca::read_cert(&path)?;
-        cert_info(&der).map_err(|e| {
-            Error::Pki(PkiError::CaFile {
-                path,
-                why: e.to_string(),
-            })
-        })
+        Ok(ca::read_cert_info(&path)?.1)
     };
     let mut rows = Vec::new();
     for g in &generations {

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::CheckArgs;
-use crate::error::Error;
+use crate::error::{CheckFailure, Error};
 use crate::output::{Printer, table};
 use crate::pki::Pki;
 use crate::pki::expiry;
@@ -102,31 +102,18 @@ pub fn run(dir: &Path, args: CheckArgs, printer: Printer) -> Result<(), Error> {
             .collect();
         text + &table::table(&["KIND", "WHAT", "STATE", "DEADLINE", "FIX"], &rows)
     })?;
-    if let Some(first) = report.drift.first() {
-        return Err(Error::CheckFailed {
-            message: format!(
-                "{} problem(s) in the PKI directory; first: {}",
-                report.drift.len(),
-                first.what
-            ),
-            hint: Some(first.fix.clone()),
-        });
+    let count = report.drift.len();
+    if let Some(first) = report.drift.into_iter().next() {
+        return Err(CheckFailure::Drift { count, first }.into());
     }
-    if report.findings.is_empty() {
-        Ok(())
-    } else {
-        let first = &report.findings[0];
-        Err(Error::CheckFailed {
-            message: format!(
-                "{} finding(s) within {}; first: {} {} {} {}",
-                report.findings.len(),
-                report.window,
-                first.subject.as_str(),
-                first.what,
-                if first.past { "expired" } else { "expires" },
-                crate::pki::time::rfc3339(first.deadline)
-            ),
-            hint: Some(format!("run `{}`", first.fix)),
-        })
+    let count = report.findings.len();
+    match report.findings.into_iter().next() {
+        None => Ok(()),
+        Some(first) => Err(CheckFailure::Expiring {
+            count,
+            window: report.window,
+            first,
+        }
+        .into()),
     }
 }

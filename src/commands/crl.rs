@@ -39,9 +39,9 @@ pub fn run(dir: &Path, args: CrlArgs, printer: Printer) -> Result<(), Error> {
                 .map_err(|e| PkiError::Fs(fsio::FsError::new("read", &path, e)))?;
             use rustls_pki_types::pem::PemObject;
             rustls_pki_types::CertificateRevocationListDer::from_pem_slice(&pem)
-                .map_err(|e| PkiError::CaFile {
+                .map_err(|source| PkiError::NotPemCrl {
                     path: path.clone(),
-                    why: e.to_string(),
+                    source,
                 })?
                 .as_ref()
                 .to_vec()

@@ -61,10 +61,28 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// Whether a passphrase lookup may ask on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    /// Ask when a terminal is attached (a command run by a person).
+    IfTerminal,
+    /// Never ask (work in the background, such as `serve`'s renewal).
+    Never,
+}
+
 /// The CA passphrase when the PKI's CA keys are encrypted, else `None`.
 fn ca_passphrase(pki: &crate::pki::Pki, file: Option<&Path>) -> Result<Option<Passphrase>, Error> {
+    ca_passphrase_with(pki, file, Prompt::IfTerminal)
+}
+
+/// [`ca_passphrase`], asking on the terminal only if `prompt` allows.
+fn ca_passphrase_with(
+    pki: &crate::pki::Pki,
+    file: Option<&Path>,
+    prompt: Prompt,
+) -> Result<Option<Passphrase>, Error> {
     if crate::pki::ca::issuing_key_encrypted(pki) {
-        unlock_passphrase(file).map(Some)
+        unlock_passphrase(file, prompt).map(Some)
     } else {
         Ok(None)
     }
@@ -77,15 +95,16 @@ fn secret_from_file(path: &Path) -> Result<Passphrase, Error> {
 }
 
 /// The CA passphrase for unlocking an existing key: the file, the
-/// environment, or a prompt on a terminal, in that order.
-fn unlock_passphrase(file: Option<&Path>) -> Result<Passphrase, Error> {
+/// environment, or a prompt on a terminal (if `prompt` allows), in that
+/// order.
+fn unlock_passphrase(file: Option<&Path>, prompt: Prompt) -> Result<Passphrase, Error> {
     if let Some(path) = file {
         return secret_from_file(path);
     }
     if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
         return Passphrase::new(text).ok_or(Error::Usage(UsageError::EmptyPassphrase));
     }
-    if prompt::interactive() {
+    if prompt == Prompt::IfTerminal && prompt::interactive() {
         let text = prompt::secret("CA key passphrase", false)?;
         return Passphrase::new(text).ok_or(Error::Usage(UsageError::EmptyPassphrase));
     }

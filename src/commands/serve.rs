@@ -1,24 +1,22 @@
-//! `serve [--demo]`: sets up logging and the runtime, makes sure the
-//! gateway's server certificate exists (issuing or renewing it from the
-//! PKI), and runs the gateway.
+//! `serve [--demo]`: sets up logging and the runtime, has the gateway's
+//! server certificate issued or renewed when due (at start, then hourly;
+//! the decision and the work are `pki::renew`'s), and runs the gateway.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{ServeArgs, ServerName, StaleCrlArg};
-use crate::commands::ca_passphrase;
-use crate::error::{Error, UsageError};
+use crate::commands::{Prompt, ca_passphrase_with};
+use crate::error::Error;
 use crate::gateway::tls::{StaleCrlPolicy, TlsOptions};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::output::Printer;
+use crate::pki::Pki;
 use crate::pki::ca::{self, CaInitRequest};
-use crate::pki::inventory::Inventory;
 use crate::pki::issue::{self, IssueRequest, KeySource};
-use crate::pki::model::{CertName, KeyType, Profile, Role, Validity};
-use crate::pki::rotate::{self, RotateRequest};
-use crate::pki::snapshot::ServerCertSpec;
-use crate::pki::{Pki, PkiError};
+use crate::pki::model::{KeyType, Profile, Role};
+use crate::pki::renew::{self, Due};
 
 pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> {
     let _log_guard = init_logging();
@@ -37,23 +35,13 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     } else {
         args.server_names.clone()
     };
-    let server_cert = ServerCertSpec {
-        name: ensure_server_cert(&pki, &names, args.passphrase.passphrase_file.as_deref())?,
-        dns: names
-            .iter()
-            .filter_map(|n| match n {
-                ServerName::Dns(d) => Some(d.clone()),
-                ServerName::Ip(_) => None,
-            })
-            .collect(),
-        ips: names
-            .iter()
-            .filter_map(|n| match n {
-                ServerName::Ip(ip) => Some(*ip),
-                ServerName::Dns(_) => None,
-            })
-            .collect(),
-    };
+    renew_if_due(
+        &pki,
+        &names,
+        args.passphrase.passphrase_file.as_deref(),
+        Prompt::IfTerminal,
+    )?;
+    let server_cert = renew::server_cert_spec(&names);
     let options = GatewayOptions {
         listen: args.listen,
         upstream: args.upstream.clone(),
@@ -125,123 +113,24 @@ fn init_logging() -> crate::gateway::log_writer::FlushGuard {
     guard
 }
 
-/// The certificate name for a set of server names: stable for the same set.
-fn server_cert_name(names: &[ServerName]) -> CertName {
-    let readable: String = names
-        .first()
-        .map(|n| match n {
-            ServerName::Dns(d) => d.to_string(),
-            ServerName::Ip(ip) => ip.to_string(),
-        })
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-        .take(32)
-        .collect();
-    let mut spelled: Vec<String> = names
-        .iter()
-        .map(|n| match n {
-            ServerName::Dns(d) => d.to_string(),
-            ServerName::Ip(ip) => ip.to_string(),
-        })
-        .collect();
-    spelled.sort();
-    spelled.dedup();
-    let digest =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spelled.join(",").as_bytes());
-    let name = format!("gateway-{readable}-{}", &hex::encode(digest.as_ref())[..8]);
-    name.parse().unwrap_or_else(|_| {
-        format!("gateway-{}", &hex::encode(digest.as_ref())[..8])
-            .parse()
-            .unwrap_or_else(|_| unreachable!("gateway-<hex> is a valid name"))
-    })
-}
-
-/// Issues the server certificate on first start and renews it when less
-/// than a third of its lifetime (at most 30 days) is left. Returns its name.
-fn ensure_server_cert(
+/// Issues or renews the server certificate for `names` when due, logging
+/// what it did. The CA passphrase is asked for only then.
+fn renew_if_due(
     pki: &Pki,
     names: &[ServerName],
     passphrase_file: Option<&Path>,
-) -> Result<CertName, Error> {
-    let name = server_cert_name(names);
-    if let Some(rotate_existing) = server_cert_due(pki, &name)? {
-        let passphrase = ca_passphrase(pki, passphrase_file)?;
-        provide_server_cert(pki, names, &name, rotate_existing, passphrase.as_ref())?;
-    }
-    Ok(name)
-}
-
-/// `None` when the server certificate is fine; `Some(true)` when it must be
-/// renewed; `Some(false)` when it must be issued (missing or revoked).
-fn server_cert_due(pki: &Pki, name: &CertName) -> Result<Option<bool>, Error> {
-    let current = Inventory::open_for_read(pki.layout())
-        .and_then(|inv| inv.current(name))
-        .map_err(PkiError::from)?;
-    let now = crate::pki::time::now();
-    Ok(match &current {
-        None => Some(false),
-        Some(r) if r.revoked_at.is_some() => Some(false),
-        Some(r) => {
-            let lifetime: time::Duration = r.not_after - r.not_before;
-            let third: time::Duration = lifetime / 3i32;
-            let margin = third.min(time::Duration::days(30));
-            (r.not_after - now < margin).then_some(true)
-        }
-    })
-}
-
-fn provide_server_cert(
-    pki: &Pki,
-    names: &[ServerName],
-    name: &CertName,
-    rotate_existing: bool,
-    passphrase: Option<&crate::pki::keys::Passphrase>,
+    prompt: Prompt,
 ) -> Result<(), Error> {
-    let issuing = ca::load_issuing_ca(pki, passphrase)?;
-    if rotate_existing {
-        rotate::rotate(
-            pki,
-            &RotateRequest {
-                name: Some(name.clone()),
-                if_expiring_within: None,
-                revoke_previous: false,
-                csr: None,
-            },
-            &issuing,
-            passphrase,
-        )?;
-        tracing::info!(target: "mtlsctl::gateway", message = "renewed the server certificate", name = %name);
-        return Ok(());
-    }
-    let (dns, ips) = names
-        .iter()
-        .fold((Vec::new(), Vec::new()), |(mut d, mut i), n| {
-            match n {
-                ServerName::Dns(x) => d.push(x.clone()),
-                ServerName::Ip(x) => i.push(*x),
-            }
-            (d, i)
-        });
-    issue::issue(
-        pki,
-        IssueRequest {
-            name: name.clone(),
-            profile: Profile::Server,
-            cn: None,
-            org: None,
-            ou: None,
-            dns,
-            ips,
-            uris: Vec::new(),
-            emails: Vec::new(),
-            validity: Some(server_validity(pki, &issuing)),
-            key: KeySource::Generate(Some(KeyType::EcdsaP256)),
-            roles: Vec::new(),
-        },
-        &issuing,
-    )?;
-    tracing::info!(target: "mtlsctl::gateway", message = "issued the server certificate", name = %name);
+    let name = renew::server_cert_name(names);
+    let due = renew::due(pki, &name)?;
+    let done = match due {
+        Due::No => return Ok(()),
+        Due::Issue => "issued the server certificate",
+        Due::Renew => "renewed the server certificate",
+    };
+    let passphrase = ca_passphrase_with(pki, passphrase_file, prompt)?;
+    renew::provide(pki, names, &name, due, passphrase.as_ref())?;
+    tracing::info!(target: "mtlsctl::gateway", message = done, name = %name);
     Ok(())
 }
 
@@ -263,21 +152,7 @@ fn spawn_renewal(
             let passphrase_file = passphrase_file.clone();
             let outcome = tokio::task::spawn_blocking(move || -> Result<(), Error> {
                 let pki = Pki::open(&pki_dir)?;
-                let name = server_cert_name(&names);
-                let Some(rotate_existing) = server_cert_due(&pki, &name)? else { return Ok(()) };
-                let passphrase = if ca::issuing_key_encrypted(&pki) {
-                    let text = match &passphrase_file {
-                        Some(path) => crate::pki::fsio::read_first_line(path).ok(),
-                        None => std::env::var(crate::commands::PASSPHRASE_ENV).ok().map(zeroize::Zeroizing::new),
-                    };
-                    match text.and_then(crate::pki::keys::Passphrase::new) {
-                        Some(p) => Some(p),
-                        None => return Err(Error::Usage(UsageError::NoPassphraseSource { init: false })),
-                    }
-                } else {
-                    None
-                };
-                provide_server_cert(&pki, &names, &name, rotate_existing, passphrase.as_ref())
+                renew_if_due(&pki, &names, passphrase_file.as_deref(), Prompt::Never)
             })
             .await;
             match outcome {
@@ -291,13 +166,6 @@ fn spawn_renewal(
             }
         }
     });
-}
-
-/// The profile's default validity, cut short to end with the issuing CA.
-fn server_validity(pki: &Pki, issuing: &ca::IssuingCa) -> Validity {
-    let wanted = pki.settings().defaults.validity(Profile::Server);
-    let left = (issuing.info.not_after - crate::pki::time::now()).whole_seconds() - 60;
-    Validity::from_seconds(left.min(wanted.seconds())).unwrap_or(wanted)
 }
 
 /// A throwaway PKI for `serve --demo`, removed on exit.

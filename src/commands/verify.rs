@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{UsageArg, VerifyArgs};
-use crate::error::Error;
+use crate::error::{CheckFailure, Error};
 use crate::output::{Printer, table};
 use crate::pki::Pki;
 use crate::pki::snapshot::{Refusal, Usage};
@@ -80,21 +80,12 @@ pub fn run(dir: &Path, args: VerifyArgs, printer: Printer) -> Result<(), Error> 
     })?;
     match verdict.refusal {
         None => Ok(()),
-        Some(refusal) => Err(Error::CheckFailed {
-            message: format!(
-                "{}: refused ({refusal}): {}",
-                args.cert.display(),
-                verdict.message
-            ),
-            hint: Some(match refusal {
-                Refusal::Expired => "rotate it: `mtlsctl rotate NAME`".into(),
-                Refusal::Revoked => "issue a new certificate: `mtlsctl issue NAME`".into(),
-                Refusal::BadUsage => {
-                    "issue it with the right --profile (client, server or peer)".into()
-                }
-                _ => "run with --explain for every check".into(),
-            }),
-        }),
+        Some(refusal) => Err(CheckFailure::Refused {
+            cert: args.cert.clone(),
+            refusal,
+            detail: verdict.message,
+        }
+        .into()),
     }
 }
 

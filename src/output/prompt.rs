@@ -15,7 +15,5 @@ pub fn secret(prompt: &str, confirm: bool) -> Result<String, UsageError> {
     if confirm {
         input = input.with_confirmation("Repeat to confirm", "the two entries differ");
     }
-    input
-        .interact()
-        .map_err(|e| UsageError::Prompt(e.to_string()))
+    input.interact().map_err(UsageError::Prompt)
 }

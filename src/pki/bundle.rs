@@ -99,19 +99,19 @@ pub fn bundle(
     };
     let key = SecretKey::from_pem(&key_pem, None).map_err(key_error)?;
     let key_der = key.pkcs8_v1_der().map_err(key_error)?;
-    let root = root_for(pki, &chain)?;
+    let root = root_for(pki, &layout.leaf_chain(name), &chain)?;
     let mut certs = chain.clone();
     certs.extend(root);
     let (bytes, format): (Zeroizing<Vec<u8>>, &'static str) = match kind {
         BundleKind::P12 { password, legacy } => {
             let mut store = KeyStore::new();
             let p12_key = p12_keystore::PrivateKey::from_der(key_der.as_bytes())
-                .map_err(|e| PkiError::Bundle(e.to_string()))?;
+                .map_err(PkiError::P12Build)?;
             let p12_certs = certs
                 .iter()
                 .map(|c| p12_keystore::Certificate::from_der(c))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| PkiError::Bundle(e.to_string()))?;
+                .map_err(PkiError::P12Build)?;
             let key_id =
                 aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &chain[0]);
             let entry = PrivateKeyChain::new(key_id.as_ref().to_vec(), p12_key, p12_certs);
@@ -130,14 +130,11 @@ pub fn bundle(
                     .encryption_iterations(P12_ITERATIONS)
                     .mac_iterations(P12_ITERATIONS)
             };
-            let bytes = writer
-                .write()
-                .map_err(|e| PkiError::Bundle(e.to_string()))?;
+            let bytes = writer.write().map_err(PkiError::P12Build)?;
             // p12-keystore labels the leaf with its DN; README says NAME.
             let bytes = Zeroizing::new(bytes);
             let bytes =
-                crate::pki::p12_label::label_leaf(&bytes, &password.0, &chain[0], name.as_str())
-                    .map_err(|e| PkiError::Bundle(e.to_string()))?;
+                crate::pki::p12_label::label_leaf(&bytes, &password.0, &chain[0], name.as_str())?;
             (
                 Zeroizing::new(bytes),
                 if legacy { "p12-legacy" } else { "p12" },
@@ -188,15 +185,12 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
     let bytes = std::fs::read(path).map_err(|e| fsio::FsError::new("read", path, e))?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PkiError::CaFile {
+        .map_err(|source| PkiError::NotPemCert {
             path: path.to_owned(),
-            why: e.to_string(),
+            source,
         })?;
     if certs.is_empty() {
-        return Err(PkiError::CaFile {
-            path: path.to_owned(),
-            why: "no certificate in the file".into(),
-        });
+        return Err(PkiError::NoCertificate(path.to_owned()));
     }
     Ok(certs)
 }
@@ -204,15 +198,17 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
 /// The root (from trust.pem) that issued the last certificate of `chain`.
 fn root_for(
     pki: &Pki,
+    chain_path: &Path,
     chain: &[CertificateDer<'static>],
 ) -> Result<Option<CertificateDer<'static>>, PkiError> {
     let Some(last) = chain.last() else {
         return Ok(None);
     };
-    let last = crate::pki::inspect::cert_info(last).map_err(|e| PkiError::Bundle(e.to_string()))?;
+    let malformed = |path: PathBuf| move |source| PkiError::CertMalformed { path, source };
+    let last = crate::pki::inspect::cert_info(last).map_err(malformed(chain_path.to_owned()))?;
     for root in read_certs(&pki.layout().trust())? {
         let info =
-            crate::pki::inspect::cert_info(&root).map_err(|e| PkiError::Bundle(e.to_string()))?;
+            crate::pki::inspect::cert_info(&root).map_err(malformed(pki.layout().trust()))?;
         if info.subject_key_id.is_some() && info.subject_key_id == last.authority_key_id {
             if info.fingerprint == last.fingerprint {
                 return Ok(None);

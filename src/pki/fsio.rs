@@ -12,6 +12,10 @@
 //! symlinked directory, so a link planted in the PKI cannot redirect a
 //! write (or a key read) elsewhere. Following symlinks to *public* files
 //! stays allowed: a Kubernetes volume is made of them.
+//!
+//! Long (about 650 lines, 70 of them tests) on purpose: every write, read of
+//! a secret and the lock share the same open flags and modes, and keeping
+//! the one path to disk in one file is what makes it reviewable.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};

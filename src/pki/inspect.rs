@@ -2,6 +2,10 @@
 //! files, PEM or DER, into plain structs the output layer prints. Also the
 //! one place that turns a parsed certificate into the fields the inventory
 //! records, so `issue` and `inspect` describe a certificate the same way.
+//!
+//! Long (about 650 lines) because it is one parser per artefact type
+//! (certificate, CSR, CRL, PKCS#12, key description) and their errors,
+//! each short, kept together so the fields they print agree.
 
 use std::net::IpAddr;
 
@@ -23,23 +27,67 @@ use crate::pki::time::from_unix;
 pub enum InspectError {
     /// Nothing in the file parses as a certificate, CSR, CRL or PKCS#12.
     #[error("the file is not a certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER){0}")]
-    Unrecognised(String),
+    Unrecognised(Unrecognised),
     /// A PEM block of a known type failed to parse.
     #[error("the {kind} in the file is malformed: {why}")]
     Malformed {
         /// The artefact type.
         kind: &'static str,
         /// The parser's complaint.
-        why: String,
+        why: Malformation,
     },
     /// The file looks like PKCS#12 but the password did not open it.
-    #[error("the PKCS#12 file could not be opened with the given password ({0})")]
-    Pkcs12(String),
+    #[error(
+        "the PKCS#12 file could not be opened with the given password (wrong password, or not a PKCS#12 file: {0})"
+    )]
+    Pkcs12(p12_keystore::error::Error),
     /// The file holds a private key, which `inspect` does not print.
     #[error(
         "the file holds a private key; inspect reads certificates, CSRs, CRLs and PKCS#12 files"
     )]
     PrivateKey,
+}
+
+/// What more [`InspectError::Unrecognised`] can say about the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unrecognised {
+    /// Nothing more.
+    Unknown,
+    /// PEM, but without a block `inspect` reads.
+    NoKnownPemBlock,
+    /// DER that may be PKCS#12 and no password was given.
+    MaybePkcs12,
+}
+
+impl std::fmt::Display for Unrecognised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unrecognised::Unknown => "",
+            Unrecognised::NoKnownPemBlock => {
+                " (no CERTIFICATE, CERTIFICATE REQUEST or X509 CRL block found)"
+            }
+            Unrecognised::MaybePkcs12 => {
+                "; if it is a PKCS#12 file, give its password with --password-file FILE or MTLSCTL_P12_PASSWORD"
+            }
+        })
+    }
+}
+
+/// Why an artefact is malformed ([`InspectError::Malformed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Malformation {
+    /// The PEM armour.
+    #[error(transparent)]
+    Pem(rustls_pki_types::pem::Error),
+    /// The DER inside.
+    #[error(transparent)]
+    Der(x509_parser::nom::Err<x509_parser::error::X509Error>),
+    /// Bytes after the certificate.
+    #[error("{0} bytes of trailing data")]
+    TrailingData(usize),
+    /// A name attribute that cannot be written back as DER.
+    #[error("a name attribute cannot be re-encoded: {0}")]
+    NameNotEncodable(x509_parser::asn1_rs::SerializeError),
 }
 
 /// A certificate's fields, as shown by `inspect` and recorded by `issue`.
@@ -204,7 +252,7 @@ pub fn inspect(bytes: &[u8], password: Option<&str>) -> Result<Inspected, Inspec
     if bytes.first() == Some(&0x30) {
         return inspect_pkcs12(bytes, password);
     }
-    Err(InspectError::Unrecognised(String::new()))
+    Err(InspectError::Unrecognised(Unrecognised::Unknown))
 }
 
 fn looks_like_pem(bytes: &[u8]) -> bool {
@@ -233,7 +281,7 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
         let next =
             rustls_pki_types::pem::from_buf(&mut reader).map_err(|e| InspectError::Malformed {
                 kind: "PEM data",
-                why: e.to_string(),
+                why: Malformation::Pem(e),
             })?;
         let Some((kind, der)) = next else { break };
         match kind {
@@ -242,7 +290,7 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
                 let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| {
                     InspectError::Malformed {
                         kind: "certificate request",
-                        why: e.to_string(),
+                        why: Malformation::Der(e),
                     }
                 })?;
                 return Ok(Inspected::Csr(csr_info(&csr)));
@@ -251,7 +299,7 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
                 let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|e| {
                     InspectError::Malformed {
                         kind: "CRL",
-                        why: e.to_string(),
+                        why: Malformation::Der(e),
                     }
                 })?;
                 crls.push(crl_info(&crl));
@@ -269,22 +317,19 @@ fn inspect_pem(bytes: &[u8]) -> Result<Inspected, InspectError> {
         if crate::pki::keys::is_encrypted_pem(bytes) {
             return Err(InspectError::PrivateKey);
         }
-        return Err(InspectError::Unrecognised(
-            " (no CERTIFICATE, CERTIFICATE REQUEST or X509 CRL block found)".into(),
-        ));
+        return Err(InspectError::Unrecognised(Unrecognised::NoKnownPemBlock));
     }
     Ok(Inspected::Certificates(certs))
 }
 
 fn inspect_pkcs12(bytes: &[u8], password: Option<&str>) -> Result<Inspected, InspectError> {
     use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
-    let store = KeyStore::from_pkcs12(bytes, password.unwrap_or(""), Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+    let store = KeyStore::from_pkcs12(bytes, password.unwrap_or(""), Pkcs12ImportPolicy::Relaxed)
+        .map_err(|e| {
         if password.is_none() {
-            InspectError::Unrecognised(
-                "; if it is a PKCS#12 file, give its password with --password-file FILE or MTLSCTL_P12_PASSWORD".into(),
-            )
+            InspectError::Unrecognised(Unrecognised::MaybePkcs12)
         } else {
-            InspectError::Pkcs12(format!("wrong password, or not a PKCS#12 file: {e}"))
+            InspectError::Pkcs12(e)
         }
     })?;
     let mut certificates = Vec::new();
@@ -309,19 +354,18 @@ fn inspect_pkcs12(bytes: &[u8], password: Option<&str>) -> Result<Inspected, Ins
 
 /// Parses one DER certificate into its fields.
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, InspectError> {
-    let malformed = |why: String| InspectError::Malformed {
+    let malformed = |why: Malformation| InspectError::Malformed {
         kind: "certificate",
         why,
     };
-    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed(e.to_string()))?;
+    let (rest, cert) =
+        X509Certificate::from_der(der).map_err(|e| malformed(Malformation::Der(e)))?;
     if !rest.is_empty() {
-        return Err(malformed(format!("{} bytes of trailing data", rest.len())));
+        return Err(malformed(Malformation::TrailingData(rest.len())));
     }
     let (key, key_type) = describe_key(cert.public_key());
-    let rfc4514 = |name| {
-        dn::rfc4514(name)
-            .map_err(|e| malformed(format!("a name attribute cannot be re-encoded: {e}")))
-    };
+    let rfc4514 =
+        |name| dn::rfc4514(name).map_err(|e| malformed(Malformation::NameNotEncodable(e)));
     let mut info = CertInfo {
         subject: cert.subject().to_string(),
         subject_rfc4514: rfc4514(cert.subject())?,

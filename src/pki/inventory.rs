@@ -20,6 +20,11 @@
 //! (a Kubernetes volume's `inventory.db -> ..data/inventory.db`), never for
 //! writers. It is created 0600, and SQLite gives its `-journal` the same
 //! mode.
+//!
+//! Long (about 1,060 lines) because the schema, its checks and every query
+//! are kept beside each other: a change to a table and to the queries that
+//! read it is one diff. A second backend would be the moment to split it
+//! (queries behind a trait, SQLite in its own file).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -31,6 +36,7 @@ use time::OffsetDateTime;
 use crate::pki::fsio::{FsError, Lock, LockError};
 use crate::pki::journal::JOURNAL_SCHEMA;
 use crate::pki::layout::Layout;
+use crate::pki::model::ParseError;
 use crate::pki::model::{
     CertName, DnValue, Fingerprint, KeyType, Profile, Role, Serial, Status, Validity,
 };
@@ -97,7 +103,7 @@ pub enum InventoryError {
         /// The inventory file.
         path: PathBuf,
         /// What is wrong with it.
-        why: String,
+        why: Corruption,
     },
     /// A newer mtlsctl wrote this inventory.
     #[error(
@@ -124,6 +130,78 @@ pub enum InventoryError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+}
+
+/// What is wrong with a damaged inventory ([`InventoryError::Corrupt`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Corruption {
+    /// SQLite found the file damaged, or not a database.
+    #[error(transparent)]
+    Sqlite(rusqlite::Error),
+    /// The file could not be opened to check its header.
+    #[error(transparent)]
+    Unreadable(std::io::Error),
+    /// Shorter than an SQLite header.
+    #[error("the file is only {0} bytes long")]
+    TooShort(u64),
+    /// No SQLite header.
+    #[error("it is not a SQLite database")]
+    NotSqlite,
+    /// The header describes another length than the file has.
+    #[error(
+        "it is {len} bytes long but its header describes {described} bytes (truncated or overwritten)"
+    )]
+    LengthMismatch {
+        /// The file's length.
+        len: u64,
+        /// The length its header describes.
+        described: u64,
+    },
+    /// An SQLite database of another application.
+    #[error("it is not an mtlsctl inventory (wrong application id)")]
+    WrongApplicationId,
+    /// A stored value that does not parse.
+    #[error("bad {what} '{value}': {source}")]
+    BadValue {
+        /// Which column: `serial`, `role`, `pending name`.
+        what: &'static str,
+        /// The value stored.
+        value: String,
+        /// Why it does not parse.
+        source: ParseError,
+    },
+    /// A certificate record with a field that does not parse.
+    #[error("record {serial}: bad {what}: {problem}")]
+    BadRecord {
+        /// The record's serial, as stored.
+        serial: String,
+        /// Which field.
+        what: &'static str,
+        /// Why it does not parse.
+        problem: FieldProblem,
+    },
+    /// A certificate record with a SAN that does not parse.
+    #[error("record {serial} has an unreadable SAN '{san}'")]
+    UnreadableSan {
+        /// The record's serial.
+        serial: Serial,
+        /// The SAN as stored (`DNS:…`, `IP:…`).
+        san: String,
+    },
+}
+
+/// Why a stored record field does not parse ([`Corruption::BadRecord`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FieldProblem {
+    /// A domain value.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The JSON list of SANs.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A lifetime in seconds that no validity can hold.
+    #[error("{0}")]
+    Lifetime(i64),
 }
 
 /// One certificate as the inventory records it.
@@ -224,7 +302,7 @@ pub(crate) fn classify(path: &Path, source: rusqlite::Error) -> InventoryError {
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
             InventoryError::Corrupt {
                 path: path.to_owned(),
-                why: source.to_string(),
+                why: Corruption::Sqlite(source),
             }
         }
         _ => InventoryError::Sqlite {
@@ -364,16 +442,14 @@ impl Inventory {
         if !path.is_file() {
             return Err(InventoryError::Missing(path));
         }
-        let corrupt = |why: String| InventoryError::Corrupt {
+        let corrupt = |why: Corruption| InventoryError::Corrupt {
             path: path.clone(),
             why,
         };
-        let (conn, app_id, version) = connected.map_err(|e| corrupt(e.to_string()))?;
+        let (conn, app_id, version) = connected.map_err(|e| corrupt(Corruption::Sqlite(e)))?;
         check_length(&path).map_err(corrupt)?;
         if app_id != APPLICATION_ID {
-            return Err(corrupt(
-                "it is not an mtlsctl inventory (wrong application id)".into(),
-            ));
+            return Err(corrupt(Corruption::WrongApplicationId));
         }
         if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(InventoryError::Version {
@@ -382,7 +458,7 @@ impl Inventory {
             });
         }
         conn.execute_batch("PRAGMA synchronous = FULL;")
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| corrupt(Corruption::Sqlite(e)))?;
         Ok(Inventory {
             conn,
             path,
@@ -417,7 +493,7 @@ impl Inventory {
     }
 
     /// A damaged-inventory error about this file.
-    pub(crate) fn corrupt(&self, why: String) -> InventoryError {
+    pub(crate) fn corrupt(&self, why: Corruption) -> InventoryError {
         InventoryError::Corrupt {
             path: self.path.clone(),
             why,
@@ -496,10 +572,7 @@ impl Inventory {
         let roles = self.all_roles()?;
         rows.into_iter()
             .map(|raw| {
-                let mut record = raw.into_record().map_err(|why| InventoryError::Corrupt {
-                    path: self.path.clone(),
-                    why,
-                })?;
+                let mut record = raw.into_record().map_err(|why| self.corrupt(why))?;
                 record.roles = roles.get(record.name.as_str()).cloned().unwrap_or_default();
                 Ok(record)
             })
@@ -615,11 +688,12 @@ impl Inventory {
         rows.into_iter()
             .map(|(serial, at, reason)| {
                 Ok(Revoked {
-                    serial: serial.parse().map_err(|e: crate::pki::model::ParseError| {
-                        InventoryError::Corrupt {
-                            path: self.path.clone(),
-                            why: format!("bad serial '{serial}': {e}"),
-                        }
+                    serial: serial.parse().map_err(|source| {
+                        self.corrupt(Corruption::BadValue {
+                            what: "serial",
+                            value: serial.clone(),
+                            source,
+                        })
                     })?,
                     revoked_at: from_unix(at),
                     reason,
@@ -643,9 +717,13 @@ impl Inventory {
             .map_err(|e| self.err(e))?;
         rows.into_iter()
             .map(|(g, serial)| {
-                let parsed: Serial = serial
-                    .parse()
-                    .map_err(|e| self.corrupt(format!("bad serial '{serial}': {e}")))?;
+                let parsed: Serial = serial.parse().map_err(|source| {
+                    self.corrupt(Corruption::BadValue {
+                        what: "serial",
+                        value: serial.clone(),
+                        source,
+                    })
+                })?;
                 Ok((g, parsed.to_be_bytes()))
             })
             .collect()
@@ -684,9 +762,12 @@ impl Inventory {
         for (serial, role) in pairs {
             let bytes = serial
                 .parse::<Serial>()
-                .map_err(|e| InventoryError::Corrupt {
-                    path: self.path.clone(),
-                    why: format!("bad serial '{serial}': {e}"),
+                .map_err(|source| {
+                    self.corrupt(Corruption::BadValue {
+                        what: "serial",
+                        value: serial.clone(),
+                        source,
+                    })
                 })?
                 .to_be_bytes();
             out.entry(bytes).or_default().push(role);
@@ -803,20 +884,19 @@ impl Inventory {
         roles
             .into_iter()
             .map(|r| {
-                r.parse()
-                    .map_err(|e: crate::pki::model::ParseError| InventoryError::Corrupt {
-                        path: self.path.clone(),
-                        why: format!("bad role '{r}': {e}"),
+                r.parse().map_err(|source| {
+                    self.corrupt(Corruption::BadValue {
+                        what: "role",
+                        value: r.clone(),
+                        source,
                     })
+                })
             })
             .collect()
     }
 
     fn finish(&self, raw: RawRecord) -> Result<Record, InventoryError> {
-        let mut record = raw.into_record().map_err(|why| InventoryError::Corrupt {
-            path: self.path.clone(),
-            why,
-        })?;
+        let mut record = raw.into_record().map_err(|why| self.corrupt(why))?;
         record.roles = self.roles(record.name.as_str())?;
         Ok(record)
     }
@@ -824,15 +904,15 @@ impl Inventory {
 
 /// Checks the SQLite header's page count against the file's length, which
 /// catches a truncated (or padded) file before SQLite trusts it.
-fn check_length(path: &Path) -> Result<(), String> {
+fn check_length(path: &Path) -> Result<(), Corruption> {
     use std::io::Read;
     let mut header = [0u8; 100];
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut file = std::fs::File::open(path).map_err(Corruption::Unreadable)?;
+    let len = file.metadata().map_err(Corruption::Unreadable)?.len();
     file.read_exact(&mut header)
-        .map_err(|_| format!("the file is only {len} bytes long"))?;
+        .map_err(|_| Corruption::TooShort(len))?;
     if &header[..16] != b"SQLite format 3\0" {
-        return Err("it is not a SQLite database".into());
+        return Err(Corruption::NotSqlite);
     }
     let page_size = match u16::from_be_bytes([header[16], header[17]]) {
         1 => 65_536,
@@ -844,10 +924,10 @@ fn check_length(path: &Path) -> Result<(), String> {
         header[28], header[29], header[30], header[31],
     ]));
     if change_counter == valid_for && pages > 0 && pages * page_size != len {
-        return Err(format!(
-            "it is {len} bytes long but its header describes {} bytes (truncated or overwritten)",
-            pages * page_size
-        ));
+        return Err(Corruption::LengthMismatch {
+            len,
+            described: pages * page_size,
+        });
     }
     Ok(())
 }
@@ -906,38 +986,53 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
 }
 
 impl RawRecord {
-    fn into_record(self) -> Result<Record, String> {
-        let bad = |what: &str, e: &dyn std::fmt::Display| {
-            format!("record {}: bad {what}: {e}", self.serial)
+    fn into_record(self) -> Result<Record, Corruption> {
+        let bad = |what: &'static str, problem: FieldProblem| Corruption::BadRecord {
+            serial: self.serial.clone(),
+            what,
+            problem,
         };
         Ok(Record {
-            serial: self.serial.parse().map_err(|e| bad("serial", &e))?,
-            name: self.name.parse().map_err(|e| bad("name", &e))?,
-            profile: self.profile.parse().map_err(|e| bad("profile", &e))?,
+            serial: self
+                .serial
+                .parse()
+                .map_err(|e| bad("serial", FieldProblem::Parse(e)))?,
+            name: self
+                .name
+                .parse()
+                .map_err(|e| bad("name", FieldProblem::Parse(e)))?,
+            profile: self
+                .profile
+                .parse()
+                .map_err(|e| bad("profile", FieldProblem::Parse(e)))?,
             key_type: self
                 .key_type
                 .as_deref()
                 .map(str::parse)
                 .transpose()
-                .map_err(|e| bad("key type", &e))?,
+                .map_err(|e| bad("key type", FieldProblem::Parse(e)))?,
             subject: self.subject.clone(),
-            cn: self.cn.parse().map_err(|e| bad("cn", &e))?,
+            cn: self
+                .cn
+                .parse()
+                .map_err(|e| bad("cn", FieldProblem::Parse(e)))?,
             org: self
                 .org
                 .as_deref()
                 .map(str::parse)
                 .transpose()
-                .map_err(|e| bad("org", &e))?,
+                .map_err(|e| bad("org", FieldProblem::Parse(e)))?,
             ou: self
                 .ou
                 .as_deref()
                 .map(str::parse)
                 .transpose()
-                .map_err(|e| bad("ou", &e))?,
+                .map_err(|e| bad("ou", FieldProblem::Parse(e)))?,
             lifetime: Validity::from_seconds(self.lifetime)
-                .ok_or_else(|| bad("lifetime", &self.lifetime))?,
+                .ok_or_else(|| bad("lifetime", FieldProblem::Lifetime(self.lifetime)))?,
             issuer: self.issuer.clone(),
-            sans: serde_json::from_str(&self.sans).map_err(|e| bad("SAN list", &e))?,
+            sans: serde_json::from_str(&self.sans)
+                .map_err(|e| bad("SAN list", FieldProblem::Json(e)))?,
             not_before: from_unix(self.not_before),
             not_after: from_unix(self.not_after),
             fingerprint: Fingerprint::from_stored(self.fingerprint.clone()),

@@ -6,6 +6,11 @@
 //! Signing happens before the PKI lock is taken (it is the slow part); the
 //! name check, the file writes, the inventory insert and the audit line then
 //! happen under the lock, so parallel `issue` processes never collide.
+//!
+//! Long (about 570 lines) because the three steps of an issuance (build the
+//! parameters from a profile, read and check a CSR, record and write under
+//! the lock) share the request and the record types; each is a few
+//! functions, in that order.
 
 use std::fs;
 use std::net::IpAddr;
@@ -31,7 +36,7 @@ use crate::pki::model::Serial;
 use crate::pki::model::{
     CertName, DnValue, DnsName, Email, KeyType, Profile, Role, SanUri, Validity,
 };
-use crate::pki::{Pki, PkiError};
+use crate::pki::{CsrProblem, Pki, PkiError};
 
 /// Where the certificate's key comes from.
 pub enum KeySource {
@@ -209,7 +214,10 @@ impl LeafSpec {
         let bad = |san: &str| {
             PkiError::Inventory(crate::pki::inventory::InventoryError::Corrupt {
                 path: PathBuf::from("inventory.db"),
-                why: format!("record {} has an unreadable SAN '{san}'", record.serial),
+                why: crate::pki::inventory::Corruption::UnreadableSan {
+                    serial: record.serial.clone(),
+                    san: san.to_owned(),
+                },
             })
         };
         for san in &record.sans {
@@ -273,9 +281,9 @@ pub fn sign(
             (None, params.signed_by(&spki, &issuer)?)
         }
     };
-    let info = cert_info(cert.der()).map_err(|e| PkiError::CaFile {
+    let info = cert_info(cert.der()).map_err(|source| PkiError::CertMalformed {
         path: pki.layout().leaf_cert(&spec.name),
-        why: e.to_string(),
+        source,
     })?;
     let mut chain_pem = cert.pem();
     for intermediate in &ca.chain {
@@ -523,7 +531,7 @@ fn read_csr(path: &Path) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8
         fsio::FsError::TooLarge { .. } => PkiError::CsrTooLarge(e),
         e => PkiError::CsrUnreadable {
             path: path.to_owned(),
-            why: e.to_string(),
+            why: CsrProblem::Read(e),
         },
     })?;
     parse_csr(&bytes, path)
@@ -536,23 +544,23 @@ pub fn parse_csr(
     bytes: &[u8],
     path: &Path,
 ) -> Result<(rcgen::SubjectPublicKeyInfo, KeyType, Vec<u8>), PkiError> {
-    let unreadable = |why: String| PkiError::CsrUnreadable {
+    let unreadable = |why: CsrProblem| PkiError::CsrUnreadable {
         path: path.to_owned(),
         why,
     };
     let bytes = normalise_pem(bytes);
     let der = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         CertificateSigningRequestDer::from_pem_slice(&bytes)
-            .map_err(|e| unreadable(format!("no CERTIFICATE REQUEST block: {e}")))?
+            .map_err(|e| unreadable(CsrProblem::NoPemBlock(e)))?
             .as_ref()
             .to_vec()
     } else {
         bytes
     };
     let (rest, csr) =
-        X509CertificationRequest::from_der(&der).map_err(|e| unreadable(e.to_string()))?;
+        X509CertificationRequest::from_der(&der).map_err(|e| unreadable(CsrProblem::Parse(e)))?;
     if !rest.is_empty() {
-        return Err(unreadable(format!("{} bytes of trailing data", rest.len())));
+        return Err(unreadable(CsrProblem::TrailingData(rest.len())));
     }
     let spki = &csr.certification_request_info.subject_pki;
     let (key, key_type) = describe_key(spki);
@@ -563,8 +571,8 @@ pub fn parse_csr(
     if crate::pki::inspect::csr_signature(&csr) != crate::pki::inspect::SignatureCheck::Valid {
         return Err(PkiError::CsrSignature(path.to_owned()));
     }
-    let public_key =
-        rcgen::SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| unreadable(e.to_string()))?;
+    let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki.raw)
+        .map_err(|e| unreadable(CsrProblem::PublicKey(e)))?;
     Ok((
         public_key,
         key_type,

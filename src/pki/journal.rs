@@ -16,7 +16,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use crate::pki::inventory::{Inventory, InventoryError, Record, classify};
+use crate::pki::inventory::{Corruption, Inventory, InventoryError, Record, classify};
 use crate::pki::layout::CaLevel;
 use crate::pki::model::{CertName, Serial};
 
@@ -197,12 +197,20 @@ impl Inventory {
         rows.into_iter()
             .map(|(serial, name)| {
                 Ok(Pending {
-                    serial: serial
-                        .parse()
-                        .map_err(|e| self.corrupt(format!("bad pending serial '{serial}': {e}")))?,
-                    name: name
-                        .parse()
-                        .map_err(|e| self.corrupt(format!("bad pending name '{name}': {e}")))?,
+                    serial: serial.parse().map_err(|source| {
+                        self.corrupt(Corruption::BadValue {
+                            what: "pending serial",
+                            value: serial.clone(),
+                            source,
+                        })
+                    })?,
+                    name: name.parse().map_err(|source| {
+                        self.corrupt(Corruption::BadValue {
+                            what: "pending name",
+                            value: name.clone(),
+                            source,
+                        })
+                    })?,
                 })
             })
             .collect()

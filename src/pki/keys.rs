@@ -47,7 +47,7 @@ pub enum KeyError {
     Generate(KeyType, rcgen::Error),
     /// The key file holds no PKCS#8 private key mtlsctl understands.
     #[error("the file holds no usable PKCS#8 private key ({0})")]
-    Malformed(String),
+    Malformed(#[source] MalformedKey),
     /// The key is encrypted and no passphrase was given.
     #[error("the key is encrypted and no passphrase was given")]
     PassphraseNeeded,
@@ -56,10 +56,58 @@ pub enum KeyError {
     WrongPassphrase,
     /// Encoding the key as PKCS#8 v1 failed.
     #[error("could not encode the key as PKCS#8: {0}")]
-    Encode(String),
+    Encode(#[source] Pkcs8Failure),
     /// Encrypting the key failed.
     #[error("could not encrypt the key: {0}")]
-    Encrypt(String),
+    Encrypt(#[source] EncryptFailure),
+}
+
+/// Why a key file holds no usable key ([`KeyError::Malformed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum MalformedKey {
+    /// An encrypted PEM key that is not UTF-8 text.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// The PEM armour does not decode.
+    #[error(transparent)]
+    Der(pkcs8::der::Error),
+    /// The encrypted PKCS#8 structure does not decode.
+    #[error(transparent)]
+    Pkcs8(pkcs8::Error),
+    /// No `PRIVATE KEY` PEM block.
+    #[error(transparent)]
+    Pem(rustls_pki_types::pem::Error),
+    /// The key decodes but the crypto library does not accept it.
+    #[error(transparent)]
+    Rejected(rcgen::Error),
+}
+
+/// Why a key could not be encoded as PKCS#8 ([`KeyError::Encode`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Pkcs8Failure {
+    /// The key's PKCS#8 structure.
+    #[error(transparent)]
+    Pkcs8(#[from] pkcs8::Error),
+    /// Its DER or PEM encoding.
+    #[error(transparent)]
+    Der(#[from] pkcs8::der::Error),
+}
+
+/// Why a key could not be encrypted ([`KeyError::Encrypt`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EncryptFailure {
+    /// The system's random number generator failed.
+    #[error("no randomness")]
+    NoRandomness,
+    /// PBES2 parameters or encryption failed.
+    #[error(transparent)]
+    Pkcs5(pkcs8::pkcs5::Error),
+    /// The encrypted key could not be encoded.
+    #[error(transparent)]
+    Pkcs8(pkcs8::Error),
+    /// The encrypted key could not be written as PEM.
+    #[error(transparent)]
+    Der(pkcs8::der::Error),
 }
 
 /// A private key with its signature algorithm. Deliberately not `Debug`.
@@ -94,11 +142,11 @@ impl SecretKey {
         let der = if is_encrypted_pem(pem) {
             let passphrase = passphrase.ok_or(KeyError::PassphraseNeeded)?;
             let text =
-                std::str::from_utf8(pem).map_err(|_| KeyError::Malformed("not UTF-8".into()))?;
-            let (_, doc) =
-                SecretDocument::from_pem(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
+                std::str::from_utf8(pem).map_err(|_| KeyError::Malformed(MalformedKey::NotUtf8))?;
+            let (_, doc) = SecretDocument::from_pem(text)
+                .map_err(|e| KeyError::Malformed(MalformedKey::Der(e)))?;
             let info = EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
-                .map_err(|e| KeyError::Malformed(e.to_string()))?;
+                .map_err(|e| KeyError::Malformed(MalformedKey::Pkcs8(e)))?;
             let plain = info
                 .decrypt(passphrase.bytes())
                 .map_err(|_| KeyError::WrongPassphrase)?;
@@ -106,21 +154,21 @@ impl SecretKey {
         } else {
             let key = Zeroizing::new(
                 PrivatePkcs8KeyDer::from_pem_slice(pem)
-                    .map_err(|e| KeyError::Malformed(e.to_string()))?,
+                    .map_err(|e| KeyError::Malformed(MalformedKey::Pem(e)))?,
             );
             Zeroizing::new(key.secret_pkcs8_der().to_vec())
         };
-        let pair =
-            KeyPair::try_from(der.as_slice()).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let pair = KeyPair::try_from(der.as_slice())
+            .map_err(|e| KeyError::Malformed(MalformedKey::Rejected(e)))?;
         Ok(Self { pair })
     }
 
     /// The key as PKCS#8 v1 DER (see the module header), zeroized on drop.
     pub fn pkcs8_v1_der(&self) -> Result<SecretDocument, KeyError> {
         let mut info = PrivateKeyInfoRef::try_from(self.pair.serialized_der())
-            .map_err(|e| KeyError::Encode(e.to_string()))?;
+            .map_err(|e| KeyError::Encode(e.into()))?;
         info.public_key = None;
-        SecretDocument::encode_msg(&info).map_err(|e| KeyError::Encode(e.to_string()))
+        SecretDocument::encode_msg(&info).map_err(|e| KeyError::Encode(e.into()))
     }
 
     /// PKCS#8 v1 PEM, encrypted with PBES2 when a passphrase is given.
@@ -129,22 +177,24 @@ impl SecretKey {
         let Some(passphrase) = passphrase else {
             return v1
                 .to_pem("PRIVATE KEY", LineEnding::LF)
-                .map_err(|e| KeyError::Encode(e.to_string()));
+                .map_err(|e| KeyError::Encode(e.into()));
         };
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
-        aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
+        aws_lc_rs::rand::fill(&mut salt)
+            .map_err(|_| KeyError::Encrypt(EncryptFailure::NoRandomness))?;
+        aws_lc_rs::rand::fill(&mut iv)
+            .map_err(|_| KeyError::Encrypt(EncryptFailure::NoRandomness))?;
         let params =
             pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv)
-                .map_err(|e| KeyError::Encrypt(e.to_string()))?;
-        let info = PrivateKeyInfoRef::try_from(v1.as_bytes())
-            .map_err(|e| KeyError::Encode(e.to_string()))?;
+                .map_err(|e| KeyError::Encrypt(EncryptFailure::Pkcs5(e)))?;
+        let info =
+            PrivateKeyInfoRef::try_from(v1.as_bytes()).map_err(|e| KeyError::Encode(e.into()))?;
         let doc = info
             .encrypt_with_params(params, passphrase.bytes())
-            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+            .map_err(|e| KeyError::Encrypt(EncryptFailure::Pkcs8(e)))?;
         doc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
-            .map_err(|e| KeyError::Encrypt(e.to_string()))
+            .map_err(|e| KeyError::Encrypt(EncryptFailure::Der(e)))
     }
 
     /// The rcgen key pair, for signing.

@@ -172,12 +172,13 @@ pub fn drift(
 
 /// The serials a CRL file lists, as big-endian bytes without leading zeros.
 fn listed_serials(path: &Path) -> Result<HashSet<Vec<u8>>, PkiError> {
-    let bytes =
-        fs::read(path).map_err(|e| ca::ca_file(path, format!("cannot read the CRL: {e}")))?;
-    let der = <rustls_pki_types::CertificateRevocationListDer as rustls_pki_types::pem::PemObject>::from_pem_slice(&bytes)
-        .map_err(|e| ca::ca_file(path, format!("not a PEM CRL: {e}")))?;
-    let (_, crl) = CertificateRevocationList::from_der(der.as_ref())
-        .map_err(|e| ca::ca_file(path, format!("not a CRL: {e}")))?;
+    let der = ca::read_crl(path)?;
+    let (_, crl) = CertificateRevocationList::from_der(der.as_ref()).map_err(|source| {
+        PkiError::CrlMalformed {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     Ok(crl
         .iter_revoked_certificates()
         .map(|r| {

@@ -16,12 +16,20 @@ pub enum SettingsError {
     #[error(transparent)]
     Io(#[from] FsError),
     /// The file is not valid TOML or has unknown or missing keys.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", source.message())]
     Syntax {
         /// The settings file.
         path: String,
-        /// What the TOML parser said.
-        message: String,
+        /// The TOML parser's error (its message is shown, not its snippet).
+        source: toml::de::Error,
+    },
+    /// The settings could not be written as TOML.
+    #[error("{path}: {source}")]
+    Encode {
+        /// The settings file.
+        path: String,
+        /// The TOML writer's error.
+        source: toml::ser::Error,
     },
     /// A value has the wrong form.
     #[error("{path}: {key}: {source}")]
@@ -143,9 +151,9 @@ impl Settings {
     /// in errors.
     pub fn parse(text: &str, shown: &str) -> Result<Self, SettingsError> {
         let shown = shown.to_owned();
-        let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Syntax {
+        let raw: RawSettings = toml::from_str(text).map_err(|source| SettingsError::Syntax {
             path: shown.clone(),
-            message: e.message().to_owned(),
+            source,
         })?;
         let value = |key: &'static str, source: ParseError| SettingsError::Value {
             path: shown.clone(),
@@ -212,9 +220,9 @@ impl Settings {
                 crl_lifetime: self.defaults.crl_lifetime.to_string(),
             },
         };
-        let body = toml::to_string(&raw).map_err(|e| SettingsError::Syntax {
+        let body = toml::to_string(&raw).map_err(|source| SettingsError::Encode {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source,
         })?;
         let text = format!(
             "# mtlsctl settings. Durations: 30s, 15m, 12h, 90d, 2w, 1y.\n\

@@ -79,6 +79,25 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("issue --json decodes")
     }
 
+    /// Runs the binary with `args` while another process (flock(1) from
+    /// util-linux) holds the PKI lock, with MTLSCTL_LOCK_TIMEOUT=1s.
+    pub fn output_while_locked(&self, args: &[&str]) -> std::io::Result<Output> {
+        let mut holder = std::process::Command::new("flock")
+            .arg(self.pki().join(".lock"))
+            .args(["-c", "sleep 5"])
+            .spawn()?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let out = self
+            .cmd()
+            .args(args)
+            .env("MTLSCTL_LOCK_TIMEOUT", "1s")
+            .output();
+        let killed = holder.kill();
+        holder.wait()?;
+        killed?;
+        out
+    }
+
     /// Hashes of every file in the PKI (but the lock file), to prove a failed
     /// command changed nothing.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {

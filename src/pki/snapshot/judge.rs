@@ -99,6 +99,10 @@ pub struct Peer {
     pub issuer: String,
     /// Subject CN.
     pub cn: Option<String>,
+    /// Subject O values.
+    pub orgs: Vec<String>,
+    /// Subject OU values.
+    pub org_units: Vec<String>,
     /// SANs as `DNS:…`, `IP:…`, `URI:…`, `email:…`.
     pub sans: Vec<String>,
     /// Lowercase hex serial.
@@ -138,6 +142,8 @@ impl Peer {
             subject: subject.into(),
             issuer: "CN=ca".into(),
             cn: None,
+            orgs: Vec::new(),
+            org_units: Vec::new(),
             sans: Vec::new(),
             serial: serial.into(),
             serial_bytes: Vec::new(),
@@ -188,6 +194,8 @@ impl<C> Snapshot<C> {
                 .next()
                 .and_then(|cn| cn.as_str().ok())
                 .map(str::to_owned),
+            orgs: texts(cert.subject().iter_organization()),
+            org_units: texts(cert.subject().iter_organizational_unit()),
             sans,
             serial_bytes: serial.to_be_bytes(),
             serial: serial.to_string(),
@@ -322,6 +330,15 @@ impl<C> Snapshot<C> {
             .map(|c| c.der().as_ref().to_vec())
             .collect())
     }
+}
+
+/// The text of each attribute (those that are not text are left out).
+fn texts<'a>(
+    attributes: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
+) -> Vec<String> {
+    attributes
+        .filter_map(|a| a.as_str().ok().map(str::to_owned))
+        .collect()
 }
 
 /// Lets any extended key usage through the chain check: usage is checked

@@ -49,8 +49,8 @@ pub struct AccessLine<'a> {
     pub bytes: Option<u64>,
     /// Time to the response head.
     pub duration: Duration,
-    /// The verified client.
-    pub identity: &'a ClientIdentity,
+    /// The verified client, if any.
+    pub identity: Option<&'a ClientIdentity>,
     /// `allow`, or the refusal reason.
     pub decision: Decision,
 }
@@ -104,11 +104,17 @@ fn format(line: &AccessLine<'_>, at: time::OffsetDateTime, out: &mut Vec<u8>) {
         micros / 1000,
         micros % 1000
     );
-    string(out, line.identity.cn.as_deref().unwrap_or(""));
+    let (cn, serial, fingerprint) = line.identity.map_or(("", "", ""), |id| {
+        (
+            id.cn.as_deref().unwrap_or(""),
+            id.serial.as_str(),
+            id.fingerprint.as_str(),
+        )
+    });
+    string(out, cn);
     let _ = write!(
         out,
-        ",\"client_serial\":\"{}\",\"client_fingerprint\":\"{}\",\"decision\":",
-        line.identity.serial, line.identity.fingerprint
+        ",\"client_serial\":\"{serial}\",\"client_fingerprint\":\"{fingerprint}\",\"decision\":"
     );
     string(out, line.decision.as_str());
     out.extend_from_slice(b",\"target\":\"mtlsctl::access\"}\n");
@@ -135,7 +141,7 @@ mod tests {
             status: 403,
             bytes: Some(12),
             duration: Duration::from_micros(1_234_567),
-            identity: &identity,
+            identity: Some(&identity),
             decision: Decision::Refuse(Refusal::Revoked),
         };
         let at = time::macros::datetime!(2026-11-29 07:05:09.000042 UTC);

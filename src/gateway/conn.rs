@@ -130,7 +130,7 @@ pub async fn serve_http1<S>(
         .min(options.header_timeout / 2);
     // Watched while parked too, so that a refusal seen with nothing in
     // flight leaves the connection for its next request's 403.
-    let refused = ctx.standing.refused(&ctx.identity, false);
+    let refused = ctx.standing.refused(ctx.identity.as_ref(), false);
     tokio::pin!(refused);
     let mut refusal_seen = false;
     loop {
@@ -171,7 +171,7 @@ pub async fn serve_http1<S>(
                     // A response in flight is cut (the client sees it
                     // truncated); with none, the next request gets a 403.
                     if ctx.activity.in_flight() > 0 {
-                        standing::log_cut(ctx.peer, &ctx.identity, "connection", &why);
+                        standing::log_cut(ctx.peer, ctx.identity.as_ref(), "connection", &why);
                         return;
                     }
                 }
@@ -242,7 +242,7 @@ pub async fn serve_http2<S>(
     let first = options.header_timeout.min(options.idle_timeout);
     let deadline = tokio::time::sleep(first);
     tokio::pin!(deadline);
-    let refused = ctx.standing.refused(&ctx.identity, false);
+    let refused = ctx.standing.refused(ctx.identity.as_ref(), false);
     tokio::pin!(refused);
     let mut refusal_seen = false;
     let mut closing = Closing::Open;
@@ -271,7 +271,7 @@ pub async fn serve_http2<S>(
                 // Streams in flight are cut at once; an idle connection
                 // stays, and its next request gets a 403 and GOAWAY.
                 if ctx.activity.in_flight() > 0 {
-                    standing::log_cut(ctx.peer, &ctx.identity, "connection", &why);
+                    standing::log_cut(ctx.peer, ctx.identity.as_ref(), "connection", &why);
                     return;
                 }
             }
@@ -333,7 +333,7 @@ fn closed_on_error(ctx: &ConnCtx, error: &hyper::Error) {
         target: "mtlsctl::gateway",
         message = "connection closed on an error",
         peer = %ctx.peer,
-        client_serial = %ctx.identity.serial,
+        client_serial = ctx.identity.as_ref().map_or("", |i| i.serial.as_str()),
         error = %error,
     );
 }

@@ -19,8 +19,10 @@ pub struct ConnCtx {
     pub peer: SocketAddr,
     /// TLS SNI, lowercased.
     pub sni: Option<String>,
-    /// The verified client.
-    pub identity: ClientIdentity,
+    /// The verified client; `None` for a client that presented no
+    /// certificate (allowed only when some route can be reached without
+    /// one: the handshake then asks without requiring).
+    pub identity: Option<ClientIdentity>,
     /// The identity headers, encoded once.
     pub headers: IdentityHeaders,
     /// Requests in flight and the last activity, for the idle deadlines.

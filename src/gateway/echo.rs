@@ -8,18 +8,19 @@ use crate::gateway::context::ConnCtx;
 use crate::gateway::identity::{EchoBody, EchoRequest};
 use crate::gateway::response::{Body, full};
 
-/// Answers with the connection's verified identity.
+/// Answers with the connection's verified identity (all null for a client
+/// without a certificate).
 pub fn respond(req: &Request<Incoming>, ctx: &ConnCtx, roles: &[String]) -> Response<Body> {
-    let id = &ctx.identity;
+    let id = ctx.identity.as_ref();
     let body = EchoBody {
-        verify: "SUCCESS",
-        subject: &id.subject,
-        issuer: &id.issuer,
-        cn: id.cn.as_deref(),
-        sans: &id.sans,
-        serial: &id.serial,
-        fingerprint_sha256: &id.fingerprint,
-        not_after: crate::pki::snapshot::time::rfc3339(id.not_after),
+        verify: if id.is_some() { "SUCCESS" } else { "NONE" },
+        subject: id.map(|id| id.subject.as_str()),
+        issuer: id.map(|id| id.issuer.as_str()),
+        cn: id.and_then(|id| id.cn.as_deref()),
+        sans: id.map_or(&[], |id| id.sans.as_slice()),
+        serial: id.map(|id| id.serial.as_str()),
+        fingerprint_sha256: id.map(|id| id.fingerprint.as_str()),
+        not_after: id.map(|id| crate::pki::snapshot::time::rfc3339(id.not_after)),
         roles,
         request: EchoRequest {
             method: req.method().to_string(),

@@ -112,42 +112,90 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
+/// Which identity header formats a route sends upstream (`headers =
+/// [...]` in gateway.toml). Forwarding headers are sent whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderFormats {
+    /// `X-Client-*` (verify result, DN, CN, serial, fingerprint, URI SANs,
+    /// roles).
+    pub x_client: bool,
+    /// RFC 9440 `Client-Cert` and `Client-Cert-Chain`.
+    pub rfc9440: bool,
+    /// Envoy's `X-Forwarded-Client-Cert`.
+    pub xfcc: bool,
+}
+
+impl HeaderFormats {
+    /// The default: `X-Client-*` and RFC 9440.
+    pub const DEFAULT: HeaderFormats = HeaderFormats {
+        x_client: true,
+        rfc9440: true,
+        xfcc: false,
+    };
+    /// None at all (a `client_auth = "none"` route).
+    pub const NONE: HeaderFormats = HeaderFormats {
+        x_client: false,
+        rfc9440: false,
+        xfcc: false,
+    };
+}
+
 /// The identity headers of one connection, encoded once after the
 /// handshake (base64 of the certificates included) and cloned per request.
 #[derive(Debug, Clone)]
 pub struct IdentityHeaders {
-    fixed: Vec<(HeaderName, HeaderValue)>,
+    x_client: Vec<(HeaderName, HeaderValue)>,
+    rfc9440: Vec<(HeaderName, HeaderValue)>,
+    xfcc: Option<HeaderValue>,
     forwarded_for: HeaderValue,
 }
 
 impl IdentityHeaders {
-    /// Encodes the headers for a verified client at `peer_ip` that
-    /// presented `certs` (leaf first).
+    /// Encodes the headers for a client at `peer_ip`: verified, having
+    /// presented `certs` (leaf first), or anonymous (`None`, no certs),
+    /// for which only `X-Client-Verify: NONE` is sent.
     pub fn new(
-        identity: &ClientIdentity,
+        identity: Option<&ClientIdentity>,
         certs: &[rustls::pki_types::CertificateDer<'_>],
         peer_ip: std::net::IpAddr,
     ) -> IdentityHeaders {
+        let forwarded_for = value_of(&peer_ip.to_string());
+        let Some(identity) = identity else {
+            return IdentityHeaders {
+                x_client: vec![(
+                    HeaderName::from_static("x-client-verify"),
+                    HeaderValue::from_static("NONE"),
+                )],
+                rfc9440: Vec::new(),
+                xfcc: None,
+                forwarded_for,
+            };
+        };
         let b64 = |der: &[u8]| {
             format!(
                 ":{}:",
                 base64::engine::general_purpose::STANDARD.encode(der)
             )
         };
-        let mut fixed = Vec::with_capacity(9);
-        let mut set = |name: &'static str, value: HeaderValue| {
-            fixed.push((HeaderName::from_static(name), value))
-        };
+        let mut rfc9440 = Vec::with_capacity(2);
         if let Some((leaf, chain)) = certs.split_first() {
-            set("client-cert", value_of(&b64(leaf)));
+            rfc9440.push((HeaderName::from_static("client-cert"), value_of(&b64(leaf))));
             if !chain.is_empty() {
                 let chain = chain.iter().map(|c| b64(c)).collect::<Vec<_>>();
-                set("client-cert-chain", value_of(&chain.join(", ")));
+                rfc9440.push((
+                    HeaderName::from_static("client-cert-chain"),
+                    value_of(&chain.join(", ")),
+                ));
             }
         }
+        let mut x_client = Vec::with_capacity(6);
+        let mut set = |name: &'static str, value: HeaderValue| {
+            x_client.push((HeaderName::from_static(name), value))
+        };
         set("x-client-verify", HeaderValue::from_static("SUCCESS"));
-        // RFC 4514 text is visible ASCII already (pki::dn writes every other
-        // byte as `\XX`); percent-encoding it would garble a literal `%`.
+        // RFC 4514 text is visible ASCII already (the DN writer escapes
+        // every other byte as `\XX`); percent-encoding it would garble a
+        // literal `%`.
         if let Ok(dn) = HeaderValue::from_str(&identity.subject) {
             set("x-client-dn", dn);
         }
@@ -168,21 +216,38 @@ impl IdentityHeaders {
             set("x-client-san-uri", header_value(&uris.join(",")));
         }
         IdentityHeaders {
-            fixed,
-            forwarded_for: value_of(&peer_ip.to_string()),
+            x_client,
+            rfc9440,
+            xfcc: None,
+            forwarded_for,
         }
     }
 
-    /// Adds the verified identity (RFC 9440 and `X-Client-*`), the roles
-    /// the current snapshot holds, and the forwarding headers.
-    pub fn add(&self, headers: &mut HeaderMap, roles: &[String]) {
-        for (name, value) in &self.fixed {
-            headers.insert(name.clone(), value.clone());
+    /// Adds the identity in the `formats` a route sends (with the roles
+    /// the current snapshot holds), and the forwarding headers.
+    pub fn add(&self, headers: &mut HeaderMap, roles: &[String], formats: HeaderFormats) {
+        if formats.x_client {
+            for (name, value) in &self.x_client {
+                headers.insert(name.clone(), value.clone());
+            }
+            if !roles.is_empty() {
+                headers.insert(
+                    HeaderName::from_static("x-client-roles"),
+                    value_of(&roles.join(",")),
+                );
+            }
         }
-        if !roles.is_empty() {
+        if formats.rfc9440 {
+            for (name, value) in &self.rfc9440 {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if formats.xfcc
+            && let Some(xfcc) = &self.xfcc
+        {
             headers.insert(
-                HeaderName::from_static("x-client-roles"),
-                value_of(&roles.join(",")),
+                HeaderName::from_static("x-forwarded-client-cert"),
+                xfcc.clone(),
             );
         }
         headers.insert(

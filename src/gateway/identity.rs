@@ -9,22 +9,24 @@ pub use crate::pki::snapshot::Peer as ClientIdentity;
 /// The identity echo's JSON body.
 #[derive(Debug, Serialize)]
 pub struct EchoBody<'a> {
-    /// Always `SUCCESS`: the echo only answers verified clients.
+    /// `SUCCESS` for a verified client, `NONE` for one without a
+    /// certificate (on a route that lets it in); the fields below are
+    /// then null.
     pub verify: &'static str,
     /// Subject DN, RFC 4514.
-    pub subject: &'a str,
+    pub subject: Option<&'a str>,
     /// Issuer DN, RFC 4514.
-    pub issuer: &'a str,
+    pub issuer: Option<&'a str>,
     /// CN.
     pub cn: Option<&'a str>,
     /// SANs.
     pub sans: &'a [String],
     /// Serial, lowercase hex.
-    pub serial: &'a str,
+    pub serial: Option<&'a str>,
     /// SHA-256 fingerprint.
-    pub fingerprint_sha256: &'a str,
+    pub fingerprint_sha256: Option<&'a str>,
     /// RFC 3339.
-    pub not_after: String,
+    pub not_after: Option<String>,
     /// Roles from the inventory.
     pub roles: &'a [String],
     /// The request as the gateway saw it.

@@ -190,12 +190,19 @@ async fn serve_connection(
     let (_, conn) = tls.get_ref();
     let sni = conn.server_name().map(str::to_ascii_lowercase);
     let peer_certs = conn.peer_certificates().unwrap_or(&[]);
-    let identity = tls::peer_of(peer_certs, &live.snapshot);
-    let Some(identity) = identity else {
-        handshake_log::failed(peer, "no_cert", "no client certificate".into());
-        return;
+    // No certificate gets this far only when the verifier let the client
+    // in without one (some route can be reached anonymously); a presented
+    // one was judged in the handshake.
+    let identity = if peer_certs.is_empty() {
+        None
+    } else {
+        let Some(identity) = tls::peer_of(peer_certs, &live.snapshot) else {
+            handshake_log::failed(peer, "untrusted", "unreadable client certificate".into());
+            return;
+        };
+        Some(identity)
     };
-    let identity_headers = headers::IdentityHeaders::new(&identity, peer_certs, peer.ip());
+    let identity_headers = headers::IdentityHeaders::new(identity.as_ref(), peer_certs, peer.ip());
     let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
     let ctx = Arc::new(ConnCtx {
         peer,

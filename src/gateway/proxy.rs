@@ -49,7 +49,7 @@ pub async fn handle(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok()),
         duration: start.elapsed(),
-        identity: &ctx.identity,
+        identity: ctx.identity.as_ref(),
         decision,
     });
     response
@@ -90,8 +90,15 @@ async fn decide(
         return (refuse(refusal, &message), Decision::Refuse(refusal));
     }
     let live = shared.load();
+    let Some(identity) = ctx.identity.as_ref() else {
+        let message = "this route needs a client certificate, and the connection presented none";
+        return (
+            refuse(Refusal::NoCert, message),
+            Decision::Refuse(Refusal::NoCert),
+        );
+    };
     if let Err(refused) = standing::check(
-        &ctx.identity,
+        identity,
         &live.snapshot,
         crate::pki::snapshot::time::now(),
         options.tls.stale_crl,
@@ -111,7 +118,7 @@ async fn decide(
     }
     // Borrowed from the snapshot, not copied: the guard is held until the
     // roles are written into the request (and the echo), no further.
-    let roles = live.snapshot.roles(&ctx.identity.serial_bytes);
+    let roles = live.snapshot.roles(&identity.serial_bytes);
     // The request's authority is the one checked against SNI; an
     // absolute-form target or HTTP/2 :authority replaces any Host sent
     // (RFC 9112 section 3.2.2), so the upstream sees the checked name.
@@ -126,7 +133,8 @@ async fn decide(
     let upgrade = headers::is_upgrade(req.headers());
     headers::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
-    ctx.headers.add(req.headers_mut(), roles);
+    ctx.headers
+        .add(req.headers_mut(), roles, headers::HeaderFormats::DEFAULT);
     let Some(upstream) = upstream else {
         return (echo::respond(&req, ctx, roles), Decision::Allow);
     };

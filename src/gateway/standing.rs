@@ -91,7 +91,12 @@ impl Standing {
     /// Resolves when `identity` is refused: at once when `now` is set and
     /// it already is, otherwise after a reload or at its notAfter. Pending
     /// forever for a client that stays in good standing.
-    pub async fn refused(&self, identity: &ClientIdentity, now: bool) -> Refused {
+    /// An anonymous client (`None`) has no standing to lose: pending
+    /// forever.
+    pub async fn refused(&self, identity: Option<&ClientIdentity>, now: bool) -> Refused {
+        let Some(identity) = identity else {
+            return std::future::pending().await;
+        };
         let mut generations = self.generations.clone();
         generations.borrow_and_update();
         if now && let Err(refused) = self.check_now(identity) {
@@ -129,12 +134,17 @@ fn until_expired(identity: &ClientIdentity) -> Duration {
 
 /// Logs a cut: the connection (or tunnel) of a client refused while it
 /// had something in flight.
-pub fn log_cut(peer: std::net::SocketAddr, identity: &ClientIdentity, what: &str, why: &Refused) {
+pub fn log_cut(
+    peer: std::net::SocketAddr,
+    identity: Option<&ClientIdentity>,
+    what: &str,
+    why: &Refused,
+) {
     tracing::warn!(
         target: "mtlsctl::gateway",
         message = "client refused on a live connection; cut",
         peer = %peer,
-        client_serial = %identity.serial,
+        client_serial = identity.map_or("", |i| i.serial.as_str()),
         cut = what,
         refusal = why.refusal.as_str(),
         reason = %why.message,

@@ -240,10 +240,10 @@ impl Upstream {
                         let mut upstream = TokioIo::new(upstream);
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
-                            refused = ctx.standing.refused(&ctx.identity, true) => {
+                            refused = ctx.standing.refused(ctx.identity.as_ref(), true) => {
                                 // Both ends are dropped: the client sees the
                                 // tunnel end without a close_notify.
-                                standing::log_cut(ctx.peer, &ctx.identity, "tunnel", &refused);
+                                standing::log_cut(ctx.peer, ctx.identity.as_ref(), "tunnel", &refused);
                             }
                         }
                     }

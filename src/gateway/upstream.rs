@@ -83,14 +83,19 @@ fn unusable((since, conn): &mut Idle, cx: &mut Context<'_>) -> bool {
 pub struct Upstream {
     /// `host:port` to connect to.
     address: String,
+    /// The URL's path without its trailing `/` (empty for none or `/`),
+    /// put before every request's path as nginx's `proxy_pass` without a
+    /// URI does.
+    prefix: String,
     idle: Arc<Pool>,
     timeout: Duration,
     connect_timeout: Duration,
 }
 
 impl Upstream {
-    /// An upstream at `base` (its authority; the path is ignored). Starts
-    /// the idle reaper, so it must be called within the runtime.
+    /// An upstream at `base`: its authority, and its path as a prefix of
+    /// every request's. Starts the idle reaper, so it must be called within
+    /// the runtime.
     pub fn new(base: Uri, options: &GatewayOptions) -> Upstream {
         let authority = base.authority().map_or("127.0.0.1", |a| a.as_str());
         let address = if base.port().is_some() {
@@ -98,10 +103,12 @@ impl Upstream {
         } else {
             format!("{authority}:80")
         };
+        let prefix = base.path().trim_end_matches('/').to_owned();
         let idle = Arc::new(Pool::default());
         tokio::spawn(reap(Arc::downgrade(&idle)));
         Upstream {
             address,
+            prefix,
             idle,
             timeout: options.upstream_timeout,
             connect_timeout: options.connect_timeout,
@@ -125,9 +132,16 @@ impl Upstream {
         // parsed again. proxy.rs has already put the checked authority
         // into Host.
         let target = std::mem::take(&mut parts.uri).into_parts();
-        let path = target
+        let mut path = target
             .path_and_query
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        if !self.prefix.is_empty() {
+            // The prefix came from a parsed URI and the path from a parsed
+            // request: their concatenation parses too.
+            if let Ok(prefixed) = format!("{}{}", self.prefix, path.as_str()).parse() {
+                path = prefixed;
+            }
+        }
         let mut out = Request::new(body);
         *out.method_mut() = std::mem::take(&mut parts.method);
         *out.version_mut() = Version::HTTP_11;

@@ -72,44 +72,26 @@ fn change(
 
 fn human(report: &RoleReport) -> String {
     let (done, already) = match report.change {
-        RoleChange::Grant => ("granted", "already held"),
-        RoleChange::Revoke => ("revoked", "not held"),
+        RoleChange::Grant => ("granted to", "already held"),
+        RoleChange::Revoke => ("revoked from", "not held"),
     };
+    let name = &report.name;
     let mut out = String::new();
     if !report.changed.is_empty() {
-        out.push_str(&format!(
-            "{done} {} to {}\n",
-            report
-                .changed
-                .iter()
-                .map(Role::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            report.name
-        ));
+        out.push_str(&format!("{} {done} {name}\n", joined(&report.changed)));
     }
     if !report.unchanged.is_empty() {
+        let it = if report.unchanged.len() == 1 {
+            "it"
+        } else {
+            "them"
+        };
         out.push_str(&format!(
-            "{}: {already} by {}; nothing changed for {}\n",
-            report
-                .unchanged
-                .iter()
-                .map(Role::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            report.name,
-            if report.unchanged.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            "{}: {already} by {name}; nothing changed for {it}\n",
+            joined(&report.unchanged)
         ));
     }
-    out.push_str(&format!(
-        "{} holds: {}\n",
-        report.name,
-        joined(&report.roles)
-    ));
+    out.push_str(&format!("{name} holds: {}\n", joined(&report.roles)));
     out
 }
 

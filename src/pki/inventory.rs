@@ -590,7 +590,7 @@ impl Inventory {
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        let roles = self.all_roles()?;
+        let roles = self.role_holders(None, None)?;
         rows.into_iter()
             .map(|raw| {
                 let mut record = raw.into_record().map_err(|why| self.corrupt(why))?;
@@ -977,26 +977,6 @@ impl Inventory {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         self.parse_roles(roles)
-    }
-
-    fn all_roles(&self) -> Result<BTreeMap<String, Vec<Role>>, InventoryError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, role FROM roles ORDER BY name, role")
-            .map_err(|e| self.err(e))?;
-        let pairs = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        let mut map: BTreeMap<String, Vec<Role>> = BTreeMap::new();
-        for (name, role) in pairs {
-            let role = self.parse_roles(vec![role])?;
-            map.entry(name).or_default().extend(role);
-        }
-        Ok(map)
     }
 
     fn parse_roles(&self, roles: Vec<String>) -> Result<Vec<Role>, InventoryError> {

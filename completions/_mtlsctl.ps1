@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Write a PKCS#12 or PEM bundle of a certificate and its key')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Would this PKI accept a certificate? If not, why (exit 3)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'CI gate: fail (exit 3) when anything expires within the window')
+            [CompletionResult]::new('role', 'role', [CompletionResultType]::ParameterValue, 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the mTLS gateway from the PKI (identity echo unless --upstream)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate man/ and completions/ under DIR (for maintainers)')
@@ -165,7 +166,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--validity', '--validity', [CompletionResultType]::ParameterName, 'Validity (default from mtlsctl.toml: 90d)')
             [CompletionResult]::new('--key-type', '--key-type', [CompletionResultType]::ParameterName, 'Key type (default from mtlsctl.toml: ecdsa-p256)')
             [CompletionResult]::new('--csr', '--csr', [CompletionResultType]::ParameterName, 'Sign this CSR (PEM or DER) instead of making a key; only its public key is used')
-            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Role kept in the inventory for gateway policies (repeatable)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Role for the name, for gateway policies (repeatable; a name issued again after a revocation holds only these; see `mtlsctl role`)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)')
             [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
@@ -318,6 +319,83 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'mtlsctl;role' {
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('grant', 'grant', [CompletionResultType]::ParameterValue, 'Give NAME these roles (roles it already holds are left as they are)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Take these roles from NAME (roles it does not hold are left as they are)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the names holding roles, one line per name')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mtlsctl;role;grant' {
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mtlsctl;role;revoke' {
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mtlsctl;role;list' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only this name (listed even when it holds no role)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Only names holding this role (their other roles are shown too)')
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mtlsctl;role;help' {
+            [CompletionResult]::new('grant', 'grant', [CompletionResultType]::ParameterValue, 'Give NAME these roles (roles it already holds are left as they are)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Take these roles from NAME (roles it does not hold are left as they are)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the names holding roles, one line per name')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mtlsctl;role;help;grant' {
+            break
+        }
+        'mtlsctl;role;help;revoke' {
+            break
+        }
+        'mtlsctl;role;help;list' {
+            break
+        }
+        'mtlsctl;role;help;help' {
+            break
+        }
         'mtlsctl;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port; the log says which)')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Forward verified requests to this http:// upstream (default: the identity echo)')
@@ -384,6 +462,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Write a PKCS#12 or PEM bundle of a certificate and its key')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Would this PKI accept a certificate? If not, why (exit 3)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'CI gate: fail (exit 3) when anything expires within the window')
+            [CompletionResult]::new('role', 'role', [CompletionResultType]::ParameterValue, 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the mTLS gateway from the PKI (identity echo unless --upstream)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate man/ and completions/ under DIR (for maintainers)')
@@ -437,6 +516,21 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             break
         }
         'mtlsctl;help;check' {
+            break
+        }
+        'mtlsctl;help;role' {
+            [CompletionResult]::new('grant', 'grant', [CompletionResultType]::ParameterValue, 'Give NAME these roles (roles it already holds are left as they are)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Take these roles from NAME (roles it does not hold are left as they are)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the names holding roles, one line per name')
+            break
+        }
+        'mtlsctl;help;role;grant' {
+            break
+        }
+        'mtlsctl;help;role;revoke' {
+            break
+        }
+        'mtlsctl;help;role;list' {
             break
         }
         'mtlsctl;help;serve' {

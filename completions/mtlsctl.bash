@@ -49,6 +49,9 @@ _mtlsctl() {
             mtlsctl,revoke)
                 cmd="mtlsctl__subcmd__revoke"
                 ;;
+            mtlsctl,role)
+                cmd="mtlsctl__subcmd__role"
+                ;;
             mtlsctl,rotate)
                 cmd="mtlsctl__subcmd__rotate"
                 ;;
@@ -124,6 +127,9 @@ _mtlsctl() {
             mtlsctl__subcmd__help,revoke)
                 cmd="mtlsctl__subcmd__help__subcmd__revoke"
                 ;;
+            mtlsctl__subcmd__help,role)
+                cmd="mtlsctl__subcmd__help__subcmd__role"
+                ;;
             mtlsctl__subcmd__help,rotate)
                 cmd="mtlsctl__subcmd__help__subcmd__rotate"
                 ;;
@@ -148,6 +154,39 @@ _mtlsctl() {
             mtlsctl__subcmd__help__subcmd__ca,show)
                 cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__show"
                 ;;
+            mtlsctl__subcmd__help__subcmd__role,grant)
+                cmd="mtlsctl__subcmd__help__subcmd__role__subcmd__grant"
+                ;;
+            mtlsctl__subcmd__help__subcmd__role,list)
+                cmd="mtlsctl__subcmd__help__subcmd__role__subcmd__list"
+                ;;
+            mtlsctl__subcmd__help__subcmd__role,revoke)
+                cmd="mtlsctl__subcmd__help__subcmd__role__subcmd__revoke"
+                ;;
+            mtlsctl__subcmd__role,grant)
+                cmd="mtlsctl__subcmd__role__subcmd__grant"
+                ;;
+            mtlsctl__subcmd__role,help)
+                cmd="mtlsctl__subcmd__role__subcmd__help"
+                ;;
+            mtlsctl__subcmd__role,list)
+                cmd="mtlsctl__subcmd__role__subcmd__list"
+                ;;
+            mtlsctl__subcmd__role,revoke)
+                cmd="mtlsctl__subcmd__role__subcmd__revoke"
+                ;;
+            mtlsctl__subcmd__role__subcmd__help,grant)
+                cmd="mtlsctl__subcmd__role__subcmd__help__subcmd__grant"
+                ;;
+            mtlsctl__subcmd__role__subcmd__help,help)
+                cmd="mtlsctl__subcmd__role__subcmd__help__subcmd__help"
+                ;;
+            mtlsctl__subcmd__role__subcmd__help,list)
+                cmd="mtlsctl__subcmd__role__subcmd__help__subcmd__list"
+                ;;
+            mtlsctl__subcmd__role__subcmd__help,revoke)
+                cmd="mtlsctl__subcmd__role__subcmd__help__subcmd__revoke"
+                ;;
             *)
                 ;;
         esac
@@ -155,7 +194,7 @@ _mtlsctl() {
 
     case "${cmd}" in
         mtlsctl)
-            opts="-q -y -h -V --pki --json --quiet --yes --help --version ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help"
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,7 +532,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help)
-            opts="ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help"
+            opts="ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,6 +755,62 @@ _mtlsctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mtlsctl__subcmd__help__subcmd__role)
+            opts="grant revoke list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__role__subcmd__grant)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__role__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__role__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mtlsctl__subcmd__help__subcmd__rotate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -905,6 +1000,156 @@ _mtlsctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role)
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version grant revoke list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__grant)
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__help)
+            opts="grant revoke list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__help__subcmd__grant)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__list)
+            opts="-q -y -h -V --name --role --pki --json --quiet --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__role__subcmd__revoke)
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --pki)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand bundle 'Write a PKCS#12 or PEM bundle of a certificate and its key'
             cand verify 'Would this PKI accept a certificate? If not, why (exit 3)'
             cand check 'CI gate: fail (exit 3) when anything expires within the window'
+            cand role 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
             cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
             cand completions 'Print a shell completion script'
             cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
@@ -150,7 +151,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand --validity 'Validity (default from mtlsctl.toml: 90d)'
             cand --key-type 'Key type (default from mtlsctl.toml: ecdsa-p256)'
             cand --csr 'Sign this CSR (PEM or DER) instead of making a key; only its public key is used'
-            cand --role 'Role kept in the inventory for gateway policies (repeatable)'
+            cand --role 'Role for the name, for gateway policies (repeatable; a name issued again after a revocation holds only these; see `mtlsctl role`)'
             cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
             cand --pki 'The PKI directory'
             cand --json 'Print one JSON document on stdout instead of tables'
@@ -293,6 +294,74 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mtlsctl;role'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand grant 'Give NAME these roles (roles it already holds are left as they are)'
+            cand revoke 'Take these roles from NAME (roles it does not hold are left as they are)'
+            cand list 'List the names holding roles, one line per name'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;role;grant'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;role;revoke'= {
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;role;list'= {
+            cand --name 'Only this name (listed even when it holds no role)'
+            cand --role 'Only names holding this role (their other roles are shown too)'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mtlsctl;role;help'= {
+            cand grant 'Give NAME these roles (roles it already holds are left as they are)'
+            cand revoke 'Take these roles from NAME (roles it does not hold are left as they are)'
+            cand list 'List the names holding roles, one line per name'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mtlsctl;role;help;grant'= {
+        }
+        &'mtlsctl;role;help;revoke'= {
+        }
+        &'mtlsctl;role;help;list'= {
+        }
+        &'mtlsctl;role;help;help'= {
+        }
         &'mtlsctl;serve'= {
             cand --listen 'Address to listen on (port 0 picks a free port; the log says which)'
             cand --upstream 'Forward verified requests to this http:// upstream (default: the identity echo)'
@@ -356,6 +425,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand bundle 'Write a PKCS#12 or PEM bundle of a certificate and its key'
             cand verify 'Would this PKI accept a certificate? If not, why (exit 3)'
             cand check 'CI gate: fail (exit 3) when anything expires within the window'
+            cand role 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
             cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
             cand completions 'Print a shell completion script'
             cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
@@ -394,6 +464,17 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
         &'mtlsctl;help;verify'= {
         }
         &'mtlsctl;help;check'= {
+        }
+        &'mtlsctl;help;role'= {
+            cand grant 'Give NAME these roles (roles it already holds are left as they are)'
+            cand revoke 'Take these roles from NAME (roles it does not hold are left as they are)'
+            cand list 'List the names holding roles, one line per name'
+        }
+        &'mtlsctl;help;role;grant'= {
+        }
+        &'mtlsctl;help;role;revoke'= {
+        }
+        &'mtlsctl;help;role;list'= {
         }
         &'mtlsctl;help;serve'= {
         }

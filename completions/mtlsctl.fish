@@ -41,6 +41,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "rotate" -d 'New key
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "bundle" -d 'Write a PKCS#12 or PEM bundle of a certificate and its key'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "verify" -d 'Would this PKI accept a certificate? If not, why (exit 3)'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "check" -d 'CI gate: fail (exit 3) when anything expires within the window'
+complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "role" -d 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "serve" -d 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "generate-docs" -d 'Regenerate man/ and completions/ under DIR (for maintainers)'
@@ -108,7 +109,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l email -d 'Emai
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l validity -d 'Validity (default from mtlsctl.toml: 90d)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l key-type -d 'Key type (default from mtlsctl.toml: ecdsa-p256)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l csr -d 'Sign this CSR (PEM or DER) instead of making a key; only its public key is used' -r -F
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l role -d 'Role kept in the inventory for gateway policies (repeatable)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l role -d 'Role for the name, for gateway policies (repeatable; a name issued again after a revocation holds only these; see `mtlsctl role`)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l passphrase-file -d 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l pki -d 'The PKI directory' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l json -d 'Print one JSON document on stdout instead of tables'
@@ -197,6 +198,40 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand check" -s q -l quiet -d 
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand check" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand check" -s h -l help -d 'Print help'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand check" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -f -a "grant" -d 'Give NAME these roles (roles it already holds are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -f -a "revoke" -d 'Take these roles from NAME (roles it does not hold are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -f -a "list" -d 'List the names holding roles, one line per name'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and not __fish_seen_subcommand_from grant revoke list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -s h -l help -d 'Print help'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from grant" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -l name -d 'Only this name (listed even when it holds no role)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -l role -d 'Only names holding this role (their other roles are shown too)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "grant" -d 'Give NAME these roles (roles it already holds are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Take these roles from NAME (roles it does not hold are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the names holding roles, one line per name'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the log says which)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream -d 'Forward verified requests to this http:// upstream (default: the identity echo)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l server-name -d 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)' -r
@@ -231,22 +266,26 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand generate-docs" -s q -l q
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand generate-docs" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "ca" -d 'Create and manage the certificate authority'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "issue" -d 'Issue a certificate (key, cert and chain written under certs/NAME/)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "list" -d 'List the certificates in the inventory'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "show" -d 'Show one certificate from the inventory by name or serial'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "inspect" -d 'Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "revoke" -d 'Revoke a certificate and re-sign its CA\'s CRL at once'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "crl" -d 'Re-sign every CRL now (cron, before nextUpdate), or export them'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "rotate" -d 'New key and certificate with the same identity, for one name or all'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "bundle" -d 'Write a PKCS#12 or PEM bundle of a certificate and its key'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "verify" -d 'Would this PKI accept a certificate? If not, why (exit 3)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "check" -d 'CI gate: fail (exit 3) when anything expires within the window'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "serve" -d 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "generate-docs" -d 'Regenerate man/ and completions/ under DIR (for maintainers)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check serve completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "ca" -d 'Create and manage the certificate authority'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "issue" -d 'Issue a certificate (key, cert and chain written under certs/NAME/)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "list" -d 'List the certificates in the inventory'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "show" -d 'Show one certificate from the inventory by name or serial'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "inspect" -d 'Describe any certificate, chain, CSR, CRL or PKCS#12 file (PEM or DER)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "revoke" -d 'Revoke a certificate and re-sign its CA\'s CRL at once'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "crl" -d 'Re-sign every CRL now (cron, before nextUpdate), or export them'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "rotate" -d 'New key and certificate with the same identity, for one name or all'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "bundle" -d 'Write a PKCS#12 or PEM bundle of a certificate and its key'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "verify" -d 'Would this PKI accept a certificate? If not, why (exit 3)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "check" -d 'CI gate: fail (exit 3) when anything expires within the window'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "role" -d 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "serve" -d 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "generate-docs" -d 'Regenerate man/ and completions/ under DIR (for maintainers)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and not __fish_seen_subcommand_from ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "init" -d 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "show" -d 'Show the CA generations and their certificates'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "rotate" -d 'Start a new CA generation: a new intermediate, or with --root a new root'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "retire" -d 'Take an old generation out of service (trust.pem, CRLs)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "grant" -d 'Give NAME these roles (roles it already holds are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "revoke" -d 'Take these roles from NAME (roles it does not hold are left as they are)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "list" -d 'List the names holding roles, one line per name'

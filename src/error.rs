@@ -274,10 +274,12 @@ fn pki_exit_code(e: &PkiError) -> i32 {
         PkiError::NotFound(_)
         | PkiError::NotAPki(_)
         | PkiError::UnknownCert(_)
+        | PkiError::UnknownName(_)
         | PkiError::UnknownGeneration(_) => exit::NOT_FOUND,
         PkiError::AlreadyExists(_)
         | PkiError::NameTaken { .. }
         | PkiError::RotateRevoked { .. }
+        | PkiError::GrantToRevoked { .. }
         | PkiError::BundleRevoked(_)
         | PkiError::AlreadyRetired(_)
         | PkiError::GenerationInUse { .. }

@@ -66,6 +66,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// CI gate: fail (exit 3) when anything expires within the window.
     Check(CheckArgs),
+    /// Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles).
+    #[command(subcommand, long_about = ROLE_ABOUT)]
+    Role(RoleCommand),
     /// Run the mTLS gateway from the PKI (identity echo unless --upstream).
     Serve(ServeArgs),
     /// Print a shell completion script.
@@ -73,6 +76,49 @@ pub enum Command {
     /// Regenerate man/ and completions/ under DIR (for maintainers).
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
+}
+
+/// The long help of `role`: what a role is attached to, and when it goes.
+const ROLE_ABOUT: &str = "\
+Grant, revoke and list the roles a name holds.
+
+Roles belong to the inventory NAME and are given to its current
+certificate: a running gateway applies a change within a second, open
+connections included (X-Client-Roles, `role:` allow rules). `rotate`
+keeps them; revoking the name's current certificate removes them, so
+issuing the name again starts with exactly its --role list. A certificate
+rotated away or revoked carries no roles.";
+
+/// `role` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give NAME these roles (roles it already holds are left as they are).
+    Grant(RoleChangeArgs),
+    /// Take these roles from NAME (roles it does not hold are left as they are).
+    Revoke(RoleChangeArgs),
+    /// List the names holding roles, one line per name.
+    List(RoleListArgs),
+}
+
+/// `role grant` and `role revoke`.
+#[derive(Debug, Args)]
+pub struct RoleChangeArgs {
+    /// The certificate name.
+    pub name: CertName,
+    /// The roles: 1-64 characters of letters, digits, '.', '_', '-', ':' and '/'.
+    #[arg(required = true, value_name = "ROLE")]
+    pub roles: Vec<Role>,
+}
+
+/// `role list`.
+#[derive(Debug, Args)]
+pub struct RoleListArgs {
+    /// Only this name (listed even when it holds no role).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<CertName>,
+    /// Only names holding this role (their other roles are shown too).
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<Role>,
 }
 
 /// `completions`.
@@ -402,7 +448,7 @@ pub struct IssueArgs {
     /// Sign this CSR (PEM or DER) instead of making a key; only its public key is used.
     #[arg(long, value_name = "FILE")]
     pub csr: Option<PathBuf>,
-    /// Role kept in the inventory for gateway policies (repeatable).
+    /// Role for the name, for gateway policies (repeatable; a name issued again after a revocation holds only these; see `mtlsctl role`).
     #[arg(long, value_name = "ROLE")]
     pub role: Vec<Role>,
     /// CA passphrase source.

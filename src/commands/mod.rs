@@ -10,6 +10,7 @@ mod inspect;
 mod issue;
 mod list;
 mod revoke;
+mod role;
 mod rotate;
 mod serve;
 mod show;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Bundle(args) => bundle::run(&cli.pki, args, printer, cli.yes),
         Command::Verify(args) => verify::run(&cli.pki, args, printer),
         Command::Check(args) => check::run(&cli.pki, args, printer),
+        Command::Role(command) => role::run(&cli.pki, command, printer),
         Command::Serve(args) => serve::run(&cli.pki, args, printer),
         Command::Completions(args) => {
             let mut text = Vec::new();

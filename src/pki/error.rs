@@ -40,6 +40,17 @@ pub enum PkiError {
     /// No certificate has that name or serial.
     #[error("no certificate named or with serial '{0}' in the inventory")]
     UnknownCert(String),
+    /// `role` of a name the inventory has no current certificate for.
+    #[error("no certificate named '{0}' in the inventory")]
+    UnknownName(CertName),
+    /// `role grant` to a name whose current certificate is revoked.
+    #[error("'{name}' (serial {serial}) is revoked; a revoked name holds no roles")]
+    GrantToRevoked {
+        /// The name.
+        name: CertName,
+        /// Its current certificate's serial.
+        serial: Serial,
+    },
     /// No CA generation with that number.
     #[error("there is no CA generation {0}")]
     UnknownGeneration(u32),
@@ -271,6 +282,12 @@ impl PkiError {
                 "pick a name with a letter past f or a separator, e.g. `svc-{name}`; `serial:HEX` always means a serial"
             ),
             PkiError::UnknownCert(_) => "run `mtlsctl list` to see the names and serials this PKI holds".into(),
+            PkiError::UnknownName(name) => format!(
+                "run `mtlsctl role list` or `mtlsctl list` to see the names, or `mtlsctl issue {name} --role ROLE` to issue it"
+            ),
+            PkiError::GrantToRevoked { name, .. } => format!(
+                "issue it again with its roles: `mtlsctl issue {name} --role ROLE`"
+            ),
             PkiError::UnknownGeneration(_) => "run `mtlsctl ca show` to see the CA generations".into(),
             PkiError::RetireCurrent(_) => {
                 "run `mtlsctl ca rotate` (or `ca rotate --root`) first, then retire the old generation".into()

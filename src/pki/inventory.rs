@@ -247,8 +247,29 @@ pub struct Record {
     pub revoked_at: Option<OffsetDateTime>,
     /// The RFC 5280 reason given on revocation.
     pub revocation_reason: Option<String>,
-    /// Roles held by its name.
+    /// Roles held by its name, on the name's current certificate only (an
+    /// older certificate of the name holds none).
     pub roles: Vec<Role>,
+}
+
+/// What [`Inventory::live_identities`] returns: for each unrevoked,
+/// unexpired certificate (serial as big-endian bytes), its name, and the
+/// roles of those that are current.
+#[derive(Debug, Default)]
+pub struct LiveIdentities {
+    /// The inventory name of each certificate.
+    pub names: HashMap<Vec<u8>, String>,
+    /// The roles of each current certificate whose name holds some, sorted.
+    pub roles: HashMap<Vec<u8>, Vec<String>>,
+}
+
+/// Which way [`Inventory::change_roles`] changes a name's roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Add roles (`role grant`).
+    Grant,
+    /// Remove roles (`role revoke`).
+    Revoke,
 }
 
 /// A revoked certificate as a CRL lists it.
@@ -569,11 +590,13 @@ impl Inventory {
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        let roles = self.all_roles()?;
+        let roles = self.role_holders(None, None)?;
         rows.into_iter()
             .map(|raw| {
                 let mut record = raw.into_record().map_err(|why| self.corrupt(why))?;
-                record.roles = roles.get(record.name.as_str()).cloned().unwrap_or_default();
+                if record.current {
+                    record.roles = roles.get(record.name.as_str()).cloned().unwrap_or_default();
+                }
                 Ok(record)
             })
             .collect()
@@ -744,23 +767,36 @@ impl Inventory {
             .collect())
     }
 
-    /// Roles by certificate serial (big-endian bytes, no leading zeros), for
-    /// every certificate whose name holds roles.
-    pub fn roles_by_serial(&self) -> Result<HashMap<Vec<u8>, Vec<String>>, InventoryError> {
+    /// The inventory name of every certificate that is neither revoked nor
+    /// expired at `now`, and the roles of those that are their name's
+    /// current certificate, keyed by serial (big-endian bytes, no leading
+    /// zeros), in one query. A rotated-away or revoked certificate carries
+    /// no roles: the gateway gives roles only to the certificate
+    /// `certs/NAME/` holds.
+    pub fn live_identities(&self, now: OffsetDateTime) -> Result<LiveIdentities, InventoryError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT c.serial, r.role FROM certificates c JOIN roles r ON r.name = c.name ORDER BY r.role")
+            .prepare(
+                "SELECT c.serial, c.name, r.role FROM certificates c
+                 LEFT JOIN roles r ON c.current = 1 AND r.name = c.name
+                 WHERE c.revoked_at IS NULL AND c.not_after >= ?1
+                 ORDER BY c.serial, r.role",
+            )
             .map_err(|e| self.err(e))?;
-        let pairs = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        let rows = stmt
+            .query_map(params![now.unix_timestamp()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        let mut out: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
-        for (serial, role) in pairs {
-            let bytes = serial
+        let mut out = LiveIdentities::default();
+        for (serial, name, role) in rows {
+            let mut bytes = serial
                 .parse::<Serial>()
                 .map_err(|source| {
                     self.corrupt(Corruption::BadValue {
@@ -770,9 +806,92 @@ impl Inventory {
                     })
                 })?
                 .to_be_bytes();
-            out.entry(bytes).or_default().push(role);
+            // A serial's DER integer may carry a leading zero octet; the
+            // gateway looks serials up without it.
+            let zeros = bytes.iter().take_while(|b| **b == 0).count();
+            bytes.drain(..zeros);
+            if let Some(role) = role {
+                out.roles.entry(bytes.clone()).or_default().push(role);
+            }
+            out.names.entry(bytes).or_insert(name);
         }
         Ok(out)
+    }
+
+    /// Every name that holds roles, with them, optionally only `name` and
+    /// only names holding `role`; by name.
+    pub fn role_holders(
+        &self,
+        name: Option<&CertName>,
+        role: Option<&Role>,
+    ) -> Result<BTreeMap<String, Vec<Role>>, InventoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, role FROM roles
+                 WHERE (?1 IS NULL OR name = ?1)
+                   AND (?2 IS NULL OR name IN (SELECT name FROM roles WHERE role = ?2))
+                 ORDER BY name, role",
+            )
+            .map_err(|e| self.err(e))?;
+        let pairs = stmt
+            .query_map(
+                params![name.map(CertName::as_str), role.map(Role::as_str)],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut map: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+        for (name, role) in pairs {
+            let role = self.parse_roles(vec![role])?;
+            map.entry(name).or_default().extend(role);
+        }
+        Ok(map)
+    }
+
+    /// Grants (`grant`) or takes away roles of `name`, in one transaction
+    /// with the audit line `audit` builds from the roles that changed.
+    /// Roles already held (granting) or not held (revoking) are left
+    /// alone; when none changed, nothing is written and the result is
+    /// empty.
+    pub fn change_roles(
+        &mut self,
+        name: &CertName,
+        change: RoleChange,
+        roles: &[Role],
+        audit: impl FnOnce(&[Role]) -> String,
+    ) -> Result<Vec<Role>, InventoryError> {
+        let path = self.path.clone();
+        let sql = |source| classify(&path, source);
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut changed = Vec::new();
+        for role in roles {
+            let n = match change {
+                RoleChange::Grant => tx.execute(
+                    "INSERT OR IGNORE INTO roles (name, role) VALUES (?1, ?2)",
+                    params![name.as_str(), role.as_str()],
+                ),
+                RoleChange::Revoke => tx.execute(
+                    "DELETE FROM roles WHERE name = ?1 AND role = ?2",
+                    params![name.as_str(), role.as_str()],
+                ),
+            }
+            .map_err(sql)?;
+            if n > 0 {
+                changed.push(role.clone());
+            }
+        }
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        tx.execute(
+            "INSERT INTO audit_outbox (line) VALUES (?1)",
+            params![audit(&changed)],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(changed)
     }
 
     /// Every CA generation, oldest first.
@@ -860,26 +979,6 @@ impl Inventory {
         self.parse_roles(roles)
     }
 
-    fn all_roles(&self) -> Result<BTreeMap<String, Vec<Role>>, InventoryError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, role FROM roles ORDER BY name, role")
-            .map_err(|e| self.err(e))?;
-        let pairs = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        let mut map: BTreeMap<String, Vec<Role>> = BTreeMap::new();
-        for (name, role) in pairs {
-            let role = self.parse_roles(vec![role])?;
-            map.entry(name).or_default().extend(role);
-        }
-        Ok(map)
-    }
-
     fn parse_roles(&self, roles: Vec<String>) -> Result<Vec<Role>, InventoryError> {
         roles
             .into_iter()
@@ -897,7 +996,9 @@ impl Inventory {
 
     fn finish(&self, raw: RawRecord) -> Result<Record, InventoryError> {
         let mut record = raw.into_record().map_err(|why| self.corrupt(why))?;
-        record.roles = self.roles(record.name.as_str())?;
+        if record.current {
+            record.roles = self.roles(record.name.as_str())?;
+        }
         Ok(record)
     }
 }

@@ -101,7 +101,9 @@ impl Inventory {
     }
 
     /// Makes a pending certificate current for its name (its files are in
-    /// place), with its roles and audit line, in one transaction.
+    /// place), with its audit line, in one transaction. An issue sets the
+    /// name's roles to the ones it recorded; a rotation (replacing an
+    /// unrevoked certificate) leaves the name's roles as they are.
     pub fn finish_issue(
         &mut self,
         serial: &Serial,
@@ -120,6 +122,23 @@ impl Inventory {
             .map_err(sqlite)?;
         let Some((name, replaces, roles)) = row else {
             return Ok(());
+        };
+        // A rotation (the certificate replaced is not revoked) keeps the
+        // name's roles as they are now, whatever the rotation read before
+        // it took the lock. An issue (a new name, or a name whose
+        // certificate was revoked) starts with exactly the roles it asked
+        // for: nothing left over from an earlier holder of the name.
+        let rotation = match &replaces {
+            Some(old) => tx
+                .query_row(
+                    "SELECT revoked_at IS NULL FROM certificates WHERE serial = ?1",
+                    params![old],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()
+                .map_err(sqlite)?
+                .unwrap_or(false),
+            None => false,
         };
         if let Some(old) = replaces {
             tx.execute(
@@ -140,7 +159,11 @@ impl Inventory {
             params![serial.as_str()],
         )
         .map_err(sqlite)?;
-        for role in roles.split_whitespace() {
+        if !rotation {
+            tx.execute("DELETE FROM roles WHERE name = ?1", params![name])
+                .map_err(sqlite)?;
+        }
+        for role in roles.split_whitespace().filter(|_| !rotation) {
             tx.execute(
                 "INSERT OR IGNORE INTO roles (name, role) VALUES (?1, ?2)",
                 params![name, role],
@@ -218,7 +241,9 @@ impl Inventory {
 
     /// Marks a certificate revoked, with the audit line, and records that
     /// the CRL of `covering` (files generation, level) must now list it, in
-    /// one transaction. False when it already was revoked (nothing written).
+    /// one transaction; when it is its name's current certificate, the
+    /// name's roles go in the same transaction. False when it already was
+    /// revoked (nothing written).
     pub fn revoke_recorded(
         &mut self,
         serial: &Serial,
@@ -240,6 +265,15 @@ impl Inventory {
         if changed == 0 {
             return Ok(false);
         }
+        // Roles belong to a name while its current certificate is good:
+        // revoking that certificate takes them away (an older certificate
+        // of the name held none).
+        tx.execute(
+            "DELETE FROM roles WHERE name IN
+                 (SELECT name FROM certificates WHERE serial = ?1 AND current = 1)",
+            params![serial.as_str()],
+        )
+        .map_err(sqlite)?;
         want_crl(&tx, covering).map_err(sqlite)?;
         tx.execute(
             "INSERT INTO audit_outbox (line) VALUES (?1)",

@@ -21,6 +21,7 @@ pub mod recover;
 pub mod refusal;
 pub mod renew;
 pub mod revoke;
+pub mod roles;
 pub mod rotate;
 pub mod settings;
 pub mod snapshot;

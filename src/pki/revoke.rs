@@ -86,11 +86,19 @@ pub fn revoke_locked(
     let generation = ca::find_generation(&generations, record.ca_generation)?;
     let level = ca::issuing_crl_level(&generation);
     let files = ca::files_generation(&generation, level);
+    // The name's roles go with its current certificate (journal.rs).
+    let roles_removed: Vec<String> = match inventory.current(&record.name)? {
+        Some(current) if current.serial == record.serial => {
+            current.roles.iter().map(ToString::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
     let mut event = AuditEvent::new(
         "revoke",
         serde_json::json!({
             "reason": reason.as_str(),
             "crl": pki.layout().ca_crl(files, level).display().to_string(),
+            "roles_removed": roles_removed,
         }),
     );
     event.name = Some(record.name.as_str());

@@ -1,7 +1,9 @@
 //! [`Snapshot::load`], in named steps: the roots, every CA certificate of
 //! every generation, the CRLs (each verified against its CA and reduced to
-//! a set), the anchored intermediates, the inventory's roles and
-//! revocations, and the credential the caller serves with.
+//! a set), the anchored intermediates, the inventory's names, roles and
+//! revocations, and the credential the caller serves with. Names and roles
+//! are kept for unrevoked, unexpired certificates only, and roles for a
+//! name's current certificate only (`Inventory::live_identities`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -53,10 +55,10 @@ impl<C> Snapshot<C> {
         let mut crls = read_crls(&crl_file, &cas)?;
         let root_keys = require_root_crls(&roots, &crls.by_ca, &crl_file)?;
         let anchored = anchored(&cas, &crls.by_ca, &root_keys, crate::pki::time::now());
-        let roles = {
+        let identities = {
             let inventory = Inventory::open_for_read(layout)?;
             crls.revoked_count += revoked_in_inventory(layout, &inventory, &cas, &mut crls.by_ca)?;
-            inventory.roles_by_serial()?
+            inventory.live_identities(crate::pki::time::now())?
         };
         let server = serving.load(layout)?;
         let anchors = roots
@@ -86,7 +88,8 @@ impl<C> Snapshot<C> {
                 .all,
             cas: cas.info,
             crls: crls.by_ca,
-            roles,
+            roles: identities.roles,
+            names: identities.names,
             crl_file,
             server,
             earliest_next_update: crls.earliest_next_update,

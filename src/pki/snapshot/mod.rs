@@ -225,6 +225,8 @@ pub struct Snapshot<C = ServerCredential> {
     cas: HashMap<CaKey, CaInfo>,
     crls: HashMap<CaKey, CrlState>,
     roles: HashMap<Vec<u8>, Vec<String>>,
+    /// The inventory name of each unrevoked, unexpired certificate.
+    names: HashMap<Vec<u8>, String>,
     /// crls.pem, for messages.
     crl_file: PathBuf,
     /// The server credential.
@@ -371,5 +373,12 @@ impl<C> Snapshot<C> {
             .get(canonical_serial(serial))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// The inventory name of the certificate with this serial (big-endian
+    /// bytes), for `name:` allow rules; `None` for a certificate the
+    /// inventory does not hold unrevoked and unexpired as of the load.
+    pub fn name_of(&self, serial: &[u8]) -> Option<&str> {
+        self.names.get(canonical_serial(serial)).map(String::as_str)
     }
 }

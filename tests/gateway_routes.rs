@@ -12,6 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::curl::CurlOut;
+use common::process::*;
 use common::gateway::*;
 use common::upstream::*;
 use common::{Env, TestResult};

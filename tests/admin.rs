@@ -117,10 +117,13 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
         .map(|s| s.value)
 }
 
+/// A sample's name, labels and expected value.
+type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// Scrapes until every `(name, labels, value)` is as expected, or fails
 /// after a deadline showing the differences: a handshake's refusal is
 /// counted as the gateway sends its alert, which the client may see first.
-fn wait_metrics(addr: SocketAddr, expected: &[(&str, &[(&str, &str)], f64)]) -> Vec<Sample> {
+fn wait_metrics(addr: SocketAddr, expected: &[Expected]) -> Vec<Sample> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let samples = scrape(addr);

@@ -491,14 +491,7 @@ fn healthz_is_503_while_draining() -> TestResult {
     let admin = admin_addr(&gw);
     assert_eq!(admin_get(admin, "/healthz").0, 200);
 
-    let mut curl = gw.curl_command(Some(&cred(&env, "alice")));
-    curl.args(["-w", "\n%{http_code}"])
-        .arg(gw.url("localhost", "/in-flight"));
-    let in_flight = std::thread::spawn(move || curl.output());
-    upstream
-        .out
-        .wait(1, Duration::from_secs(10), |l| l == "got /in-flight")
-        .ok_or("the request did not reach the upstream")?;
+    let in_flight = request_in_flight(&gw, &cred(&env, "alice"), &upstream)?;
     let status = Command::new("kill")
         .args(["-TERM", &gw.proc.pid().to_string()])
         .status()?;
@@ -527,16 +520,7 @@ fn status_of(addr: SocketAddr) -> Value {
 fn healthz_is_503_on_a_stale_crl_under_deny_only() -> TestResult {
     let env = Env::new();
     env.init(&[]);
-    // CRLs that go stale 2 seconds after they are signed (as in
-    // tests/gateway_revocation.rs).
-    let settings = env.pki().join("mtlsctl.toml");
-    let text = std::fs::read_to_string(&settings)?;
-    std::fs::write(
-        &settings,
-        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
-    )?;
-    env.cmd().arg("crl").assert().success();
-    let stale_at = Instant::now() + Duration::from_millis(3200);
+    let stale_at = crls_going_stale(&env)?;
     let deny = Gateway::start(&env, &["--admin", "127.0.0.1:0"])?;
     let warn = Gateway::start(&env, &["--admin", "127.0.0.1:0", "--stale-crl", "warn"])?;
     let (deny_admin, warn_admin) = (admin_addr(&deny), admin_addr(&warn));

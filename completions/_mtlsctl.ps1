@@ -398,6 +398,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
         }
         'mtlsctl;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port; the log says which)')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which)')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Forward verified requests to this http:// upstream (default: the identity echo)')
             [CompletionResult]::new('--server-name', '--server-name', [CompletionResultType]::ParameterName, 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)')
             [CompletionResult]::new('--stale-crl', '--stale-crl', [CompletionResultType]::ParameterName, 'What to do when a CRL is past its nextUpdate')

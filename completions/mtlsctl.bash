@@ -1192,13 +1192,17 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__serve)
-            opts="-q -y -h -V --listen --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -364,6 +364,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
         }
         &'mtlsctl;serve'= {
             cand --listen 'Address to listen on (port 0 picks a free port; the log says which)'
+            cand --admin 'Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which)'
             cand --upstream 'Forward verified requests to this http:// upstream (default: the identity echo)'
             cand --server-name 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)'
             cand --stale-crl 'What to do when a CRL is past its nextUpdate'

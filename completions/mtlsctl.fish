@@ -233,6 +233,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_su
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the names holding roles, one line per name'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the log says which)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l admin -d 'Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream -d 'Forward verified requests to this http:// upstream (default: the identity echo)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l server-name -d 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l stale-crl -d 'What to do when a CRL is past its nextUpdate' -r -f -a "deny\t'Refuse certificates covered by a CRL past its nextUpdate'

@@ -201,14 +201,7 @@ fn graceful_stop() -> TestResult {
     assert_eq!(kept.first["status"], 200, "{}", kept.first);
 
     // A request in flight when SIGTERM arrives.
-    let mut curl = gw.curl_command(Some(&cred(&env, "alice")));
-    curl.args(["-w", "\n%{http_code}"])
-        .arg(gw.url("localhost", "/in-flight"));
-    let in_flight = std::thread::spawn(move || curl.output());
-    upstream
-        .out
-        .wait(1, Duration::from_secs(10), |l| l == "got /in-flight")
-        .ok_or("the request did not reach the upstream")?;
+    let in_flight = request_in_flight(&gw, &cred(&env, "alice"), &upstream)?;
 
     let sent = Instant::now();
     let Some(status) = gw.terminate(Duration::from_secs(5))? else {

@@ -7,47 +7,78 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Each gateway module and the gateway modules its code names.
+/// Each gateway module and the gateway modules its code names. A folder
+/// (src/gateway/admin/) is one module: the union of its files, its names
+/// for itself left out.
 fn imports() -> BTreeMap<String, BTreeSet<String>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gateway");
     let mut graph = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).expect("src/gateway is readable") {
         let path = entry.expect("a directory entry").path();
-        if path.extension().is_none_or(|e| e != "rs") {
+        let (module, files) = if path.is_dir() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, rust_files(&path))
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, vec![path])
+        } else {
             continue;
-        }
-        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).expect("a readable source file");
-        // Comments (doc links included) are not imports.
-        let code: String = text
-            .lines()
-            .map(|line| line.split("//").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
+        };
         let mut named = BTreeSet::new();
-        for (at, _) in code.match_indices("crate::gateway::") {
-            let rest = &code[at + "crate::gateway::".len()..];
-            let group = match rest.strip_prefix('{') {
-                Some(inner) => &inner[..inner.find('}').expect("a closed use group")],
-                None => rest,
-            };
-            for item in group.split(',') {
-                let first: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !first.is_empty() && first != "self" {
-                    named.insert(first);
-                }
-                if !rest.starts_with('{') {
-                    break;
-                }
-            }
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a readable source file");
+            named.extend(names_in(&text));
         }
+        named.remove(&module);
         graph.insert(module, named);
     }
     graph
+}
+
+/// The .rs files under `dir`, at any depth.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a readable directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The gateway modules a file's code names (`crate::gateway::NAME`).
+fn names_in(text: &str) -> BTreeSet<String> {
+    // Comments (doc links included) are not imports.
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut named = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::gateway::") {
+        let rest = &code[at + "crate::gateway::".len()..];
+        let group = match rest.strip_prefix('{') {
+            Some(inner) => &inner[..inner.find('}').expect("a closed use group")],
+            None => rest,
+        };
+        for item in group.split(',') {
+            let first: String = item
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !first.is_empty() && first != "self" {
+                named.insert(first);
+            }
+            if !rest.starts_with('{') {
+                break;
+            }
+        }
+    }
+    named
 }
 
 #[test]

@@ -191,17 +191,8 @@ fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
     env.init(&[]);
     env.issue(&["alice"]);
     // CRLs that go stale 2 seconds after they are signed.
+    let stale_at = crls_going_stale(&env)?;
     let settings = env.pki().join("mtlsctl.toml");
-    let text = std::fs::read_to_string(&settings)?;
-    std::fs::write(
-        &settings,
-        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
-    )?;
-    env.cmd().arg("crl").assert().success();
-    // nextUpdate is whole seconds (thisUpdate truncated, plus 2 s), and the
-    // gateway's clock is compared in whole seconds too: the CRL is certainly
-    // past its nextUpdate 3 s after signing.
-    let stale_at = Instant::now() + Duration::from_millis(3200);
     let deny = Gateway::start(&env, &[])?;
     let warn = Gateway::start(&env, &["--stale-crl", "warn"])?;
     let c = cred(&env, "alice");
@@ -244,14 +235,7 @@ fn stale_crl_warn_logs_once_per_crl() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     env.issue(&["alice"]);
-    let settings = env.pki().join("mtlsctl.toml");
-    let text = std::fs::read_to_string(&settings)?;
-    std::fs::write(
-        &settings,
-        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
-    )?;
-    env.cmd().arg("crl").assert().success();
-    let stale_at = Instant::now() + Duration::from_millis(3200);
+    let stale_at = crls_going_stale(&env)?;
     let gw = Gateway::start(&env, &["--stale-crl", "warn"])?;
     let c = cred(&env, "alice");
     std::thread::sleep(stale_at.saturating_duration_since(Instant::now()));

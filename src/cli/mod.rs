@@ -151,6 +151,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the log says which).
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
+    /// Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which).
+    #[arg(long, value_name = "ADDR", value_parser = parse_admin_addr)]
+    pub admin: Option<std::net::SocketAddr>,
     /// Forward verified requests to this http:// upstream (default: the identity echo).
     #[arg(long, value_name = "URL", value_parser = parse_upstream)]
     pub upstream: Option<http::Uri>,
@@ -202,6 +205,20 @@ fn parse_server_name(s: &str) -> Result<ServerName, ParseError> {
         Ok(ip) => Ok(ServerName::Ip(ip)),
         Err(_) => s.parse::<DnsName>().map(ServerName::Dns),
     }
+}
+
+/// The admin listener's address: loopback only, since its endpoints have
+/// no authentication.
+fn parse_admin_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = s.parse().map_err(|e| {
+        format!("'{s}' is not an address with a port ({e}); write e.g. 127.0.0.1:9443")
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "'{s}' is not a loopback address: the admin endpoints have no authentication, so they listen on 127.0.0.1 or ::1 only (e.g. 127.0.0.1:9443); put a reverse proxy with authentication in front to reach them from elsewhere"
+        ));
+    }
+    Ok(addr)
 }
 
 fn parse_upstream(s: &str) -> Result<http::Uri, String> {

@@ -44,6 +44,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
     let server_cert = renew::server_cert_spec(&names);
     let options = GatewayOptions {
         listen: args.listen,
+        admin: args.admin,
         upstream: args.upstream.clone(),
         server_cert,
         tls: TlsOptions {

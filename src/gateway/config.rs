@@ -15,6 +15,8 @@ use crate::pki::snapshot::{ServerCertSpec, SnapshotError};
 pub struct GatewayOptions {
     /// Listen address.
     pub listen: SocketAddr,
+    /// The admin listener's address (loopback only); none unless asked for.
+    pub admin: Option<SocketAddr>,
     /// `http://` upstream; the identity echo when `None`.
     pub upstream: Option<http::Uri>,
     /// The gateway's server credential: its certificate name and the
@@ -58,6 +60,23 @@ pub enum GatewayError {
         /// The error.
         source: std::io::Error,
     },
+    /// The admin listener's address could not be bound.
+    #[error(
+        "cannot listen on {addr} for the admin endpoints (--admin): {source}; pick a free port, or 127.0.0.1:0"
+    )]
+    AdminBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The admin listener was asked for on an address other hosts can
+    /// reach: its endpoints have no authentication.
+    #[error(
+        "the admin listener must be on a loopback address (127.0.0.1 or ::1), not {0}: \
+         its endpoints have no authentication"
+    )]
+    AdminNotLoopback(SocketAddr),
     /// The PKI path could not be made absolute (the current directory is
     /// gone).
     #[error("cannot resolve the PKI path {path}: {source}")]

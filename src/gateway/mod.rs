@@ -16,6 +16,7 @@
 //! none imports another that imports it (tests/gateway_imports.rs).
 
 pub mod access_log;
+pub mod admin;
 pub mod client_io;
 pub mod config;
 pub mod conn;
@@ -48,6 +49,7 @@ use hyper::service::service_fn;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::gateway::admin::{Metrics, RouteMetrics};
 use crate::gateway::context::{Activity, ConnCtx, InFlight};
 use crate::gateway::live::{Live, build_live};
 use crate::pki::snapshot::Source;
@@ -70,6 +72,8 @@ pub async fn run(
     let stamp = source.stamp();
     let live = build_live(&source, &options, 1)?;
     let shared = Arc::new(ArcSwap::from_pointee(live));
+    let metrics = Arc::new(Metrics::new());
+    let route = Arc::new(metrics.route("default"));
     let listener =
         TcpListener::bind(options.listen)
             .await
@@ -84,6 +88,7 @@ pub async fn run(
     let options = Arc::new(options);
     let (stop_tx, stop_rx) = watch::channel(false);
     shutdown::spawn_signal_handler(stop_tx.clone())?;
+    let _admin = admin::start(&options, &metrics, &shared, &stop_rx).await?;
     let (generations_tx, generations) = watch::channel(1u64);
     let _reload = reload::spawn(
         source,
@@ -91,6 +96,7 @@ pub async fn run(
         shared.clone(),
         stamp,
         generations_tx,
+        metrics.clone(),
     )?;
     let upstream = options
         .upstream
@@ -136,9 +142,22 @@ pub async fn run(
         let stop_rx = stop_rx.clone();
         let generations = generations.clone();
         let open = open.clone();
+        let (metrics, route) = (metrics.clone(), route.clone());
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            serve_connection(tcp, peer, shared, generations, options, upstream, stop_rx).await;
+            let _open = metrics.connection();
+            serve_connection(
+                tcp,
+                peer,
+                shared,
+                generations,
+                options,
+                upstream,
+                stop_rx,
+                &metrics,
+                route,
+            )
+            .await;
             trim::freed();
             open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
@@ -154,6 +173,9 @@ pub async fn run(
     Ok(())
 }
 
+// One argument per thing a connection shares with the gateway: grouping
+// them is due when routes bring their own upstreams.
+#[allow(clippy::too_many_arguments)]
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -162,6 +184,8 @@ async fn serve_connection(
     options: Arc<GatewayOptions>,
     upstream: Option<Arc<upstream::Upstream>>,
     stop: watch::Receiver<bool>,
+    metrics: &Metrics,
+    route: Arc<RouteMetrics>,
 ) {
     let live = shared.load_full();
     let acceptor = tokio_rustls::TlsAcceptor::from(live.tls.clone());
@@ -178,11 +202,13 @@ async fn serve_connection(
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             let (refusal, words) = tls::refusal_of(&e);
+            metrics.handshake_failed(refusal);
             let label = refusal.map_or("tls_error", |r| r.as_str());
             handshake_log::failed(peer, label, words);
             return;
         }
         Err(_) => {
+            metrics.handshake_timeout();
             handshake_log::failed(peer, "timeout", "handshake timeout".into());
             return;
         }
@@ -197,11 +223,13 @@ async fn serve_connection(
         None
     } else {
         let Some(identity) = tls::peer_of(peer_certs, &live.snapshot) else {
+            metrics.handshake_failed(Some(crate::pki::snapshot::Refusal::Untrusted));
             handshake_log::failed(peer, "untrusted", "unreadable client certificate".into());
             return;
         };
         Some(identity)
     };
+    metrics.handshake_ok();
     let identity_headers = headers::IdentityHeaders::new(identity.as_ref(), peer_certs, peer.ip());
     let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
     let ctx = Arc::new(ConnCtx {
@@ -225,8 +253,9 @@ async fn serve_connection(
             let shared = shared.clone();
             let upstream = upstream.clone();
             let options = options.clone();
+            let route = route.clone();
             async move {
-                let response = proxy::handle(req, ctx, shared, upstream, options).await;
+                let response = proxy::handle(req, ctx, shared, upstream, options, &route).await;
                 Ok::<_, std::convert::Infallible>(conn::Tracked::response(response, in_flight))
             }
         })

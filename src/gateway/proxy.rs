@@ -10,6 +10,7 @@ use http::{Request, Response, Version, header};
 use hyper::body::Incoming;
 
 use crate::gateway::access_log::{self, AccessLine, Decision};
+use crate::gateway::admin::RouteMetrics;
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::live::Live;
@@ -31,6 +32,7 @@ pub async fn handle(
     shared: Arc<ArcSwap<Live>>,
     upstream: Option<Arc<Upstream>>,
     options: Arc<GatewayOptions>,
+    route: &RouteMetrics,
 ) -> Response<Body> {
     let start = Instant::now();
     // Clones that share the request's bytes, for the access log.
@@ -52,6 +54,7 @@ pub async fn handle(
         identity: ctx.identity.as_ref(),
         decision,
     });
+    route.request(response.status().as_u16(), decision, start.elapsed());
     response
 }
 

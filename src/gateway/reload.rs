@@ -46,6 +46,7 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
+use crate::gateway::admin::Metrics;
 use crate::gateway::config::{GatewayOptions, ReloadError};
 use crate::gateway::live::{Live, build_live};
 use crate::gateway::tls::StaleCrlPolicy;
@@ -89,6 +90,7 @@ pub fn spawn(
     shared: Arc<ArcSwap<Live>>,
     seen: SourceStamp,
     generations: watch::Sender<u64>,
+    metrics: Arc<Metrics>,
 ) -> Result<ReloadHandle, ReloadError> {
     let (tx, rx) = mpsc::sync_channel::<Wake>(64);
     let mut hup = signal(SignalKind::hangup()).map_err(ReloadError::Signal)?;
@@ -107,6 +109,7 @@ pub fn spawn(
         options,
         shared,
         generations,
+        metrics,
         seen,
         stop: stop.clone(),
         stale_logged: HashSet::new(),
@@ -123,6 +126,7 @@ struct Reloader {
     options: Arc<GatewayOptions>,
     shared: Arc<ArcSwap<Live>>,
     generations: watch::Sender<u64>,
+    metrics: Arc<Metrics>,
     seen: SourceStamp,
     watches: Watches,
     stop: Arc<AtomicBool>,
@@ -206,12 +210,14 @@ impl Reloader {
                         offered_crl_number = %rollback.offered,
                         error = %rollback,
                     );
+                    self.metrics.reload_failed(&rollback);
                     return;
                 }
                 let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
                 // In service first, then logged: the line means it is live.
                 self.shared.store(Arc::new(live));
                 self.generations.send_replace(generation);
+                self.metrics.reloaded(generation);
                 tracing::info!(target: "mtlsctl::reload", message = "reloaded", cause, generation, revoked);
             }
             Err(e) => {
@@ -222,6 +228,7 @@ impl Reloader {
                     generation = self.shared.load().generation,
                     error = %e,
                 );
+                self.metrics.reload_failed(&e);
             }
         }
     }

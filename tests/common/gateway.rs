@@ -304,6 +304,43 @@ impl Gateway {
     }
 }
 
+/// Re-signs the CRLs with a 2-second lifetime: they are past their
+/// nextUpdate at the instant returned. nextUpdate is whole seconds
+/// (thisUpdate truncated, plus 2 s), and the gateway's clock is compared
+/// in whole seconds too: 3.2 s after `mtlsctl crl` ends is certainly past.
+pub fn crls_going_stale(env: &Env) -> Res<Instant> {
+    let settings = env.pki().join("mtlsctl.toml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        text.replace("crl_lifetime = \"30d\"", "crl_lifetime = \"2s\""),
+    )?;
+    let out = env.cmd().arg("crl").output()?;
+    if !out.status.success() {
+        return Err(format!("mtlsctl crl: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(Instant::now() + Duration::from_millis(3200))
+}
+
+/// `GET /in-flight` with `cred` on a thread, returned once the upstream
+/// printed that it got it (so the request is in flight); the thread's
+/// curl output ends with the status code.
+pub fn request_in_flight(
+    gw: &Gateway,
+    cred: &Cred,
+    upstream: &super::upstream::Upstream,
+) -> Res<std::thread::JoinHandle<std::io::Result<std::process::Output>>> {
+    let mut curl = gw.curl_command(Some(cred));
+    curl.args(["-w", "\n%{http_code}"])
+        .arg(gw.url("localhost", "/in-flight"));
+    let in_flight = std::thread::spawn(move || curl.output());
+    upstream
+        .out
+        .wait(1, Duration::from_secs(10), |l| l == "got /in-flight")
+        .ok_or("the request did not reach the upstream")?;
+    Ok(in_flight)
+}
+
 // ---------------------------------------------------------------------------
 // Python clients (tests/fixtures/).
 

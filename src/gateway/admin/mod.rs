@@ -1,0 +1,219 @@
+//! The admin listener (`serve --admin ADDR`): `/healthz`, `/status` and
+//! `/metrics` in plain HTTP/1.1 on a loopback address, off unless asked
+//! for.
+//!
+//! Why it is this small: it has no authentication, so it is loopback only
+//! (checked by the flag's parser and again here), answers GET alone, reads
+//! at most [`MAX_HEAD_BYTES`] of request head within [`HEADER_TIMEOUT`],
+//! serves [`MAX_CONNECTIONS`] at once and drops any connection after
+//! [`CONNECTION_TIMEOUT`]. It keeps running while the gateway drains, so
+//! that `/healthz` can say 503 to a load balancer until the process exits.
+//!
+//! [`metrics`] holds the counters the gateway's hooks feed; [`status`]
+//! reads the live snapshot when asked.
+
+pub mod metrics;
+pub mod status;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::gateway::config::{GatewayError, GatewayOptions};
+use crate::gateway::live::Live;
+use crate::pki::snapshot::StaleCrlPolicy;
+use crate::pki::snapshot::time;
+
+pub use metrics::{Metrics, RouteMetrics};
+pub use status::RouteStatus;
+
+/// Most admin connections served at once; more wait in the accept queue.
+pub const MAX_CONNECTIONS: usize = 16;
+
+/// Deadline for a request head on the admin listener.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest life of an admin connection.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest request head read (hyper's smallest read buffer).
+pub const MAX_HEAD_BYTES: usize = 8192;
+
+/// Most header fields in an admin request.
+const MAX_HEADER_FIELDS: usize = 32;
+
+/// What the admin endpoints read.
+pub struct AdminState {
+    /// The gateway's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The live snapshot.
+    pub shared: Arc<ArcSwap<Live>>,
+    /// The stale-CRL policy (`/healthz` is 503 on a stale CRL under deny).
+    pub stale_crl: StaleCrlPolicy,
+    /// True once the gateway drains.
+    pub stop: watch::Receiver<bool>,
+    /// The routes `/status` lists; replaced when the configuration is.
+    pub routes: ArcSwap<Vec<RouteStatus>>,
+}
+
+/// Starts the admin listener when `options` asks for one: its state
+/// (routes today: the one implicit route, `default`), or `None`.
+pub async fn start(
+    options: &GatewayOptions,
+    metrics: &Arc<Metrics>,
+    shared: &Arc<ArcSwap<Live>>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<Arc<AdminState>>, GatewayError> {
+    let Some(addr) = options.admin else {
+        return Ok(None);
+    };
+    let state = Arc::new(AdminState {
+        metrics: metrics.clone(),
+        shared: shared.clone(),
+        stale_crl: options.tls.stale_crl,
+        stop: stop.clone(),
+        routes: ArcSwap::from_pointee(vec![RouteStatus {
+            name: "default".into(),
+            host: None,
+            path: "/".into(),
+            upstream: options
+                .upstream
+                .as_ref()
+                .map_or_else(|| "echo".into(), |u| u.to_string()),
+        }]),
+    });
+    spawn(addr, state.clone()).await?;
+    Ok(Some(state))
+}
+
+/// Binds `addr` (loopback only), logs `admin listening` with the bound
+/// address, and serves the admin endpoints until the process exits.
+pub async fn spawn(addr: SocketAddr, state: Arc<AdminState>) -> Result<SocketAddr, GatewayError> {
+    if !addr.ip().is_loopback() {
+        return Err(GatewayError::AdminNotLoopback(addr));
+    }
+    let bind_error = |source| GatewayError::AdminBind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    tracing::info!(target: "mtlsctl::admin", message = "admin listening", addr = %bound);
+    tokio::spawn(accept_loop(listener, state));
+    Ok(bound)
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<AdminState>) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                tracing::warn!(target: "mtlsctl::admin", message = "accept failed", error = %e);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(answer(&req, &state)) }
+            });
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .max_headers(MAX_HEADER_FIELDS);
+            let conn = builder.serve_connection(TokioIo::new(tcp), service);
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
+            drop(permit);
+        });
+    }
+}
+
+/// The answer to one admin request.
+fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if !matches!(path, "/healthz" | "/status" | "/metrics") {
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({
+                "reason": "not_found",
+                "message": format!("no admin endpoint {path}: use /healthz, /status or /metrics"),
+            }),
+        );
+    }
+    if req.method() != Method::GET {
+        let mut response = json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &serde_json::json!({
+                "reason": "method_not_allowed",
+                "message": format!("{path} answers GET only, not {}", req.method()),
+            }),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+        return response;
+    }
+    let live = state.shared.load();
+    let now = time::now();
+    let health = status::Health::of(&live, state.stale_crl, *state.stop.borrow(), now);
+    match path {
+        "/healthz" => json(
+            StatusCode::from_u16(health.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            &health.body(),
+        ),
+        "/status" => {
+            let status = status::Status::of(
+                &live,
+                &health,
+                &state.metrics.reload_record(),
+                state.routes.load().as_ref().clone(),
+            );
+            json(StatusCode::OK, &status)
+        }
+        _ => match state.metrics.encode(&status::gauges(&live, now)) {
+            Ok(text) => {
+                let mut response = Response::new(Full::new(Bytes::from(text)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static(
+                        prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+                    ),
+                );
+                response
+            }
+            Err(_) => json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &serde_json::json!({"reason": "encoding", "message": "the metrics could not be encoded"}),
+            ),
+        },
+    }
+}
+
+fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Full<Bytes>> {
+    let mut bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes.push(b'\n');
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

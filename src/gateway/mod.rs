@@ -26,6 +26,7 @@ pub mod headers;
 pub mod identity;
 pub mod live;
 pub mod log_writer;
+pub mod policy;
 pub mod proxy;
 pub mod reload;
 pub mod response;

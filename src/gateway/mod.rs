@@ -35,6 +35,7 @@ pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
+pub mod xfcc;
 
 pub use config::{GatewayError, GatewayOptions};
 

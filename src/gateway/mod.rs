@@ -27,6 +27,7 @@ pub mod headers;
 pub mod identity;
 pub mod live;
 pub mod log_writer;
+pub mod policy;
 pub mod proxy;
 pub mod reload;
 pub mod response;
@@ -35,6 +36,7 @@ pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
+pub mod xfcc;
 
 pub use config::{GatewayError, GatewayOptions};
 

@@ -234,6 +234,23 @@ mod tests {
         assert!(policy.routes().len() >= 5);
         assert!(policy.certificate_optional());
         assert!(!policy.hosts().is_empty());
+        assert!(
+            include_str!("../../../docs/gateway.md").contains(EXAMPLE),
+            "docs/gateway.md must show docs/gateway.example.toml as it is"
+        );
+        let health = policy.route(Some("10.0.0.1"), "/healthz").expect("health");
+        assert_eq!(health.display_name(), "health");
+        assert!(health.decide(None).allowed());
+        let admin = policy
+            .route(Some("api.example.internal"), "/admin/users")
+            .expect("admin");
+        assert_eq!(admin.display_name(), "api-admin");
+        assert_eq!(admin.upstream.to_string(), "http://127.0.0.1:8081/internal");
+        let app = policy
+            .route(Some("x.apps.example.internal"), "/private/a")
+            .expect("private");
+        assert_eq!(app.display_name(), "*.apps.example.internal/private");
+        assert!(!app.decide(None).allowed());
     }
 
     #[test]

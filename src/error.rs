@@ -201,7 +201,9 @@ impl Error {
             Error::SecretFile(_) | Error::Inspect { .. } | Error::InputFile(_) => exit::BAD_INPUT,
             Error::Output(_) | Error::Harden(_) => exit::FAILURE,
             Error::CheckFailed(_) => exit::CHECK_FAILED,
-            Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => exit::DAMAGED,
+            Error::Gateway(
+                crate::gateway::GatewayError::Snapshot(_) | crate::gateway::GatewayError::Config(_),
+            ) => exit::DAMAGED,
             Error::Gateway(_) => exit::FAILURE,
             Error::BrokenPipe => exit::OK,
         }
@@ -254,6 +256,9 @@ impl Error {
             )),
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => Some(
                 "the gateway does not start without valid trust and CRLs: run `mtlsctl check` and `mtlsctl crl`, or restore the PKI".into(),
+            ),
+            Error::Gateway(crate::gateway::GatewayError::Config(_)) => Some(
+                "fix that line (docs/gateway.md lists every key, rule kind and value), then check it with `mtlsctl serve --check-config --config FILE`".into(),
             ),
             Error::Gateway(crate::gateway::GatewayError::Bind { .. }) => {
                 Some("pick another --listen address, or stop what is using it".into())

@@ -12,8 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::curl::CurlOut;
-use common::process::*;
 use common::gateway::*;
+use common::process::*;
 use common::upstream::*;
 use common::{Env, TestResult};
 use serde_json::Value;

@@ -148,15 +148,21 @@ pub enum StaleCrlArg {
 /// `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the log says which).
-    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
-    pub listen: std::net::SocketAddr,
+    /// The gateway config: routes, client auth and allow rules per route, and a key for every flag below (default: PKI/gateway.toml when it exists; docs/gateway.md). A flag given here wins over its key.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`).
+    #[arg(long)]
+    pub check_config: bool,
+    /// Address to listen on (port 0 picks a free port; the log says which) [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
     /// Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which).
     #[arg(long, value_name = "ADDR", value_parser = parse_admin_addr)]
     pub admin: Option<std::net::SocketAddr>,
-    /// Forward verified requests to this http:// upstream (default: the identity echo).
+    /// Where routes that name no upstream send their requests: `echo` (the identity echo, the default) or http://HOST:PORT[/prefix].
     #[arg(long, value_name = "URL", value_parser = parse_upstream)]
-    pub upstream: Option<http::Uri>,
+    pub upstream: Option<crate::gateway::policy::Upstream>,
     /// A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1).
     #[arg(long = "server-name", value_name = "NAME", value_parser = parse_server_name)]
     pub server_names: Vec<ServerName>,
@@ -166,30 +172,30 @@ pub struct ServeArgs {
     /// Also accept TLS 1.2 (TLS 1.3 only by default).
     #[arg(long)]
     pub tls12: bool,
-    /// What to do when a CRL is past its nextUpdate.
-    #[arg(long, value_enum, default_value = "deny")]
-    pub stale_crl: StaleCrlArg,
-    /// Deadline for a TLS handshake.
-    #[arg(long, default_value = "10s", value_name = "DUR")]
-    pub handshake_timeout: Validity,
-    /// Deadline for a request's headers.
-    #[arg(long, default_value = "10s", value_name = "DUR")]
-    pub header_timeout: Validity,
-    /// Close a connection idle this long.
-    #[arg(long, default_value = "60s", value_name = "DUR")]
-    pub idle_timeout: Validity,
-    /// Largest request header block in bytes (431 above it).
-    #[arg(long, default_value = "65536", value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
-    pub max_header_bytes: u32,
-    /// Most concurrent connections.
-    #[arg(long, default_value = "4096", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
-    /// Deadline for the upstream's response headers (504 after it) and longest pause in a response body (the response is aborted after it).
-    #[arg(long, default_value = "30s", value_name = "DUR")]
-    pub upstream_timeout: Validity,
-    /// How long SIGTERM/SIGINT waits for requests in flight.
-    #[arg(long, default_value = "10s", value_name = "DUR")]
-    pub drain_timeout: Validity,
+    /// What to do when a CRL is past its nextUpdate [default: deny].
+    #[arg(long, value_enum)]
+    pub stale_crl: Option<StaleCrlArg>,
+    /// Deadline for a TLS handshake [default: 10s].
+    #[arg(long, value_name = "DUR")]
+    pub handshake_timeout: Option<Validity>,
+    /// Deadline for a request's headers [default: 10s].
+    #[arg(long, value_name = "DUR")]
+    pub header_timeout: Option<Validity>,
+    /// Close a connection idle this long [default: 60s].
+    #[arg(long, value_name = "DUR")]
+    pub idle_timeout: Option<Validity>,
+    /// Largest request header block in bytes (431 above it) [default: 65536].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub max_header_bytes: Option<u32>,
+    /// Most concurrent connections [default: 4096].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Deadline for the upstream's response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s].
+    #[arg(long, value_name = "DUR")]
+    pub upstream_timeout: Option<Validity>,
+    /// How long SIGTERM/SIGINT waits for requests in flight [default: 10s].
+    #[arg(long, value_name = "DUR")]
+    pub drain_timeout: Option<Validity>,
     /// Runtime worker threads (default: one per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
@@ -221,19 +227,8 @@ fn parse_admin_addr(s: &str) -> Result<std::net::SocketAddr, String> {
     Ok(addr)
 }
 
-fn parse_upstream(s: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = s
-        .parse()
-        .map_err(|e| format!("'{s}' is not a URL ({e}); write e.g. http://127.0.0.1:8080"))?;
-    match uri.scheme_str() {
-        Some("http") if uri.authority().is_some() => Ok(uri),
-        Some("https") => Err(format!(
-            "'{s}': https upstreams (upstream mTLS) are not supported yet; use an http:// upstream on a trusted network or loopback"
-        )),
-        _ => Err(format!(
-            "'{s}' is not an http:// URL with a host, e.g. http://127.0.0.1:8080"
-        )),
-    }
+fn parse_upstream(s: &str) -> Result<crate::gateway::policy::Upstream, String> {
+    crate::gateway::policy::config::parse_upstream(s).map_err(|problem| format!("'{s}': {problem}"))
 }
 
 /// `ca` subcommands.

@@ -9,6 +9,8 @@ use std::time::Duration;
 use crate::cli::{ServeArgs, ServerName, StaleCrlArg};
 use crate::commands::{Prompt, ca_passphrase_with};
 use crate::error::Error;
+use crate::gateway::policy::{Policy, config as gateway_config};
+use crate::gateway::routing::ConfigSource;
 use crate::gateway::tls::{StaleCrlPolicy, TlsOptions};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::output::Printer;
@@ -18,7 +20,53 @@ use crate::pki::issue::{self, IssueRequest, KeySource};
 use crate::pki::model::{KeyType, Profile, Role};
 use crate::pki::renew::{self, Due};
 
-pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> {
+/// The gateway config file: `--config`, else PKI/gateway.toml when it
+/// exists, else none (the built-in default: one catch-all route).
+fn config_source(args: &ServeArgs, pki_dir: &Path) -> ConfigSource {
+    let file = args.config.clone().or_else(|| {
+        let default = pki_dir.join("gateway.toml");
+        default.exists().then_some(default)
+    });
+    ConfigSource {
+        file,
+        upstream: args.upstream.clone(),
+    }
+}
+
+/// `serve --check-config`: loads and compiles the config as `serve` would,
+/// says what it found, and exits.
+fn check_config(dir: &Path, args: &ServeArgs, printer: Printer) -> Result<(), Error> {
+    let source = config_source(args, dir);
+    let (config, _) = source.load().map_err(GatewayError::from)?;
+    let policy = Policy::compile(&config).map_err(GatewayError::from)?;
+    let file = source.file.as_ref().map_or_else(
+        || "no config file (the built-in default)".to_owned(),
+        |f| f.display().to_string(),
+    );
+    let json = serde_json::json!({
+        "ok": true,
+        "file": source.file,
+        "routes": policy.routes().iter().map(|r| r.display_name()).collect::<Vec<_>>(),
+        "certificate_optional": policy.certificate_optional(),
+    });
+    printer.emit(&json, || {
+        format!(
+            "{file}: OK, {} route(s); the handshake {} a client certificate\n",
+            policy.routes().len(),
+            if policy.certificate_optional() {
+                "asks for"
+            } else {
+                "requires"
+            }
+        )
+    })?;
+    Ok(())
+}
+
+pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
+    if args.check_config {
+        return check_config(dir, &args, printer);
+    }
     let _log_guard = init_logging();
     let demo = if args.demo { Some(make_demo()?) } else { None };
     let pki_dir: PathBuf = match &demo {
@@ -26,44 +74,67 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
         None => dir.to_owned(),
     };
     let pki = Pki::open_strict(&pki_dir)?;
-    let names = if args.server_names.is_empty() {
+    let config_source = config_source(&args, &pki_dir);
+    let (config, _) = config_source.load().map_err(GatewayError::from)?;
+    // A flag given on the command line wins over its key in the config,
+    // which wins over the default.
+    let names = if !args.server_names.is_empty() {
+        args.server_names.clone()
+    } else if let Some(names) = &config.server_name {
+        names.iter().filter_map(server_name).collect()
+    } else {
         vec![
             ServerName::Dns("localhost".parse().expect("a valid constant")),
             ServerName::Ip(std::net::IpAddr::from([127, 0, 0, 1])),
             ServerName::Ip(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
         ]
-    } else {
-        args.server_names.clone()
     };
-    renew_if_due(
-        &pki,
-        &names,
-        args.passphrase.passphrase_file.as_deref(),
-        Prompt::IfTerminal,
-    )?;
+    let passphrase_file = args
+        .passphrase
+        .passphrase_file
+        .clone()
+        .or_else(|| config.passphrase_file.clone());
+    renew_if_due(&pki, &names, passphrase_file.as_deref(), Prompt::IfTerminal)?;
     let server_cert = renew::server_cert_spec(&names);
+    let duration =
+        |flag: Option<crate::pki::model::Validity>, key: Option<Duration>, default: u64| {
+            flag.map(|v| v.std_duration())
+                .or(key)
+                .unwrap_or(Duration::from_secs(default))
+        };
     let options = GatewayOptions {
-        listen: args.listen,
-        admin: args.admin,
-        upstream: args.upstream.clone(),
+        listen: args
+            .listen
+            .or(config.listen)
+            .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8443))),
+        admin: args.admin.or(config.admin.listen),
+        config: config_source,
+        anonymous_max_connections: config.anonymous.max_connections() as usize,
         server_cert,
         tls: TlsOptions {
-            tls12: args.tls12,
+            tls12: args.tls12 || config.tls12.unwrap_or(false),
             stale_crl: match args.stale_crl {
-                StaleCrlArg::Deny => StaleCrlPolicy::Deny,
-                StaleCrlArg::Warn => StaleCrlPolicy::Warn,
+                Some(StaleCrlArg::Deny) => StaleCrlPolicy::Deny,
+                Some(StaleCrlArg::Warn) => StaleCrlPolicy::Warn,
+                None => config.stale_crl.unwrap_or(StaleCrlPolicy::Deny),
             },
         },
-        handshake_timeout: args.handshake_timeout.std_duration(),
-        header_timeout: args.header_timeout.std_duration(),
-        idle_timeout: args.idle_timeout.std_duration(),
-        max_header_bytes: args.max_header_bytes as usize,
-        max_connections: args.max_connections as usize,
-        upstream_timeout: args.upstream_timeout.std_duration(),
+        handshake_timeout: duration(args.handshake_timeout, config.handshake_timeout, 10),
+        header_timeout: duration(args.header_timeout, config.header_timeout, 10),
+        idle_timeout: duration(args.idle_timeout, config.idle_timeout, 60),
+        max_header_bytes: args
+            .max_header_bytes
+            .or(config.max_header_bytes)
+            .unwrap_or(65_536) as usize,
+        max_connections: args
+            .max_connections
+            .or(config.max_connections)
+            .unwrap_or(4096) as usize,
+        upstream_timeout: duration(args.upstream_timeout, config.upstream_timeout, 30),
         connect_timeout: Duration::from_secs(5),
-        drain_timeout: args.drain_timeout.std_duration(),
+        drain_timeout: duration(args.drain_timeout, config.drain_timeout, 10),
     };
-    let mut runtime = match args.workers {
+    let mut runtime = match args.workers.or(config.workers) {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
@@ -76,12 +147,7 @@ pub fn run(dir: &Path, args: ServeArgs, _printer: Printer) -> Result<(), Error> 
         .enable_all()
         .build()
         .map_err(|e| Error::Gateway(GatewayError::Runtime(e)))?;
-    spawn_renewal(
-        &runtime,
-        pki_dir.clone(),
-        names.clone(),
-        args.passphrase.passphrase_file.clone(),
-    );
+    spawn_renewal(&runtime, pki_dir.clone(), names.clone(), passphrase_file);
     let result = runtime.block_on(gateway::run(pki_dir.clone(), options, |addr| {
         if let Some(demo) = &demo {
             print_demo(demo, addr);
@@ -241,4 +307,13 @@ fn print_demo(demo: &Demo, addr: std::net::SocketAddr) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+/// A `server_name` of the config as `--server-name` takes it (the config
+/// checked it already).
+fn server_name(name: &gateway_config::ServerName) -> Option<ServerName> {
+    match name {
+        gateway_config::ServerName::Ip(ip) => Some(ServerName::Ip(*ip)),
+        gateway_config::ServerName::Dns(dns) => dns.parse().ok().map(ServerName::Dns),
+    }
 }

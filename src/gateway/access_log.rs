@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::gateway::identity::ClientIdentity;
+use crate::gateway::policy::RuleRef;
 use crate::pki::snapshot::Refusal;
 
 /// What the gateway decided for a request: the line's `decision` field.
@@ -51,6 +52,10 @@ pub struct AccessLine<'a> {
     pub duration: Duration,
     /// The verified client, if any.
     pub identity: Option<&'a ClientIdentity>,
+    /// The route's name (else host and path), when one was found.
+    pub route: Option<&'a str>,
+    /// The allow or deny rule that decided, if one did.
+    pub rule: Option<RuleRef<'a>>,
     /// `allow`, or the refusal reason.
     pub decision: Decision,
 }
@@ -117,6 +122,15 @@ fn format(line: &AccessLine<'_>, at: time::OffsetDateTime, out: &mut Vec<u8>) {
         ",\"client_serial\":\"{serial}\",\"client_fingerprint\":\"{fingerprint}\",\"decision\":"
     );
     string(out, line.decision.as_str());
+    if let Some(route) = line.route {
+        out.extend_from_slice(b",\"route\":");
+        string(out, route);
+    }
+    if let Some(rule) = line.rule {
+        // The rule as written in the config: a text like `allow[3] cn:x`.
+        let _ = write!(out, ",\"rule\":");
+        string(out, &rule.to_string());
+    }
     out.extend_from_slice(b",\"target\":\"mtlsctl::access\"}\n");
 }
 
@@ -142,6 +156,8 @@ mod tests {
             bytes: Some(12),
             duration: Duration::from_micros(1_234_567),
             identity: Some(&identity),
+            route: Some("api"),
+            rule: None,
             decision: Decision::Refuse(Refusal::Revoked),
         };
         let at = time::macros::datetime!(2026-11-29 07:05:09.000042 UTC);

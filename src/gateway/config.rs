@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::gateway::policy::ConfigError;
+use crate::gateway::routing::ConfigSource;
 use crate::gateway::tls::{TlsError, TlsOptions};
 use crate::pki::snapshot::{ServerCertSpec, SnapshotError};
 
@@ -17,8 +19,12 @@ pub struct GatewayOptions {
     pub listen: SocketAddr,
     /// The admin listener's address (loopback only); none unless asked for.
     pub admin: Option<SocketAddr>,
-    /// `http://` upstream; the identity echo when `None`.
-    pub upstream: Option<http::Uri>,
+    /// The gateway config (routes, rules, the default upstream): its file
+    /// and the command line's overrides, read again on every reload.
+    pub config: ConfigSource,
+    /// Most connections at once from clients without a certificate
+    /// (`[anonymous] max_connections`).
+    pub anonymous_max_connections: usize,
     /// The gateway's server credential: its certificate name and the
     /// names it must carry.
     pub server_cert: ServerCertSpec,
@@ -52,6 +58,9 @@ pub enum GatewayError {
     /// The TLS configuration failed.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The gateway config (gateway.toml) is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

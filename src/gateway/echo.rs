@@ -9,9 +9,15 @@ use crate::gateway::identity::{EchoBody, EchoRequest};
 use crate::gateway::response::{Body, full};
 
 /// Answers with the connection's verified identity (all null for a client
-/// without a certificate).
-pub fn respond(req: &Request<Incoming>, ctx: &ConnCtx, roles: &[String]) -> Response<Body> {
-    let id = ctx.identity.as_ref();
+/// without a certificate, and on a route that reads no identity, when
+/// `with_identity` is false).
+pub fn respond(
+    req: &Request<Incoming>,
+    ctx: &ConnCtx,
+    roles: &[String],
+    with_identity: bool,
+) -> Response<Body> {
+    let id = ctx.identity.as_ref().filter(|_| with_identity);
     let body = EchoBody {
         verify: if id.is_some() { "SUCCESS" } else { "NONE" },
         subject: id.map(|id| id.subject.as_str()),

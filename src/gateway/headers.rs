@@ -112,33 +112,14 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
-/// Which identity header formats a route sends upstream (`headers =
-/// [...]` in gateway.toml). Forwarding headers are sent whatever it says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeaderFormats {
-    /// `X-Client-*` (verify result, DN, CN, serial, fingerprint, URI SANs,
-    /// roles).
-    pub x_client: bool,
-    /// RFC 9440 `Client-Cert` and `Client-Cert-Chain`.
-    pub rfc9440: bool,
-    /// Envoy's `X-Forwarded-Client-Cert`.
-    pub xfcc: bool,
-}
+pub use crate::gateway::policy::HeaderFormats;
 
-impl HeaderFormats {
-    /// The default: `X-Client-*` and RFC 9440.
-    pub const DEFAULT: HeaderFormats = HeaderFormats {
-        x_client: true,
-        rfc9440: true,
-        xfcc: false,
-    };
-    /// None at all (a `client_auth = "none"` route).
-    pub const NONE: HeaderFormats = HeaderFormats {
-        x_client: false,
-        rfc9440: false,
-        xfcc: false,
-    };
-}
+/// No identity header at all (a `client_auth = "none"` route).
+pub const NO_IDENTITY: HeaderFormats = HeaderFormats {
+    x_client: false,
+    rfc9440: false,
+    xfcc: false,
+};
 
 /// The identity headers of one connection, encoded once after the
 /// handshake (base64 of the certificates included) and cloned per request.
@@ -215,10 +196,13 @@ impl IdentityHeaders {
         if !uris.is_empty() {
             set("x-client-san-uri", header_value(&uris.join(",")));
         }
+        // Hash, Subject, URI and DNS, as Envoy sends by default (Cert only
+        // when asked: it is the whole certificate, and Client-Cert has it).
+        let xfcc = crate::gateway::xfcc::value(identity, None);
         IdentityHeaders {
             x_client,
             rfc9440,
-            xfcc: None,
+            xfcc: HeaderValue::from_str(&xfcc).ok(),
             forwarded_for,
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rustls::ServerConfig;
 
 use crate::gateway::config::{GatewayError, GatewayOptions};
+use crate::gateway::routing::Routing;
 use crate::gateway::tls;
 use crate::pki::snapshot::{Snapshot, Source};
 
@@ -17,6 +18,9 @@ pub struct Live {
     pub snapshot: Arc<Snapshot>,
     /// The TLS server configuration for new connections.
     pub tls: Arc<ServerConfig>,
+    /// The routes in service (kept across reloads while the config is
+    /// unchanged or fails to load).
+    pub routing: Arc<Routing>,
     /// Reload generation (1 at start).
     pub generation: u64,
 }
@@ -25,13 +29,16 @@ pub struct Live {
 pub fn build_live(
     source: &Source,
     options: &GatewayOptions,
+    routing: Arc<Routing>,
     generation: u64,
 ) -> Result<Live, GatewayError> {
     let snapshot = Arc::new(source.load()?);
-    let tls = tls::server_config(snapshot.clone(), options.tls)?;
+    let certificate_optional = routing.policy.certificate_optional();
+    let tls = tls::server_config(snapshot.clone(), options.tls, certificate_optional)?;
     Ok(Live {
         snapshot,
         tls,
+        routing,
         generation,
     })
 }

@@ -31,6 +31,7 @@ pub mod policy;
 pub mod proxy;
 pub mod reload;
 pub mod response;
+pub mod routing;
 pub mod shutdown;
 pub mod standing;
 pub mod tls;
@@ -51,9 +52,10 @@ use hyper::service::service_fn;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::gateway::admin::{Metrics, RouteMetrics};
+use crate::gateway::admin::Metrics;
 use crate::gateway::context::{Activity, ConnCtx, InFlight};
 use crate::gateway::live::{Live, build_live};
+use crate::gateway::routing::Routing;
 use crate::pki::snapshot::Source;
 
 /// Runs the gateway until SIGTERM/SIGINT (or `stop` turns true), then drains.
@@ -70,12 +72,21 @@ pub async fn run(
         path: pki_dir.clone(),
         source,
     })?;
-    let source = Source::new(&pki_dir, options.server_cert.clone());
+    let mut source = Source::new(&pki_dir, options.server_cert.clone());
+    if let Some(file) = &options.config.file {
+        let file = std::path::absolute(file).map_err(|source| GatewayError::PkiPath {
+            path: file.clone(),
+            source,
+        })?;
+        source = source.watching(file);
+    }
     let stamp = source.stamp();
-    let live = build_live(&source, &options, 1)?;
-    let shared = Arc::new(ArcSwap::from_pointee(live));
     let metrics = Arc::new(Metrics::new());
-    let route = Arc::new(metrics.route("default"));
+    let (config, config_text) = options.config.load()?;
+    let routing = Arc::new(Routing::new(&config, &options, &metrics)?);
+    warn_uncovered_hosts(&routing, &options);
+    let live = build_live(&source, &options, routing, 1)?;
+    let shared = Arc::new(ArcSwap::from_pointee(live));
     let listener =
         TcpListener::bind(options.listen)
             .await
@@ -99,18 +110,18 @@ pub async fn run(
         stamp,
         generations_tx,
         metrics.clone(),
+        config_text,
     )?;
-    let upstream = options
-        .upstream
-        .clone()
-        .map(|u| Arc::new(upstream::Upstream::new(u, &options)));
     {
         let live = shared.load();
+        let routes = live.routing.policy.routes();
         tracing::info!(
             target: "mtlsctl::gateway",
             message = "listening",
             addr = %addr,
-            upstream = options.upstream.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "echo".into()),
+            routes = routes.len(),
+            upstream = routes.first().map(|r| r.upstream.to_string()).unwrap_or_default(),
+            certificate_optional = live.routing.policy.certificate_optional(),
             generation = live.generation,
             revoked = live.snapshot.revoked_count,
             server_cert_not_after = %crate::pki::snapshot::time::rfc3339(live.snapshot.server.not_after),
@@ -119,6 +130,7 @@ pub async fn run(
     ready(addr);
 
     let permits = Arc::new(Semaphore::new(options.max_connections));
+    let anonymous = Arc::new(Semaphore::new(options.anonymous_max_connections));
     let open = Arc::new(AtomicUsize::new(0));
     let mut stop = stop_rx.clone();
     loop {
@@ -140,11 +152,11 @@ pub async fn run(
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         let options = options.clone();
-        let upstream = upstream.clone();
+        let anonymous = anonymous.clone();
         let stop_rx = stop_rx.clone();
         let generations = generations.clone();
         let open = open.clone();
-        let (metrics, route) = (metrics.clone(), route.clone());
+        let metrics = metrics.clone();
         open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let _open = metrics.connection();
@@ -154,10 +166,9 @@ pub async fn run(
                 shared,
                 generations,
                 options,
-                upstream,
+                anonymous,
                 stop_rx,
                 &metrics,
-                route,
             )
             .await;
             trim::freed();
@@ -175,8 +186,7 @@ pub async fn run(
     Ok(())
 }
 
-// One argument per thing a connection shares with the gateway: grouping
-// them is due when routes bring their own upstreams.
+// One argument per thing a connection shares with the gateway.
 #[allow(clippy::too_many_arguments)]
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
@@ -184,10 +194,9 @@ async fn serve_connection(
     shared: Arc<ArcSwap<Live>>,
     generations: watch::Receiver<u64>,
     options: Arc<GatewayOptions>,
-    upstream: Option<Arc<upstream::Upstream>>,
+    anonymous: Arc<Semaphore>,
     stop: watch::Receiver<bool>,
     metrics: &Metrics,
-    route: Arc<RouteMetrics>,
 ) {
     let live = shared.load_full();
     let acceptor = tokio_rustls::TlsAcceptor::from(live.tls.clone());
@@ -231,6 +240,24 @@ async fn serve_connection(
         };
         Some(identity)
     };
+    // Clients without a certificate have their own cap, so they cannot
+    // take the connections verified clients need.
+    let _anonymous_slot = if identity.is_none() {
+        match anonymous.try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                tracing::warn!(
+                    target: "mtlsctl::gateway",
+                    message = "too many connections without a client certificate; closed",
+                    peer = %peer,
+                    limit = options.anonymous_max_connections,
+                );
+                return;
+            }
+        }
+    } else {
+        None
+    };
     metrics.handshake_ok();
     let identity_headers = headers::IdentityHeaders::new(identity.as_ref(), peer_certs, peer.ip());
     let alpn_h2 = conn.alpn_protocol() == Some(b"h2");
@@ -253,11 +280,9 @@ async fn serve_connection(
             let in_flight = InFlight::start(&ctx);
             let ctx = ctx.clone();
             let shared = shared.clone();
-            let upstream = upstream.clone();
             let options = options.clone();
-            let route = route.clone();
             async move {
-                let response = proxy::handle(req, ctx, shared, upstream, options, &route).await;
+                let response = proxy::handle(req, ctx, shared, options).await;
                 Ok::<_, std::convert::Infallible>(conn::Tracked::response(response, in_flight))
             }
         })
@@ -266,5 +291,47 @@ async fn serve_connection(
         Box::pin(conn::serve_http2(tls, ctx, service, &options, stop)).await;
     } else {
         conn::serve_http1(tls, ctx, service, &options, stop).await;
+    }
+}
+
+/// Warns at start about route hosts the server certificate does not
+/// cover: a client's TLS verification fails for them before any route
+/// could answer.
+fn warn_uncovered_hosts(routing: &Routing, options: &GatewayOptions) {
+    use crate::gateway::policy::HostPattern;
+    let names: Vec<String> = options
+        .server_cert
+        .dns
+        .iter()
+        .map(|d| d.as_str().to_ascii_lowercase())
+        .collect();
+    let covers = |host: &str| {
+        names.iter().any(|n| {
+            n == host
+                || n.strip_prefix("*.").is_some_and(|parent| {
+                    host.split_once('.')
+                        .is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
+                })
+        })
+    };
+    let uncovered: Vec<String> = routing
+        .policy
+        .hosts()
+        .into_iter()
+        .filter(|host| match host {
+            HostPattern::Any => false,
+            HostPattern::Exact(h) => h
+                .parse::<std::net::IpAddr>()
+                .map_or_else(|_| !covers(h), |ip| !options.server_cert.ips.contains(&ip)),
+            HostPattern::Wildcard(parent) => !names.iter().any(|n| *n == format!("*.{parent}")),
+        })
+        .map(ToString::to_string)
+        .collect();
+    if !uncovered.is_empty() {
+        tracing::warn!(
+            target: "mtlsctl::gateway",
+            message = "the server certificate does not cover these route hosts; clients will refuse the gateway's certificate for them: add them with --server-name (or server_name)",
+            hosts = %uncovered.join(", "),
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! The per-request path: SNI/Host, revocation and expiry recheck against
-//! the current snapshot, identity headers, then the echo or the upstream,
-//! and one access-log line.
+//! The per-request path: header limits, SNI/Host, the path normalized,
+//! the route, the client's standing (revocation and expiry against the
+//! current snapshot) and the route's decision, identity headers in the
+//! route's formats, then the echo or the route's upstream, and one
+//! access-log line with the route and the deciding rule.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,12 +12,11 @@ use http::{Request, Response, Version, header};
 use hyper::body::Incoming;
 
 use crate::gateway::access_log::{self, AccessLine, Decision};
-use crate::gateway::admin::RouteMetrics;
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::live::Live;
-use crate::gateway::response::{Body, refuse};
-use crate::gateway::upstream::Upstream;
+use crate::gateway::policy::{self, ClientAuth, Route, RuleRef, path};
+use crate::gateway::response::{Body, refuse, refuse_on};
 use crate::gateway::{echo, headers, standing};
 use crate::pki::snapshot::Refusal;
 
@@ -25,46 +26,98 @@ use crate::pki::snapshot::Refusal;
 /// the JSON answer and the access log a line (see `conn::PARSE_FIELDS`).
 pub const MAX_HEADER_FIELDS: usize = 100;
 
-/// Handles one request on a verified connection.
+/// What the gateway decided for one request, for the access log and the
+/// route's metrics.
+struct Outcome<'l> {
+    response: Response<Body>,
+    decision: Decision,
+    /// The route it took, or (for a refusal before routing) the route its
+    /// host and path would have taken, when there is one.
+    route: Option<&'l Route>,
+    /// The allow or deny rule that decided, if one did.
+    rule: Option<RuleRef<'l>>,
+}
+
+/// Handles one request of a connection.
 pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
     shared: Arc<ArcSwap<Live>>,
-    upstream: Option<Arc<Upstream>>,
     options: Arc<GatewayOptions>,
-    route: &RouteMetrics,
 ) -> Response<Body> {
     let start = Instant::now();
     // Clones that share the request's bytes, for the access log.
     let method = req.method().clone();
     let path = req.uri().path_and_query().cloned();
-    let (response, decision) = decide(req, &ctx, &shared, upstream.as_deref(), &options).await;
+    // An Arc rather than an arc-swap guard: it is held across the
+    // upstream's round trip (the route and rule borrow from it), and a
+    // guard is meant to be short.
+    let live = shared.load_full();
+    let outcome = decide(req, &ctx, &live, &options).await;
+    let status = outcome.response.status().as_u16();
     access_log::log(&AccessLine {
         peer: ctx.peer,
         sni: ctx.sni.as_deref(),
         method: method.as_str(),
         path: path.as_ref().map_or("/", |p| p.as_str()),
-        status: response.status().as_u16(),
-        bytes: response
+        status,
+        bytes: outcome
+            .response
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok()),
         duration: start.elapsed(),
         identity: ctx.identity.as_ref(),
-        decision,
+        route: outcome.route.map(Route::display_name),
+        rule: outcome.rule,
+        decision: outcome.decision,
     });
-    route.request(response.status().as_u16(), decision, start.elapsed());
+    let metrics = match outcome.route {
+        Some(route) => &live.routing.plans[route.index].metrics,
+        None => &live.routing.unrouted,
+    };
+    metrics.request(status, outcome.decision, start.elapsed());
+    outcome.response
+}
+
+/// The connection's last answer: HTTP/1.1 says so, HTTP/2 sends GOAWAY
+/// after it (see conn.rs).
+fn last_answer(mut response: Response<Body>, version: Version, ctx: &ConnCtx) -> Response<Body> {
+    if version < Version::HTTP_2 {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    } else {
+        ctx.close.notify_one();
+    }
     response
 }
 
-async fn decide(
+/// The route a request's host and path lead to, when there is one: for
+/// the metrics of a request refused before it was routed.
+fn locate<'l, B>(req: &Request<B>, live: &'l Live) -> Option<&'l Route> {
+    let host = req
+        .uri()
+        .host()
+        .or_else(|| req.headers().get(header::HOST)?.to_str().ok())?;
+    let target = path::normalize_target(req.uri().path_and_query()?.as_str()).ok()?;
+    live.routing.policy.route(Some(host), &target.path)
+}
+
+async fn decide<'l>(
     mut req: Request<Incoming>,
     ctx: &Arc<ConnCtx>,
-    shared: &ArcSwap<Live>,
-    upstream: Option<&Upstream>,
+    live: &'l Live,
     options: &GatewayOptions,
-) -> (Response<Body>, Decision) {
+) -> Outcome<'l> {
+    let early = |response, refusal, req: &Request<Incoming>| Outcome {
+        response,
+        decision: Decision::Refuse(refusal),
+        route: locate(req, live),
+        rule: None,
+    };
     // hyper's own limit (`max_buf_size`) bounds its read buffer, but a
     // header block that arrives whole can slip past it: this check is exact.
     let head = header_block_len(&req);
@@ -87,41 +140,81 @@ async fn decide(
                 header::HeaderValue::from_static("close"),
             );
         }
-        return (response, Decision::Refuse(Refusal::HeaderTooLarge));
+        return early(response, Refusal::HeaderTooLarge, &req);
     }
-    if let Err((refusal, message)) = check_host(&req, ctx.sni.as_deref()) {
-        return (refuse(refusal, &message), Decision::Refuse(refusal));
-    }
-    let live = shared.load();
-    let Some(identity) = ctx.identity.as_ref() else {
-        let message = "this route needs a client certificate, and the connection presented none";
-        return (
-            refuse(Refusal::NoCert, message),
-            Decision::Refuse(Refusal::NoCert),
-        );
+    let host = match check_host(&req, ctx.sni.as_deref()) {
+        Ok(host) => host,
+        Err((refusal, message)) => return early(refuse(refusal, &message), refusal, &req),
     };
-    if let Err(refused) = standing::check(
-        identity,
-        &live.snapshot,
-        crate::pki::snapshot::time::now(),
-        options.tls.stale_crl,
-    ) {
-        // The client's last answer on this connection: HTTP/1.1 says so,
-        // HTTP/2 sends GOAWAY (see conn.rs).
-        let mut response = refuse(refused.refusal, &refused.message);
-        if req.version() < Version::HTTP_2 {
-            response.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
+    // The path that is matched is the path that is forwarded: normalized
+    // once, here (policy/path.rs); one that cannot be normalized safely is
+    // refused, never passed through.
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let target = match path::normalize_target(target) {
+        Ok(target) => target,
+        Err(e) => {
+            let message = format!("{e}; the gateway forwards only paths it can normalize");
+            return early(
+                refuse(Refusal::BadRequest, &message),
+                Refusal::BadRequest,
+                &req,
             );
-        } else {
-            ctx.close.notify_one();
         }
-        return (response, Decision::Refuse(refused.refusal));
+    };
+    let Some(route) = live.routing.policy.route(Some(&host), &target.path) else {
+        let message = format!("no route serves {host}{}", target.path);
+        return Outcome {
+            response: refuse(Refusal::NoRoute, &message),
+            decision: Decision::Refuse(Refusal::NoRoute),
+            route: None,
+            rule: None,
+        };
+    };
+    let forward: http::uri::PathAndQuery = match target.query {
+        Some(query) => format!("{}?{query}", target.path).parse(),
+        None => target.path.parse(),
     }
-    // Borrowed from the snapshot, not copied: the guard is held until the
-    // roles are written into the request (and the echo), no further.
-    let roles = live.snapshot.roles(&identity.serial_bytes);
+    .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/"));
+    let refused = |response, refusal, rule| Outcome {
+        response,
+        decision: Decision::Refuse(refusal),
+        route: Some(route),
+        rule,
+    };
+    // A client that presented a certificate is re-checked on every
+    // request against the snapshot in service, whatever the route.
+    if let Some(identity) = ctx.identity.as_ref()
+        && let Err(why) = standing::check(
+            identity,
+            &live.snapshot,
+            crate::pki::snapshot::time::now(),
+            options.tls.stale_crl,
+        )
+    {
+        let response = refuse_on(why.refusal, &why.message, route.display_name());
+        return refused(last_answer(response, req.version(), ctx), why.refusal, None);
+    }
+    let identity = ctx.identity.as_ref();
+    let roles = identity.map_or(&[][..], |id| live.snapshot.roles(&id.serial_bytes));
+    let name = identity.and_then(|id| live.snapshot.name_of(&id.serial_bytes));
+    let rule = match route.decide(identity.map(|peer| (peer, roles, name))) {
+        policy::Decision::Allow { rule } => rule,
+        policy::Decision::Refuse { refusal, rule } => {
+            let message = match (refusal, rule) {
+                (Refusal::NoCert, _) => {
+                    "this route needs a client certificate, and the connection presented none"
+                        .to_owned()
+                }
+                (_, Some(rule)) => format!("refused by {rule}"),
+                (_, None) => "no allow rule of this route matches the client".to_owned(),
+            };
+            return refused(
+                refuse_on(refusal, &message, route.display_name()),
+                refusal,
+                rule,
+            );
+        }
+    };
     // The request's authority is the one checked against SNI; an
     // absolute-form target or HTTP/2 :authority replaces any Host sent
     // (RFC 9112 section 3.2.2), so the upstream sees the checked name.
@@ -130,22 +223,59 @@ async fn decide(
     {
         req.headers_mut().insert(header::HOST, value);
     }
+    *req.uri_mut() = http::Uri::from(forward);
     // Hop-by-hop removal (including headers the client lists in
     // Connection) happens before the identity headers are added, so a
     // client cannot name them in Connection to have them dropped.
     let upgrade = headers::is_upgrade(req.headers());
     headers::remove_hop_by_hop(req.headers_mut(), upgrade);
     headers::strip(req.headers_mut());
-    ctx.headers
-        .add(req.headers_mut(), roles, headers::HeaderFormats::DEFAULT);
-    let Some(upstream) = upstream else {
-        return (echo::respond(&req, ctx, roles), Decision::Allow);
+    let formats = if route.client_auth == ClientAuth::None {
+        headers::NO_IDENTITY
+    } else {
+        route.headers
     };
-    // An arc-swap guard is meant to be short: one held across the
-    // upstream's round trip would keep a reloaded-away snapshot alive (and
-    // take one of the thread's few fast slots) for as long as it takes.
-    drop(live);
-    upstream.forward(req, ctx).await
+    ctx.headers.add(req.headers_mut(), roles, formats);
+    let Some(upstream) = live.routing.plans[route.index].upstream.as_deref() else {
+        let roles = if route.client_auth == ClientAuth::None {
+            &[][..]
+        } else {
+            roles
+        };
+        let response = echo::respond(&req, ctx, roles, route.client_auth != ClientAuth::None);
+        return Outcome {
+            response,
+            decision: Decision::Allow,
+            route: Some(route),
+            rule,
+        };
+    };
+    let (response, decision) = if identity.is_none() {
+        // A client without a certificate gets a bounded time to send its
+        // request and have it answered, so it cannot hold upstream
+        // connections open by trickling a body.
+        let limit = live.routing.anonymous_body_timeout;
+        match tokio::time::timeout(limit, upstream.forward(req, ctx)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                let message = format!(
+                    "a request without a client certificate must be sent and answered within {} s ([anonymous] body_timeout)",
+                    limit.as_secs()
+                );
+                let mut response = refuse(Refusal::BadRequest, &message);
+                *response.status_mut() = http::StatusCode::REQUEST_TIMEOUT;
+                (response, Decision::Refuse(Refusal::BadRequest))
+            }
+        }
+    } else {
+        upstream.forward(req, ctx).await
+    };
+    Outcome {
+        response,
+        decision,
+        route: Some(route),
+        rule,
+    }
 }
 
 /// The size of a request's header block as HTTP/1.1 sends it: request
@@ -164,7 +294,7 @@ fn header_block_len(req: &Request<Incoming>) -> usize {
         + 2
 }
 
-/// With client auth on, the Host a request names must be the name the TLS
+/// The Host a request names must be the name the TLS
 /// connection was made for (SNI); a connection without SNI may only address
 /// the server by IP literal. Case-insensitive, port and trailing dot ignored.
 ///
@@ -177,7 +307,10 @@ fn header_block_len(req: &Request<Incoming>) -> usize {
 /// - HTTP/1.x: an absolute-form target's authority (which replaces Host,
 ///   RFC 9112 section 3.2.2), otherwise the Host field;
 /// - no name at all, or a Host that is not visible ASCII.
-pub(crate) fn check_host<B>(req: &Request<B>, sni: Option<&str>) -> Result<(), (Refusal, String)> {
+pub(crate) fn check_host<B>(
+    req: &Request<B>,
+    sni: Option<&str>,
+) -> Result<String, (Refusal, String)> {
     let bad = |message: String| (Refusal::BadRequest, message);
     let mut fields = req.headers().get_all(header::HOST).iter();
     let field = fields.next();
@@ -214,7 +347,7 @@ pub(crate) fn check_host<B>(req: &Request<B>, sni: Option<&str>) -> Result<(), (
                 .unwrap_or(sni)
                 .eq_ignore_ascii_case(host) =>
         {
-            Ok(())
+            Ok(host.to_owned())
         }
         Some(sni) => Err((
             Refusal::SniMismatch,
@@ -223,7 +356,7 @@ pub(crate) fn check_host<B>(req: &Request<B>, sni: Option<&str>) -> Result<(), (
         None => {
             let bare = host.trim_start_matches('[').trim_end_matches(']');
             if bare.parse::<std::net::IpAddr>().is_ok() {
-                Ok(())
+                Ok(host.to_owned())
             } else {
                 Err((
                     Refusal::SniMismatch,

@@ -49,6 +49,7 @@ use tokio::sync::watch;
 use crate::gateway::admin::Metrics;
 use crate::gateway::config::{GatewayOptions, ReloadError};
 use crate::gateway::live::{Live, build_live};
+use crate::gateway::routing::Routing;
 use crate::gateway::tls::StaleCrlPolicy;
 use crate::pki::snapshot::{Source, SourceStamp};
 
@@ -91,6 +92,7 @@ pub fn spawn(
     seen: SourceStamp,
     generations: watch::Sender<u64>,
     metrics: Arc<Metrics>,
+    config_seen: Option<String>,
 ) -> Result<ReloadHandle, ReloadError> {
     let (tx, rx) = mpsc::sync_channel::<Wake>(64);
     let mut hup = signal(SignalKind::hangup()).map_err(ReloadError::Signal)?;
@@ -113,6 +115,8 @@ pub fn spawn(
         seen,
         stop: stop.clone(),
         stale_logged: HashSet::new(),
+        config_seen,
+        runtime: tokio::runtime::Handle::current(),
     };
     std::thread::Builder::new()
         .name("mtlsctl-reload".into())
@@ -132,6 +136,10 @@ struct Reloader {
     stop: Arc<AtomicBool>,
     /// The stale CRLs already logged: issuer and nextUpdate.
     stale_logged: HashSet<(String, OffsetDateTime)>,
+    /// The config file's text when the routing in service was made.
+    config_seen: Option<String>,
+    /// The gateway's runtime, for the upstream pools a new routing starts.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Reloader {
@@ -194,9 +202,49 @@ impl Reloader {
         }
     }
 
-    fn reload(&self, cause: &'static str) {
+    /// The routing for the next generation: the one in service while the
+    /// config file is unchanged; otherwise the file loaded again, or, when
+    /// it does not load, the one in service (logged and counted).
+    fn routing(&mut self, cause: &'static str) -> Arc<Routing> {
+        let current = self.shared.load().routing.clone();
+        let text = self.options.config.text();
+        if text == self.config_seen {
+            return current;
+        }
+        self.config_seen = text;
+        let _runtime = self.runtime.enter();
+        let loaded = self
+            .options
+            .config
+            .load()
+            .and_then(|(config, _)| Routing::new(&config, &self.options, &self.metrics));
+        match loaded {
+            Ok(routing) => {
+                tracing::info!(
+                    target: "mtlsctl::reload",
+                    message = "gateway config loaded",
+                    cause,
+                    routes = routing.policy.routes().len(),
+                );
+                Arc::new(routing)
+            }
+            Err(e) => {
+                tracing::error!(
+                    target: "mtlsctl::reload",
+                    message = "gateway config reload failed; keeping the last good routes",
+                    cause,
+                    error = %e,
+                );
+                self.metrics.reload_failed(&e);
+                current
+            }
+        }
+    }
+
+    fn reload(&mut self, cause: &'static str) {
         let next = self.shared.load().generation + 1;
-        match build_live(&self.source, &self.options, next) {
+        let routing = self.routing(cause);
+        match build_live(&self.source, &self.options, routing, next) {
             Ok(live) => {
                 let current = self.shared.load();
                 if let Err(rollback) = live.snapshot.check_no_rollback(&current.snapshot) {

@@ -45,12 +45,25 @@ pub fn status_of(refusal: Refusal) -> StatusCode {
 /// A JSON error answer: `{"error": ..., "reason": ..., "message": ...}`,
 /// with the status [`status_of`] the refusal.
 pub fn refuse(refusal: Refusal, message: &str) -> Response<Body> {
+    answer(refusal, message, None)
+}
+
+/// [`refuse`] by a route's policy: the body also names the route
+/// (`"route"`: its name, else host and path).
+pub fn refuse_on(refusal: Refusal, message: &str, route: &str) -> Response<Body> {
+    answer(refusal, message, Some(route))
+}
+
+fn answer(refusal: Refusal, message: &str, route: Option<&str>) -> Response<Body> {
     let status = status_of(refusal);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "error": status.canonical_reason().unwrap_or("error"),
         "reason": refusal.as_str(),
         "message": message,
     });
+    if let Some(route) = route {
+        body["route"] = serde_json::Value::from(route);
+    }
     let mut resp = Response::new(full(format!("{body}\n")));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

@@ -56,11 +56,14 @@ pub enum TlsError {
     ServerCert(#[source] rustls::Error),
 }
 
-/// Builds a server configuration requiring client certificates verified
-/// against the snapshot.
+/// Builds the server configuration: client certificates verified against
+/// the snapshot, and required unless `certificate_optional` (some route can
+/// be reached without one: the handshake then asks, verifies in full a
+/// certificate given, and lets a client without one in).
 pub fn server_config(
     snapshot: Arc<Snapshot>,
     options: TlsOptions,
+    certificate_optional: bool,
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let mut roots = RootCertStore::empty();
     for root in &snapshot.roots {
@@ -79,6 +82,7 @@ pub fn server_config(
         inner,
         snapshot: snapshot.clone(),
         options,
+        mandatory: !certificate_optional,
     });
     let versions: &[&'static rustls::SupportedProtocolVersion] = if options.tls12 {
         &[&rustls::version::TLS13, &rustls::version::TLS12]
@@ -105,6 +109,7 @@ struct RevocationCheckingVerifier {
     inner: Arc<dyn ClientCertVerifier>,
     snapshot: Arc<Snapshot>,
     options: TlsOptions,
+    mandatory: bool,
 }
 
 impl std::fmt::Debug for RevocationCheckingVerifier {
@@ -124,7 +129,7 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        true
+        self.mandatory
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {

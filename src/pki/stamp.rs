@@ -42,12 +42,13 @@ pub struct FileStamp {
 impl SourceStamp {
     /// Stamps the snapshot sources of the PKI at `layout` with the server
     /// credential `server`, as they are now.
-    pub fn take(layout: &Layout, server: &CertName) -> SourceStamp {
+    pub fn take(layout: &Layout, server: &CertName, extra: &[PathBuf]) -> SourceStamp {
         let inventory = layout.inventory();
         SourceStamp(
             layout
                 .snapshot_sources(server)
                 .into_iter()
+                .chain(extra.iter().cloned())
                 .map(|path| {
                     let stamp = FileStamp::of(&path, path == inventory);
                     (path, stamp)
@@ -114,12 +115,12 @@ mod tests {
     #[test]
     fn replacing_a_file_by_rename_changes_the_stamp() -> Result<(), Box<dyn std::error::Error>> {
         let (dir, layout, server) = setup()?;
-        let before = SourceStamp::take(&layout, &server);
-        assert_eq!(before, SourceStamp::take(&layout, &server));
+        let before = SourceStamp::take(&layout, &server, &[]);
+        assert_eq!(before, SourceStamp::take(&layout, &server, &[]));
         let tmp = dir.path().join("crls.new");
         std::fs::write(&tmp, "x")?;
         std::fs::rename(&tmp, layout.crls())?;
-        assert_ne!(before, SourceStamp::take(&layout, &server));
+        assert_ne!(before, SourceStamp::take(&layout, &server, &[]));
         Ok(())
     }
 
@@ -127,10 +128,10 @@ mod tests {
     fn a_new_generation_and_a_swapped_directory_change_the_stamp()
     -> Result<(), Box<dyn std::error::Error>> {
         let (dir, layout, server) = setup()?;
-        let before = SourceStamp::take(&layout, &server);
+        let before = SourceStamp::take(&layout, &server, &[]);
         std::fs::create_dir_all(layout.ca_dir(2))?;
         std::fs::write(layout.ca_cert(2, crate::pki::layout::CaLevel::Root), "x")?;
-        let with_two = SourceStamp::take(&layout, &server);
+        let with_two = SourceStamp::take(&layout, &server, &[]);
         assert_ne!(before, with_two);
         // The whole directory replaced by an identical copy: new inodes.
         let copy = dir.path().join("copy");
@@ -141,7 +142,7 @@ mod tests {
         for path in layout.snapshot_sources(&server) {
             std::fs::write(path, "x")?;
         }
-        assert_ne!(with_two, SourceStamp::take(&layout, &server));
+        assert_ne!(with_two, SourceStamp::take(&layout, &server, &[]));
         Ok(())
     }
 }

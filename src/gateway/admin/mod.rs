@@ -64,8 +64,6 @@ pub struct AdminState {
     pub stale_crl: StaleCrlPolicy,
     /// True once the gateway drains.
     pub stop: watch::Receiver<bool>,
-    /// The routes `/status` lists; replaced when the configuration is.
-    pub routes: ArcSwap<Vec<RouteStatus>>,
 }
 
 /// Starts the admin listener when `options` asks for one: its state
@@ -84,15 +82,6 @@ pub async fn start(
         shared: shared.clone(),
         stale_crl: options.tls.stale_crl,
         stop: stop.clone(),
-        routes: ArcSwap::from_pointee(vec![RouteStatus {
-            name: "default".into(),
-            host: None,
-            path: "/".into(),
-            upstream: options
-                .upstream
-                .as_ref()
-                .map_or_else(|| "echo".into(), |u| u.to_string()),
-        }]),
     });
     spawn(addr, state.clone()).await?;
     Ok(Some(state))
@@ -183,7 +172,7 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> 
                 &live,
                 &health,
                 &state.metrics.reload_record(),
-                state.routes.load().as_ref().clone(),
+                RouteStatus::of(&live.routing),
             );
             json(StatusCode::OK, &status)
         }

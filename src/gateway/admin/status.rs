@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 
 use crate::gateway::admin::metrics::{ReloadRecord, SnapshotGauges};
 use crate::gateway::live::Live;
+use crate::gateway::policy::HostPattern;
+use crate::gateway::routing::Routing;
 use crate::pki::snapshot::StaleCrlPolicy;
 use crate::pki::snapshot::time::rfc3339;
 
@@ -23,6 +25,26 @@ pub struct RouteStatus {
     pub path: String,
     /// `echo`, or the upstream URL.
     pub upstream: String,
+}
+
+impl RouteStatus {
+    /// The routes in service, in config order.
+    pub fn of(routing: &Routing) -> Vec<RouteStatus> {
+        routing
+            .policy
+            .routes()
+            .iter()
+            .map(|route| RouteStatus {
+                name: route.display_name().to_owned(),
+                host: match &route.host {
+                    HostPattern::Any => None,
+                    host => Some(host.to_string()),
+                },
+                path: route.path.clone(),
+                upstream: route.upstream.to_string(),
+            })
+            .collect()
+    }
 }
 
 /// Whether the gateway should get traffic: `/healthz`.

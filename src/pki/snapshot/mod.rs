@@ -253,6 +253,8 @@ struct CaInfo {
 pub struct Source {
     layout: Layout,
     server: ServerCertSpec,
+    /// Other files a reload follows (the gateway config).
+    extra: Vec<PathBuf>,
 }
 
 impl Source {
@@ -262,7 +264,15 @@ impl Source {
         Source {
             layout: Layout::new(dir),
             server,
+            extra: Vec::new(),
         }
+    }
+
+    /// Also stamps `file` (made absolute by the caller), so that a change
+    /// to it is a reload too.
+    pub fn watching(mut self, file: PathBuf) -> Source {
+        self.extra.push(file);
+        self
     }
 
     /// Loads a snapshot with the server credential.
@@ -272,7 +282,7 @@ impl Source {
 
     /// Stamps every file a snapshot is built from, to tell a reload is due.
     pub fn stamp(&self) -> SourceStamp {
-        SourceStamp::take(&self.layout, &self.server.name)
+        SourceStamp::take(&self.layout, &self.server.name, &self.extra)
     }
 
     /// The PKI directory.

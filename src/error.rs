@@ -144,6 +144,10 @@ impl CheckFailure {
                 Refusal::BadUsage => {
                     "issue it with the right --profile (client, server or peer)".into()
                 }
+                Refusal::NotAllowed => {
+                    "grant a role the route allows (`mtlsctl role grant NAME ROLE`), or change the route's allow rules".into()
+                }
+                Refusal::NoRoute => "add a [[route]] for that host and path to the gateway config".into(),
                 _ => "run with --explain for every check".into(),
             },
             CheckFailure::Drift { first, .. } => first.fix.clone(),

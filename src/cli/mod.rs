@@ -375,6 +375,12 @@ pub struct VerifyArgs {
     /// The extended key usage to require.
     #[arg(long, value_enum, default_value = "client")]
     pub usage: UsageArg,
+    /// Also decide as the gateway would for a request to HOST/PATH: which route it takes and whether its rules let this certificate in (the gateway's own code, run offline).
+    #[arg(long, value_name = "HOST/PATH")]
+    pub route: Option<String>,
+    /// The gateway config for --route (default: PKI/gateway.toml when it exists, else the built-in catch-all route).
+    #[arg(long, value_name = "FILE", requires = "route")]
+    pub config: Option<PathBuf>,
 }
 
 /// `check`.

@@ -13,7 +13,7 @@ use crate::pki::fsio::FsError;
 use crate::pki::inspect::{self, CertInfo};
 use crate::pki::inventory::Inventory;
 use crate::pki::snapshot::{
-    Check, Offline, Refusal, Rejection, RevocationProblem, Snapshot, StaleCrlPolicy, Usage,
+    Check, Offline, Peer, Refusal, Rejection, RevocationProblem, Snapshot, StaleCrlPolicy, Usage,
 };
 use crate::pki::time::rfc3339;
 use crate::pki::{Pki, PkiError};
@@ -40,6 +40,20 @@ pub struct Verdict {
     pub message: String,
     /// Every check made, in order.
     pub checks: Vec<Step>,
+    /// What the gateway's per-request decision reads, when the
+    /// certificate is accepted.
+    pub accepted: Option<Accepted>,
+}
+
+/// An accepted certificate as the gateway sees it on a request.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The parsed certificate.
+    pub peer: Peer,
+    /// The roles the inventory gives it.
+    pub roles: Vec<String>,
+    /// Its inventory name.
+    pub name: Option<String>,
 }
 
 /// Why `verify` could not even run.
@@ -122,7 +136,12 @@ pub fn verify(
         });
     }
     let rejection = match judged {
-        Ok(_) => {
+        Ok(peer) => {
+            let accepted = Accepted {
+                roles: snapshot.roles(&peer.serial_bytes).to_vec(),
+                name: snapshot.name_of(&peer.serial_bytes).map(str::to_owned),
+                peer,
+            };
             let message = format!(
                 "OK: {} is trusted for {} until {}",
                 cert.subject,
@@ -134,6 +153,7 @@ pub fn verify(
                 refusal: None,
                 message,
                 checks,
+                accepted: Some(accepted),
             });
         }
         Err(rejection) => rejection,
@@ -149,6 +169,7 @@ pub fn verify(
         refusal: Some(rejection.refusal()),
         message,
         checks,
+        accepted: None,
     })
 }
 

@@ -278,9 +278,11 @@ class Gateway:
 class Mtlsctl(Gateway):
     name = "mtlsctl"
 
-    def __init__(self, mtlsctl: Path, *a, access_log: bool = True):
+    def __init__(self, mtlsctl: Path, *a, access_log: bool = True, config: Path | None = None):
         super().__init__(*a)
         self.mtlsctl = mtlsctl
+        # With a gateway config, its routes name the upstream.
+        self.config = config
         self.env = dict(os.environ)
         if not access_log:
             # Everything but the per-request access line.
@@ -294,7 +296,8 @@ class Mtlsctl(Gateway):
             "taskset", "-c", GATEWAY_CORE,
             str(self.mtlsctl), "--pki", str(self.pki), "serve",
             "--listen", f"127.0.0.1:{self.port}",
-            "--upstream", f"http://127.0.0.1:{self.upstream_port}",
+            *(["--config", str(self.config)] if self.config else
+              ["--upstream", f"http://127.0.0.1:{self.upstream_port}"]),
             "--workers", "1",
         ]
         with open(self.logfile, "wb") as errf:

@@ -1192,12 +1192,16 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__serve)
-            opts="-q -y -h -V --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1284,7 +1288,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__verify)
-            opts="-q -y -h -V --chain --explain --usage --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --chain --explain --usage --route --config --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1296,6 +1300,14 @@ _mtlsctl() {
                     ;;
                 --usage)
                     COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --route)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pki)

@@ -184,6 +184,8 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand bundle" -s V -l version 
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l chain -d 'More intermediates (PEM)' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l usage -d 'The extended key usage to require' -r -f -a "client\t'clientAuth'
 server\t'serverAuth'"
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l route -d 'Also decide as the gateway would for a request to HOST/PATH: which route it takes and whether its rules let this certificate in (the gateway\'s own code, run offline)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l config -d 'The gateway config for --route (default: PKI/gateway.toml when it exists, else the built-in catch-all route)' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l pki -d 'The PKI directory' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l explain -d 'Print every check, not just the verdict'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand verify" -l json -d 'Print one JSON document on stdout instead of tables'
@@ -232,22 +234,24 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_su
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Take these roles from NAME (roles it does not hold are left as they are)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the names holding roles, one line per name'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand role; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the log says which)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l config -d 'The gateway config: routes, client auth and allow rules per route, and a key for every flag below (default: PKI/gateway.toml when it exists; docs/gateway.md). A flag given here wins over its key' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the log says which) [default: 127.0.0.1:8443]' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l admin -d 'Serve /healthz, /status and /metrics on this loopback address (off by default; port 0 picks a free port, the log says which)' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream -d 'Forward verified requests to this http:// upstream (default: the identity echo)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream -d 'Where routes that name no upstream send their requests: `echo` (the identity echo, the default) or http://HOST:PORT[/prefix]' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l server-name -d 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1)' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l stale-crl -d 'What to do when a CRL is past its nextUpdate' -r -f -a "deny\t'Refuse certificates covered by a CRL past its nextUpdate'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l stale-crl -d 'What to do when a CRL is past its nextUpdate [default: deny]' -r -f -a "deny\t'Refuse certificates covered by a CRL past its nextUpdate'
 warn\t'Keep using the stale CRL and log a warning'"
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l handshake-timeout -d 'Deadline for a TLS handshake' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l header-timeout -d 'Deadline for a request\'s headers' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l idle-timeout -d 'Close a connection idle this long' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-header-bytes -d 'Largest request header block in bytes (431 above it)' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-connections -d 'Most concurrent connections' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream-timeout -d 'Deadline for the upstream\'s response headers (504 after it) and longest pause in a response body (the response is aborted after it)' -r
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l drain-timeout -d 'How long SIGTERM/SIGINT waits for requests in flight' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l handshake-timeout -d 'Deadline for a TLS handshake [default: 10s]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l header-timeout -d 'Deadline for a request\'s headers [default: 10s]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l idle-timeout -d 'Close a connection idle this long [default: 60s]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-header-bytes -d 'Largest request header block in bytes (431 above it) [default: 65536]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-connections -d 'Most concurrent connections [default: 4096]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream-timeout -d 'Deadline for the upstream\'s response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l drain-timeout -d 'How long SIGTERM/SIGINT waits for requests in flight [default: 10s]' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l workers -d 'Runtime worker threads (default: one per CPU)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l passphrase-file -d 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l check-config -d 'Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l demo -d 'Make a throwaway PKI with a client certificate, serve it, and print curl commands'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l tls12 -d 'Also accept TLS 1.2 (TLS 1.3 only by default)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l json -d 'Print one JSON document on stdout instead of tables'

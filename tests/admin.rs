@@ -460,7 +460,7 @@ fn status_describes_the_snapshot_and_the_default_route() -> TestResult {
             name: "default".into(),
             host: None,
             path: "/".into(),
-            upstream: format!("{}/", upstream.url()),
+            upstream: upstream.url(),
         }]
     );
     assert!(s.last_reload_error.is_none());

@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::gateway::policy::ConfigError;
-use crate::gateway::routing::ConfigSource;
+use crate::gateway::policy::{self, ConfigError, GatewayConfig};
 use crate::gateway::tls::{TlsError, TlsOptions};
 use crate::pki::snapshot::{ServerCertSpec, SnapshotError};
 
@@ -124,4 +123,44 @@ pub enum ReloadError {
     /// The reload thread could not be started.
     #[error("cannot start the reload thread: {0}")]
     Thread(#[source] std::io::Error),
+}
+
+/// Where the gateway config comes from, and what the command line says
+/// over it that a reload must keep saying.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// The file; `None` for the built-in default (one catch-all route).
+    pub file: Option<PathBuf>,
+    /// `--upstream`, which overrides the file's `upstream`.
+    pub upstream: Option<policy::Upstream>,
+}
+
+impl ConfigSource {
+    /// The config file's text now (`None` without a file, or when it
+    /// cannot be read): a reload compares it with the text the routing in
+    /// service was made from.
+    pub fn text(&self) -> Option<String> {
+        self.file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+    }
+
+    /// Reads and checks the config, with the command line's overrides;
+    /// also the text it was read from (one read, so the two agree).
+    pub fn load(&self) -> Result<(GatewayConfig, Option<String>), ConfigError> {
+        let (mut config, text) = match &self.file {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+                (GatewayConfig::parse(&text, file)?, Some(text))
+            }
+            None => (GatewayConfig::default(), None),
+        };
+        if let Some(upstream) = &self.upstream {
+            config.upstream = Some(upstream.clone());
+        }
+        Ok((config, text))
+    }
 }

@@ -42,3 +42,9 @@ pub fn build_live(
         generation,
     })
 }
+
+impl crate::gateway::standing::InService for arc_swap::ArcSwap<Live> {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.load().snapshot.clone()
+    }
+}

@@ -27,6 +27,7 @@ pub mod headers;
 pub mod identity;
 pub mod live;
 pub mod log_writer;
+pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod reload;
@@ -52,9 +53,9 @@ use hyper::service::service_fn;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::gateway::admin::Metrics;
 use crate::gateway::context::{Activity, ConnCtx, InFlight};
 use crate::gateway::live::{Live, build_live};
+use crate::gateway::metrics::Metrics;
 use crate::gateway::routing::Routing;
 use crate::pki::snapshot::Source;
 

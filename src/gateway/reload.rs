@@ -46,9 +46,9 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::gateway::admin::Metrics;
 use crate::gateway::config::{GatewayOptions, ReloadError};
 use crate::gateway::live::{Live, build_live};
+use crate::gateway::metrics::Metrics;
 use crate::gateway::routing::Routing;
 use crate::gateway::tls::StaleCrlPolicy;
 use crate::pki::snapshot::{Source, SourceStamp};

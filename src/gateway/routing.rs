@@ -3,60 +3,18 @@
 //! connection pool and its metric handles, resolved once per config load
 //! so that a request does no lookup beyond the route table.
 //!
-//! Where the config comes from is a [`ConfigSource`]: the file
-//! (`--config`, else PKI/gateway.toml when it exists, else none) and the
-//! command-line flags that override its keys. A reload reads the file
-//! again; a config that fails to load keeps the routing in service.
+//! Where the config comes from is a `config::ConfigSource`. A reload reads
+//! the file again; a config that fails to load keeps the routing in
+//! service.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::gateway::admin::{Metrics, RouteMetrics};
 use crate::gateway::config::GatewayOptions;
+use crate::gateway::metrics::{Metrics, RouteMetrics};
 use crate::gateway::policy::{self, ConfigError, GatewayConfig, Policy};
 use crate::gateway::upstream::Upstream;
-
-/// Where the gateway config comes from, and what the command line says
-/// over it that a reload must keep saying.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigSource {
-    /// The file; `None` for the built-in default (one catch-all route).
-    pub file: Option<PathBuf>,
-    /// `--upstream`, which overrides the file's `upstream`.
-    pub upstream: Option<policy::Upstream>,
-}
-
-impl ConfigSource {
-    /// The config file's text now (`None` without a file, or when it
-    /// cannot be read): a reload compares it with the text the routing in
-    /// service was made from.
-    pub fn text(&self) -> Option<String> {
-        self.file
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-    }
-
-    /// Reads and checks the config, with the command line's overrides;
-    /// also the text it was read from (one read, so the two agree).
-    pub fn load(&self) -> Result<(GatewayConfig, Option<String>), ConfigError> {
-        let (mut config, text) = match &self.file {
-            Some(file) => {
-                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-                    path: file.clone(),
-                    source,
-                })?;
-                (GatewayConfig::parse(&text, file)?, Some(text))
-            }
-            None => (GatewayConfig::default(), None),
-        };
-        if let Some(upstream) = &self.upstream {
-            config.upstream = Some(upstream.clone());
-        }
-        Ok((config, text))
-    }
-}
 
 /// What serving one route needs besides its policy.
 pub struct RoutePlan {

@@ -17,12 +17,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::gateway::identity::ClientIdentity;
-use crate::gateway::live::Live;
 use crate::pki::snapshot::{Refusal, Rejection, Snapshot, StaleCrlPolicy, time as clock};
 
 /// Why a verified client is refused now.
@@ -56,10 +54,18 @@ pub fn check(
         .map_err(Refused::from)
 }
 
+/// The snapshot in service now (the gateway's swapped `Live`, see
+/// live.rs): a trait, so that this file does not import what is built
+/// from the routes, whose upstreams import the connection context.
+pub trait InService: Send + Sync {
+    /// The snapshot in service.
+    fn snapshot(&self) -> Arc<Snapshot>;
+}
+
 /// What a connection needs to re-check its client: the live snapshot and
 /// the reload generation.
 pub struct Standing {
-    shared: Arc<ArcSwap<Live>>,
+    shared: Arc<dyn InService>,
     generations: watch::Receiver<u64>,
     stale: StaleCrlPolicy,
 }
@@ -67,7 +73,7 @@ pub struct Standing {
 impl Standing {
     /// A connection's view of the live snapshot and its reloads.
     pub fn new(
-        shared: Arc<ArcSwap<Live>>,
+        shared: Arc<dyn InService>,
         generations: watch::Receiver<u64>,
         stale: StaleCrlPolicy,
     ) -> Standing {
@@ -80,12 +86,7 @@ impl Standing {
 
     /// Checks `identity` against the snapshot in service now.
     pub fn check_now(&self, identity: &ClientIdentity) -> Result<(), Refused> {
-        check(
-            identity,
-            &self.shared.load().snapshot,
-            clock::now(),
-            self.stale,
-        )
+        check(identity, &self.shared.snapshot(), clock::now(), self.stale)
     }
 
     /// Resolves when `identity` is refused: at once when `now` is set and

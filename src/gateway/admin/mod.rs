@@ -12,7 +12,6 @@
 //! [`metrics`] holds the counters the gateway's hooks feed; [`status`]
 //! reads the live snapshot when asked.
 
-pub mod metrics;
 pub mod status;
 
 use std::convert::Infallible;
@@ -36,7 +35,7 @@ use crate::gateway::live::Live;
 use crate::pki::snapshot::StaleCrlPolicy;
 use crate::pki::snapshot::time;
 
-pub use metrics::{Metrics, RouteMetrics};
+use crate::gateway::metrics::Metrics;
 pub use status::RouteStatus;
 
 /// Most admin connections served at once; more wait in the accept queue.
@@ -172,7 +171,7 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> 
                 &live,
                 &health,
                 &state.metrics.reload_record(),
-                RouteStatus::of(&live.routing),
+                RouteStatus::of(&live.routing.policy),
             );
             json(StatusCode::OK, &status)
         }

@@ -7,10 +7,9 @@ use std::time::SystemTime;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::gateway::admin::metrics::{ReloadRecord, SnapshotGauges};
 use crate::gateway::live::Live;
-use crate::gateway::policy::HostPattern;
-use crate::gateway::routing::Routing;
+use crate::gateway::metrics::{ReloadRecord, SnapshotGauges};
+use crate::gateway::policy::{HostPattern, Policy};
 use crate::pki::snapshot::StaleCrlPolicy;
 use crate::pki::snapshot::time::rfc3339;
 
@@ -29,9 +28,8 @@ pub struct RouteStatus {
 
 impl RouteStatus {
     /// The routes in service, in config order.
-    pub fn of(routing: &Routing) -> Vec<RouteStatus> {
-        routing
-            .policy
+    pub fn of(policy: &Policy) -> Vec<RouteStatus> {
+        policy
             .routes()
             .iter()
             .map(|route| RouteStatus {

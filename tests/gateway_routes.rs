@@ -523,15 +523,39 @@ fn bad_configs_name_file_line_and_key() -> TestResult {
         .assert()
         .success();
 
-    // On reload a bad config is refused and the last good one kept.
-    let gw = start(
-        &env,
+    // On reload a bad config is refused and the last good one kept; the
+    // error shows in the log and in /status.
+    std::fs::write(
+        env.path("gateway.toml"),
         "upstream = \"echo\"\n[[route]]\nhost = \"localhost\"\n",
     )?;
+    let gw = Gateway::start(
+        &env,
+        &["--config", "gateway.toml", "--admin", "127.0.0.1:0"],
+    )?;
+    let admin = gw
+        .wait_json(0, Duration::from_secs(10), |v| {
+            v["message"] == "admin listening"
+        })
+        .ok_or("no admin listening line")?;
+    let status = || -> Res<Value> {
+        let out = run_with_deadline(
+            std::process::Command::new("curl")
+                .args(["-sS", "--max-time", "5", "--noproxy", "*"])
+                .arg(format!(
+                    "http://{}/status",
+                    admin["addr"].as_str().unwrap_or("")
+                )),
+            b"",
+            Duration::from_secs(10),
+        )?;
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
     env.issue(&["alice"]);
     let alice = cred(&env, "alice");
     std::thread::sleep(Duration::from_millis(1200));
     get(&gw, Some(&alice), "localhost", "/", &[]).assert_status(200);
+    assert!(status()?["last_reload_error"].is_null());
     let mark = gw.mark();
     std::fs::write(
         env.path("gateway.toml"),
@@ -545,5 +569,45 @@ fn bad_configs_name_file_line_and_key() -> TestResult {
     })
     .ok_or_else(|| format!("no reload failure logged:\n{}", gw.dump()))?;
     get(&gw, Some(&alice), "localhost", "/", &[]).assert_status(200);
+    let s = status()?;
+    assert!(
+        s["last_reload_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nonsense")),
+        "{s}"
+    );
+    assert_eq!(s["routes"][0]["host"], "localhost", "{s}");
+    // A good config again is taken: the route list changes.
+    std::fs::write(
+        env.path("gateway.toml"),
+        "upstream = \"echo\"\n[[route]]\nname = \"second\"\nhost = \"localhost\"\npath = \"/two\"\n",
+    )?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while status()?["routes"][0]["name"] != "second" {
+        assert!(std::time::Instant::now() < deadline, "{}", status()?);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    get(&gw, Some(&alice), "localhost", "/two/x", &[]).assert_status(200);
+    let out = get(&gw, Some(&alice), "localhost", "/", &[]);
+    assert_refusal(&out, 404, "no_route", None, "the old route is gone");
+    Ok(())
+}
+
+#[test]
+fn the_server_certificate_covers_the_route_hosts() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    std::fs::write(
+        env.path("gateway.toml"),
+        "upstream = \"echo\"\n[[route]]\nhost = \"api.test\"\n[[route]]\nhost = \"*.apps.test\"\n",
+    )?;
+    // No --server-name: the certificate the gateway issues itself names
+    // the defaults and every route host, so clients verify it for each.
+    let gw = Gateway::start(&env, &["--config", "gateway.toml"])?;
+    let alice = cred(&env, "alice");
+    for host in ["api.test", "x.apps.test"] {
+        get(&gw, Some(&alice), host, "/", &[]).assert_status(200);
+    }
     Ok(())
 }

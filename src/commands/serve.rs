@@ -10,7 +10,7 @@ use crate::cli::{ServeArgs, ServerName, StaleCrlArg};
 use crate::commands::{Prompt, ca_passphrase_with};
 use crate::error::Error;
 use crate::gateway::config::ConfigSource;
-use crate::gateway::policy::{Policy, config as gateway_config};
+use crate::gateway::policy::{HostPattern, Policy, config as gateway_config};
 use crate::gateway::tls::{StaleCrlPolicy, TlsOptions};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::output::Printer;
@@ -83,11 +83,32 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
     } else if let Some(names) = &config.server_name {
         names.iter().filter_map(server_name).collect()
     } else {
-        vec![
+        // The defaults, and every host the routes name: the certificate
+        // the gateway issues itself covers its routes.
+        let mut names = vec![
             ServerName::Dns("localhost".parse().expect("a valid constant")),
             ServerName::Ip(std::net::IpAddr::from([127, 0, 0, 1])),
             ServerName::Ip(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
-        ]
+        ];
+        let policy = Policy::compile(&config).map_err(GatewayError::from)?;
+        for host in policy.hosts() {
+            let name = match host {
+                HostPattern::Any => continue,
+                HostPattern::Exact(host) => match host.parse::<std::net::IpAddr>() {
+                    Ok(ip) => Some(ServerName::Ip(ip)),
+                    Err(_) => host.parse().ok().map(ServerName::Dns),
+                },
+                HostPattern::Wildcard(parent) => {
+                    format!("*.{parent}").parse().ok().map(ServerName::Dns)
+                }
+            };
+            if let Some(name) = name
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+        names
     };
     let passphrase_file = args
         .passphrase

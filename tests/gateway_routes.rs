@@ -489,6 +489,11 @@ fn bad_configs_name_file_line_and_key() -> TestResult {
             "upstream",
         ),
         (
+            "an empty allow list",
+            "[[route]]\npath = \"/\"\nallow = []\n",
+            "allow",
+        ),
+        (
             "an https upstream",
             "[[route]]\npath = \"/\"\nupstream = \"https://127.0.0.1:9\"\n",
             "https",
@@ -609,5 +614,77 @@ fn the_server_certificate_covers_the_route_hosts() -> TestResult {
     for host in ["api.test", "x.apps.test"] {
         get(&gw, Some(&alice), host, "/", &[]).assert_status(200);
     }
+    Ok(())
+}
+
+#[test]
+fn upgrades_other_than_websocket_and_hostile_targets_are_not_passed_on() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let upstream = start_upstream(0.0)?;
+    let config = format!(
+        "upstream = \"{}\"\n[[route]]\nhost = \"localhost\"\n",
+        upstream.url()
+    );
+    let gw = start(&env, &config)?;
+    let alice = cred(&env, "alice");
+    // h2c: after a 101 the gateway would see no more requests, so the
+    // upgrade is dropped and the request goes on as a plain one.
+    let out = get(
+        &gw,
+        Some(&alice),
+        "localhost",
+        "/h2c",
+        &[
+            "-H",
+            "Connection: Upgrade, HTTP2-Settings, X-Client-CN",
+            "-H",
+            "Upgrade: h2c",
+            "-H",
+            "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
+        ],
+    );
+    out.assert_status(200);
+    let headers = seen(&out);
+    assert!(header_values(&headers, "upgrade").is_empty(), "{headers:?}");
+    assert!(
+        header_values(&headers, "connection")
+            .iter()
+            .all(|c| !c.contains("X-Client"))
+    );
+    assert_eq!(header_values(&headers, "x-client-cn"), ["alice"]);
+    // Path parameters, userinfo and CONNECT: 400, never forwarded.
+    for (path, extra) in [("/admin;x/y", vec![]), ("/public/..;/admin", vec![])] {
+        let out = get(&gw, Some(&alice), "localhost", path, &extra);
+        assert_refusal(&out, 400, "bad_request", None, path);
+    }
+    let steps = serde_json::json!([
+        [
+            "send",
+            "GET https://evil.test@localhost/x HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        ],
+        ["read"],
+        [
+            "send",
+            "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"
+        ],
+        ["read"],
+    ]);
+    let v = py_steps(&env, &gw, &alice, steps)?;
+    let responses = v["responses"].as_array().ok_or(format!("{v}"))?;
+    assert_eq!(responses.len(), 2, "{v}");
+    for r in responses {
+        assert_eq!(r["status"], 400, "{v}");
+    }
+    assert!(
+        !upstream
+            .out
+            .texts(0)
+            .iter()
+            .any(|l| l.contains("admin") || l == "got /x"),
+        "{:?}",
+        upstream.out.texts(0)
+    );
     Ok(())
 }

@@ -146,6 +146,8 @@ pub fn run(dir: &Path, args: VerifyArgs, printer: Printer) -> Result<(), Error> 
         if let Some(refusal) = decided.refusal {
             verdict.refusal = Some(refusal);
             verdict.message = decided.detail.clone();
+        } else {
+            verdict.message = format!("{}; {}", verdict.message, decided.detail);
         }
         routed = Some(decided);
     }

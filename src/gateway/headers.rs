@@ -16,9 +16,20 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::gateway::identity::ClientIdentity;
 
-/// True for an HTTP/1.1 upgrade request (WebSocket and the like).
+/// True for an HTTP/1.1 WebSocket upgrade request, the only upgrade passed
+/// through (as Envoy does by default): after a 101 the gateway no longer
+/// sees requests, so an `h2c` upgrade would tunnel unchecked requests
+/// (forged identity headers included) to an upstream that speaks h2c.
+/// Any other `Upgrade` is dropped as a hop-by-hop header.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE)
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("websocket"))
+        })
         && headers
             .get_all(header::CONNECTION)
             .iter()
@@ -57,14 +68,20 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     ] {
         headers.remove(name);
     }
-    if !keep_upgrade {
-        headers.remove(header::CONNECTION);
+    headers.remove(header::CONNECTION);
+    if keep_upgrade {
+        // Only `upgrade`: a client's list could otherwise name the headers
+        // the gateway adds, for a hop after it to drop.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    } else {
         headers.remove(header::UPGRADE);
     }
 }
 
-/// The gateway's header namespace, normalised (lowercase, `-`).
-const NAMESPACE: &str = "x-client-";
+/// The gateway's header namespace, normalised (lowercase, `-`), and the
+/// one other proxies use for the same facts (nginx recipes' `X-SSL-Client-*`).
+const NAMESPACES: [&str; 2] = ["x-client-", "x-ssl-client-"];
 
 /// Headers outside the namespace the client may never set, normalised:
 /// RFC 9440, Envoy's XFCC, and the forwarding headers an upstream trusts
@@ -77,6 +94,15 @@ const IDENTITY_HEADERS: &[&str] = &[
     "x-forwarded-proto",
     "forwarded",
     "x-real-ip",
+    // What upstreams commonly trust for the original host, path or user.
+    "x-forwarded-host",
+    "x-forwarded-prefix",
+    "x-original-url",
+    "x-rewrite-url",
+    "ssl-client-verify",
+    "ssl-client-cert",
+    "remote-user",
+    "x-remote-user",
 ];
 
 /// `name` is `known` (normalised) in some spelling: any case, `_` for `-`.
@@ -95,9 +121,10 @@ fn spells(known: &str, name: &[u8]) -> bool {
 /// `X-Client-` namespace, or one of [`IDENTITY_HEADERS`]. No allocation.
 pub fn is_identity_header(name: &str) -> bool {
     let name = name.as_bytes();
-    name.get(..NAMESPACE.len())
-        .is_some_and(|prefix| spells(NAMESPACE, prefix))
-        || IDENTITY_HEADERS.iter().any(|known| spells(known, name))
+    NAMESPACES.iter().any(|namespace| {
+        name.get(..namespace.len())
+            .is_some_and(|prefix| spells(namespace, prefix))
+    }) || IDENTITY_HEADERS.iter().any(|known| spells(known, name))
 }
 
 /// Removes every identity header the client sent. One scan and no

@@ -121,7 +121,6 @@ pub async fn run(
             message = "listening",
             addr = %addr,
             routes = routes.len(),
-            upstream = routes.first().map(|r| r.upstream.to_string()).unwrap_or_default(),
             certificate_optional = live.routing.policy.certificate_optional(),
             generation = live.generation,
             revoked = live.snapshot.revoked_count,

@@ -142,6 +142,15 @@ async fn decide<'l>(
         }
         return early(response, Refusal::HeaderTooLarge, &req);
     }
+    if req.method() == http::Method::CONNECT {
+        let message =
+            "CONNECT is not proxied: the gateway forwards requests to its routes' upstreams";
+        return early(
+            refuse(Refusal::BadRequest, message),
+            Refusal::BadRequest,
+            &req,
+        );
+    }
     let host = match check_host(&req, ctx.sni.as_deref()) {
         Ok(host) => host,
         Err((refusal, message)) => return early(refuse(refusal, &message), refusal, &req),
@@ -312,6 +321,15 @@ pub(crate) fn check_host<B>(
     sni: Option<&str>,
 ) -> Result<String, (Refusal, String)> {
     let bad = |message: String| (Refusal::BadRequest, message);
+    if req
+        .uri()
+        .authority()
+        .is_some_and(|a| a.as_str().contains('@'))
+    {
+        return Err(bad(
+            "the request's authority holds userinfo ('@'), which an https request may not (RFC 9110 section 4.2.4)".into(),
+        ));
+    }
     let mut fields = req.headers().get_all(header::HOST).iter();
     let field = fields.next();
     if fields.next().is_some() {

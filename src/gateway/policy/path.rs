@@ -43,6 +43,14 @@ pub enum PathError {
     /// A `#` fragment, which no client sends in a request target.
     #[error("the request path holds a fragment ('#')")]
     Fragment,
+    /// A `;` path parameter: Java servlet containers (Tomcat, Jetty) drop
+    /// `;…` from each segment and read `..;` as `..`, so `/admin;x/y` or
+    /// `/public/..;/admin` would match one route here and be served as
+    /// another path there.
+    #[error(
+        "the request path holds a ';' (path parameters are not forwarded: servlet containers read them differently)"
+    )]
+    Parameter,
 }
 
 /// A request target split into its normalized path and its untouched query.
@@ -88,6 +96,7 @@ fn is_normal(path: &str) -> Result<bool, PathError> {
             0 => return Err(PathError::Nul),
             b'\\' => return Err(PathError::Backslash),
             b'#' => return Err(PathError::Fragment),
+            b';' => return Err(PathError::Parameter),
             b'%' => normal = false,
             _ => {}
         }
@@ -194,6 +203,15 @@ fn remove_dot_segments(path: &str) -> Result<String, PathError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn path_parameters_are_refused() {
+        for path in ["/admin;x/y", "/public/..;/admin", "/a;", "/a/.;/b"] {
+            assert_eq!(normalize(path), Err(PathError::Parameter), "{path}");
+        }
+        // In the query a ';' is the client's business.
+        assert!(normalize_target("/a?x=1;y=2").is_ok());
+    }
+
     use super::*;
 
     fn norm(path: &str) -> Result<String, PathError> {

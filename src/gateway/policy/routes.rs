@@ -237,12 +237,20 @@ pub fn path_key(path: &str) -> &str {
 #[derive(Debug, Clone, Default)]
 struct Paths {
     by_prefix: HashMap<Box<str>, usize>,
+    /// The most segments any prefix here has: a longer request path is
+    /// cut to this many before the lookups, so that their number is
+    /// bounded by the config, not by the request (a path of 30,000
+    /// segments would otherwise cost 30,000 hashes of up to 60 KB).
+    depth: usize,
 }
 
 impl Paths {
     /// The route with the longest prefix of `path` on a segment boundary.
     fn longest(&self, path: &str) -> Option<usize> {
         let mut candidate = path_key(path);
+        if let Some((cut, _)) = candidate.match_indices('/').nth(self.depth) {
+            candidate = &candidate[..cut];
+        }
         loop {
             if let Some(&index) = self.by_prefix.get(candidate) {
                 return Some(index);
@@ -292,9 +300,9 @@ impl RouteTable {
                     second: position,
                 });
             }
-            paths
-                .by_prefix
-                .insert(path_key(&route.path).into(), position);
+            let key = path_key(&route.path);
+            paths.depth = paths.depth.max(key.matches('/').count());
+            paths.by_prefix.insert(key.into(), position);
         }
         table.routes = routes;
         Ok(table)
@@ -354,6 +362,30 @@ fn request_host(host: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_deep_request_path_is_cut_to_the_deepest_prefix() {
+        let route = |index, path: &str| {
+            Route::new(
+                index,
+                None,
+                HostPattern::Any,
+                path.into(),
+                Upstream::Echo,
+                ClientAuth::Require,
+                HeaderFormats::default(),
+                RuleSet::default(),
+                0,
+            )
+        };
+        let table = RouteTable::build(vec![route(0, "/"), route(1, "/a/b"), route(2, "/a")])
+            .expect("no duplicates");
+        let deep = format!("/a/b{}", "/x".repeat(50_000));
+        assert_eq!(table.route(None, &deep).map(|r| r.index), Some(1));
+        assert_eq!(table.route(None, "/a/bc/d").map(|r| r.index), Some(2));
+        assert_eq!(table.route(None, "/ab").map(|r| r.index), Some(0));
+        assert_eq!(table.route(None, "/").map(|r| r.index), Some(0));
+    }
+
     use super::*;
 
     fn route(host: HostPattern, path: &str) -> Route {

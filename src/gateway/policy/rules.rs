@@ -228,7 +228,14 @@ fn canonical(kind: RuleKind, text: &str) -> Result<String, RuleError> {
                 return Err(RuleError::NotHex(kind.as_str()));
             }
             Ok(if kind == RuleKind::Serial {
-                trim_zero_bytes(&hex).to_owned()
+                // An odd number of digits is the same integer with its
+                // leading zero left out (as `format(n, 'x')` prints it).
+                let even = if hex.len() % 2 == 1 {
+                    format!("0{hex}")
+                } else {
+                    hex
+                };
+                trim_zero_bytes(&even).to_owned()
             } else {
                 hex
             })
@@ -291,13 +298,20 @@ fn glob(kind: RuleKind, pieces: Vec<Piece>) -> Result<Glob, RuleError> {
         _ if kind.is_hex() => Ok(Glob::Any(
             pieces
                 .into_iter()
-                .map(|p| match p {
+                .enumerate()
+                .map(|(i, p)| match p {
                     Piece::Literal(text) => {
-                        let hex: String = text
+                        let mut hex: String = text
                             .chars()
                             .filter(|c| *c != ':')
                             .map(|c| c.to_ascii_lowercase())
                             .collect();
+                        // A serial pattern's leading `00` bytes go, as the
+                        // serial's own do, so `serial:00:05:99:*` matches
+                        // the serial 059979….
+                        if i == 0 && kind == RuleKind::Serial {
+                            hex = trim_zero_bytes(&hex).to_owned();
+                        }
                         if hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                             Ok(Piece::Literal(hex.into()))
                         } else {
@@ -710,6 +724,27 @@ mod tests {
             "dns:10.0.0.1",
         ] {
             assert!(!matches(rule), "{rule} should not match");
+        }
+    }
+
+    #[test]
+    fn serial_patterns_ignore_leading_zero_bytes_and_odd_lengths() {
+        let mut peer = Peer::for_tests("CN=a", "059979d8");
+        peer.serial = "059979d8".into();
+        for (rule, matches) in [
+            ("serial:00:05:99:*", true),
+            ("serial:05:99:79:D8", true),
+            ("serial:5:99:79:d8", true),
+            ("serial:00:05:99:79:d8", true),
+            ("serial:06*", false),
+        ] {
+            let set = RuleSet::compile(&[(rule.to_owned(), Rule::parse(rule).expect(rule))], &[]);
+            let verdict = set.judge(&Identity {
+                peer: &peer,
+                roles: &[],
+                name: None,
+            });
+            assert_eq!(matches!(verdict, Verdict::Allowed(_)), matches, "{rule}");
         }
     }
 

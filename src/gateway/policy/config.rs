@@ -30,7 +30,7 @@ use crate::gateway::policy::routes::{
     ClientAuth, HeaderFormats, HostPattern, HttpUpstream, Upstream, path_key,
 };
 use crate::gateway::policy::rules::{Rule, RuleError};
-use crate::pki::snapshot::StaleCrlPolicy;
+use crate::pki::snapshot::{StaleCrlPolicy, Validity};
 
 /// Connections at once from clients without a certificate, unless
 /// `[anonymous] max_connections` says otherwise.
@@ -738,29 +738,19 @@ pub fn parse_upstream(text: &str) -> Result<Upstream, Problem> {
     }))
 }
 
-/// A duration as the `serve` flags take it: a whole number and a unit.
+/// A duration as the `serve` flags take it (the same parser): a whole
+/// number and a unit.
 fn parse_duration(text: &str) -> Result<Duration, Problem> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or(Problem::Duration)?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| Problem::Duration)?;
-    let unit: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        "y" => 365 * 86_400,
-        _ => return Err(Problem::Duration),
-    };
-    if number == 0 {
-        return Err(Problem::ZeroDuration);
-    }
-    number
-        .checked_mul(unit)
-        .map(Duration::from_secs)
-        .ok_or(Problem::Duration)
+    let validity: Validity = text.parse().map_err(|_| {
+        // "0s", "00m": a duration, just not a usable one.
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        if !digits.is_empty() && digits.bytes().all(|b| b == b'0') {
+            Problem::ZeroDuration
+        } else {
+            Problem::Duration
+        }
+    })?;
+    Ok(validity.std_duration())
 }
 
 /// Labels of letters, digits and `-`, 1 to 63 characters, not starting

@@ -36,6 +36,7 @@ use x509_parser::num_bigint::BigUint;
 
 use crate::pki::inventory::InventoryError;
 use crate::pki::layout::Layout;
+pub use crate::pki::model::Validity;
 pub use crate::pki::refusal::{Check, Refusal, Rejection};
 pub use crate::pki::stamp::SourceStamp;
 pub use crate::pki::{refusal, time};

@@ -1,5 +1,9 @@
 //! The command-line definitions. Value parsers yield domain types
 //! ([`crate::pki::model`]), so commands never re-check strings.
+//!
+//! Long (about 550 lines) because it is one declaration per flag of every
+//! subcommand, each with the help text the man pages are made from; they
+//! read best together.
 
 pub mod generate;
 

@@ -57,7 +57,7 @@ use crate::gateway::context::{Activity, ConnCtx, InFlight};
 use crate::gateway::live::{Live, build_live};
 use crate::gateway::metrics::Metrics;
 use crate::gateway::routing::Routing;
-use crate::pki::snapshot::Source;
+use crate::pki::snapshot::{Source, dns_name_covers};
 
 /// Runs the gateway until SIGTERM/SIGINT (or `stop` turns true), then drains.
 /// `ready` receives the bound address once listening.
@@ -305,15 +305,7 @@ fn warn_uncovered_hosts(routing: &Routing, options: &GatewayOptions) {
         .iter()
         .map(|d| d.as_str().to_ascii_lowercase())
         .collect();
-    let covers = |host: &str| {
-        names.iter().any(|n| {
-            n == host
-                || n.strip_prefix("*.").is_some_and(|parent| {
-                    host.split_once('.')
-                        .is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
-                })
-        })
-    };
+    let covers = |host: &str| names.iter().any(|n| dns_name_covers(n, host));
     let uncovered: Vec<String> = routing
         .policy
         .hosts()
@@ -323,7 +315,8 @@ fn warn_uncovered_hosts(routing: &Routing, options: &GatewayOptions) {
             HostPattern::Exact(h) => h
                 .parse::<std::net::IpAddr>()
                 .map_or_else(|_| !covers(h), |ip| !options.server_cert.ips.contains(&ip)),
-            HostPattern::Wildcard(parent) => !names.iter().any(|n| *n == format!("*.{parent}")),
+            // A wildcard route needs the same wildcard in the certificate.
+            HostPattern::Wildcard(parent) => !covers(&format!("*.{parent}")),
         })
         .map(ToString::to_string)
         .collect();

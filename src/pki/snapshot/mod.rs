@@ -43,7 +43,9 @@ pub use crate::pki::{refusal, time};
 pub use ids::RevocationLink;
 use ids::{CaKey, SerialKey, canonical_serial};
 pub use judge::{Peer, StaleCrlPolicy, Usage};
-pub use server::{Offline, ServerCertSpec, ServerCredential, Serving, UnfitServerCert};
+pub use server::{
+    Offline, ServerCertSpec, ServerCredential, Serving, UnfitServerCert, dns_name_covers,
+};
 
 /// Why a snapshot could not be loaded. The gateway refuses to start on any
 /// of these, and keeps its last good snapshot when a reload hits one.

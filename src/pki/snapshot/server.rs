@@ -128,6 +128,17 @@ pub enum UnfitServerCert {
     NamesNotCovered(Vec<String>),
 }
 
+/// True when the certificate name `san` (lower-case; `*.` in front for a
+/// wildcard) covers `host` (lower-case): the same name, or one label
+/// under a wildcard's parent, as TLS clients match them (RFC 6125).
+pub fn dns_name_covers(san: &str, host: &str) -> bool {
+    san == host
+        || san.strip_prefix("*.").is_some_and(|parent| {
+            host.split_once('.')
+                .is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
+        })
+}
+
 /// Checks that `cert` can serve as the gateway's server certificate: an
 /// extendedKeyUsage with serverAuth (a client-profile certificate filed
 /// under the server's name fails every handshake) and SANs covering every
@@ -152,16 +163,7 @@ fn fit_to_serve(cert: &X509Certificate<'_>, spec: &ServerCertSpec) -> Result<(),
             }
         }
     }
-    let covers = |wanted: &str| {
-        dns.iter().any(|d| {
-            d == wanted
-                || d.strip_prefix("*.").is_some_and(|base| {
-                    wanted
-                        .split_once('.')
-                        .is_some_and(|(label, rest)| !label.is_empty() && rest == base)
-                })
-        })
-    };
+    let covers = |wanted: &str| dns.iter().any(|d| dns_name_covers(d, wanted));
     let mut missing: Vec<String> = spec
         .dns
         .iter()

@@ -23,14 +23,7 @@ use crate::pki::renew::{self, Due};
 /// The gateway config file: `--config`, else PKI/gateway.toml when it
 /// exists, else none (the built-in default: one catch-all route).
 fn config_source(args: &ServeArgs, pki_dir: &Path) -> ConfigSource {
-    let file = args.config.clone().or_else(|| {
-        let default = pki_dir.join("gateway.toml");
-        default.exists().then_some(default)
-    });
-    ConfigSource {
-        file,
-        upstream: args.upstream.clone(),
-    }
+    ConfigSource::new(args.config.clone(), pki_dir, args.upstream.clone())
 }
 
 /// `serve --check-config`: loads and compiles the config as `serve` would,

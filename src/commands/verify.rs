@@ -57,13 +57,7 @@ fn route_verdict(
     config: Option<&Path>,
     accepted: &verify::Accepted,
 ) -> Result<RouteVerdict, Error> {
-    let source = ConfigSource {
-        file: config.map(Path::to_owned).or_else(|| {
-            let default = dir.join("gateway.toml");
-            default.exists().then_some(default)
-        }),
-        upstream: None,
-    };
+    let source = ConfigSource::new(config.map(Path::to_owned), dir, None);
     let (config, _) = source.load().map_err(GatewayError::from)?;
     let policy = Policy::compile(&config).map_err(GatewayError::from)?;
     let (host, path) = match target.find('/') {

@@ -136,6 +136,20 @@ pub struct ConfigSource {
 }
 
 impl ConfigSource {
+    /// The config at `file` (`--config`), else at PKI/gateway.toml when
+    /// it exists, else none; `upstream` (`--upstream`) over its key.
+    pub fn new(
+        file: Option<PathBuf>,
+        pki_dir: &std::path::Path,
+        upstream: Option<policy::Upstream>,
+    ) -> ConfigSource {
+        let file = file.or_else(|| {
+            let default = pki_dir.join("gateway.toml");
+            default.exists().then_some(default)
+        });
+        ConfigSource { file, upstream }
+    }
+
     /// The config file's text now (`None` without a file, or when it
     /// cannot be read): a reload compares it with the text the routing in
     /// service was made from.
@@ -148,19 +162,30 @@ impl ConfigSource {
     /// Reads and checks the config, with the command line's overrides;
     /// also the text it was read from (one read, so the two agree).
     pub fn load(&self) -> Result<(GatewayConfig, Option<String>), ConfigError> {
-        let (mut config, text) = match &self.file {
+        let text = match &self.file {
             Some(file) => {
-                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-                    path: file.clone(),
-                    source,
-                })?;
-                (GatewayConfig::parse(&text, file)?, Some(text))
+                Some(
+                    std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                        path: file.clone(),
+                        source,
+                    })?,
+                )
             }
-            None => (GatewayConfig::default(), None),
+            None => None,
+        };
+        Ok((self.parse(text.as_deref())?, text))
+    }
+
+    /// Checks `text`, the file's text as read (`None` without a file),
+    /// with the command line's overrides.
+    pub fn parse(&self, text: Option<&str>) -> Result<GatewayConfig, ConfigError> {
+        let mut config = match (&self.file, text) {
+            (Some(file), Some(text)) => GatewayConfig::parse(text, file)?,
+            _ => GatewayConfig::default(),
         };
         if let Some(upstream) = &self.upstream {
             config.upstream = Some(upstream.clone());
         }
-        Ok((config, text))
+        Ok(config)
     }
 }

@@ -213,11 +213,12 @@ impl Reloader {
         }
         self.config_seen = text;
         let _runtime = self.runtime.enter();
-        let loaded = self
-            .options
-            .config
-            .load()
-            .and_then(|(config, _)| Routing::new(&config, &self.options, &self.metrics));
+        let config = match (&self.options.config.file, &self.config_seen) {
+            (Some(_), Some(text)) => self.options.config.parse(Some(text)),
+            // No file, or one that cannot be read: load says which.
+            _ => self.options.config.load().map(|(config, _)| config),
+        };
+        let loaded = config.and_then(|config| Routing::new(&config, &self.options, &self.metrics));
         match loaded {
             Ok(routing) => {
                 tracing::info!(

@@ -127,9 +127,10 @@ fn format(line: &AccessLine<'_>, at: time::OffsetDateTime, out: &mut Vec<u8>) {
         string(out, route);
     }
     if let Some(rule) = line.rule {
-        // The rule as written in the config: a text like `allow[3] cn:x`.
-        let _ = write!(out, ",\"rule\":");
-        string(out, &rule.to_string());
+        // The rule as written in the config (`allow[3] cn:x`), escaped as
+        // it is formatted: no String per request.
+        out.extend_from_slice(b",\"rule\":");
+        let _ = serde::Serializer::collect_str(&mut serde_json::Serializer::new(&mut *out), &rule);
     }
     out.extend_from_slice(b",\"target\":\"mtlsctl::access\"}\n");
 }
@@ -140,6 +141,8 @@ mod tests {
 
     use super::{AccessLine, Decision, format};
     use crate::gateway::identity::ClientIdentity;
+    use crate::gateway::policy::RuleRef;
+    use crate::gateway::policy::rules::RuleList;
     use crate::pki::snapshot::Refusal;
 
     #[test]
@@ -157,7 +160,11 @@ mod tests {
             duration: Duration::from_micros(1_234_567),
             identity: Some(&identity),
             route: Some("api"),
-            rule: None,
+            rule: Some(RuleRef {
+                list: RuleList::Deny,
+                index: 2,
+                text: "cn:a\"b\\c",
+            }),
             decision: Decision::Refuse(Refusal::Revoked),
         };
         let at = time::macros::datetime!(2026-11-29 07:05:09.000042 UTC);
@@ -179,6 +186,8 @@ mod tests {
         assert_eq!(v["client_serial"], "0a1b");
         assert_eq!(v["client_fingerprint"], "ff00");
         assert_eq!(v["decision"], "revoked");
+        assert_eq!(v["route"], "api");
+        assert_eq!(v["rule"], "deny[2] cn:a\"b\\c");
         // No bytes field when the size is unknown.
         let mut out = Vec::new();
         format(

@@ -179,11 +179,16 @@ async fn decide<'l>(
             rule: None,
         };
     };
-    let forward: http::uri::PathAndQuery = match target.query {
-        Some(query) => format!("{}?{query}", target.path).parse(),
-        None => target.path.parse(),
-    }
-    .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/"));
+    // A path that was normal already (the usual case) goes on as it came,
+    // sharing the request's bytes; only a rewritten one is built anew.
+    let forward = match (&target.path, req.uri().path_and_query()) {
+        (std::borrow::Cow::Borrowed(_), Some(original)) => original.clone(),
+        _ => match target.query {
+            Some(query) => format!("{}?{query}", target.path).parse(),
+            None => target.path.parse(),
+        }
+        .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/")),
+    };
     let refused = |response, refusal, rule| Outcome {
         response,
         decision: Decision::Refuse(refusal),

@@ -688,3 +688,35 @@ fn upgrades_other_than_websocket_and_hostile_targets_are_not_passed_on() -> Test
     );
     Ok(())
 }
+
+/// As users run it: no --pki (the default, relative `./pki`) and no
+/// --config (the default `pki/gateway.toml`), and the file edited while
+/// the gateway runs.
+#[test]
+fn the_default_config_beside_a_relative_pki_is_read_and_reloaded() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let config = |path: &str| {
+        format!("upstream = \"echo\"\n[[route]]\nhost = \"localhost\"\npath = \"{path}\"\n")
+    };
+    std::fs::write(env.pki().join("gateway.toml"), config("/a"))?;
+    let gw = Gateway::launch(&env, Gateway::command(&env), &[])?;
+    let alice = cred(&env, "alice");
+    get(&gw, Some(&alice), "localhost", "/a/x", &[]).assert_status(200);
+    let out = get(&gw, Some(&alice), "localhost", "/b", &[]);
+    assert_refusal(&out, 404, "no_route", None, "before the edit");
+    std::fs::write(env.pki().join("gateway.toml"), config("/b"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while get(&gw, Some(&alice), "localhost", "/b", &[]).status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edited config was not taken:\n{}",
+            gw.dump()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = get(&gw, Some(&alice), "localhost", "/a/x", &[]);
+    assert_refusal(&out, 404, "no_route", None, "after the edit");
+    Ok(())
+}

@@ -418,6 +418,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Make a throwaway PKI with a client certificate, serve it, and print curl commands')
             [CompletionResult]::new('--tls12', '--tls12', [CompletionResultType]::ParameterName, 'Also accept TLS 1.2 (TLS 1.3 only by default)')
+            [CompletionResult]::new('--allow-plaintext-upstream', '--allow-plaintext-upstream', [CompletionResultType]::ParameterName, 'Allow http:// upstreams beyond loopback (plaintext across the network); without it such an upstream is a config error: use https:// (upstream mTLS) instead')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')

@@ -258,6 +258,9 @@ impl Error {
             )) => Some(format!(
                 "run `mtlsctl revoke {name}` and start the gateway again (it issues a server certificate for its names), or pass other --server-name values"
             )),
+            Error::Gateway(crate::gateway::GatewayError::Snapshot(
+                crate::pki::snapshot::SnapshotError::ClientCert { .. },
+            )) => None,
             Error::Gateway(crate::gateway::GatewayError::Snapshot(_)) => Some(
                 "the gateway does not start without valid trust and CRLs: run `mtlsctl check` and `mtlsctl crl`, or restore the PKI".into(),
             ),

@@ -197,6 +197,9 @@ pub struct ServeArgs {
     /// Deadline for the upstream's response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s].
     #[arg(long, value_name = "DUR")]
     pub upstream_timeout: Option<Validity>,
+    /// Allow http:// upstreams beyond loopback (plaintext across the network); without it such an upstream is a config error: use https:// (upstream mTLS) instead.
+    #[arg(long)]
+    pub allow_plaintext_upstream: bool,
     /// How long SIGTERM/SIGINT waits for requests in flight [default: 10s].
     #[arg(long, value_name = "DUR")]
     pub drain_timeout: Option<Validity>,

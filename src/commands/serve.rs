@@ -1,29 +1,35 @@
 //! `serve [--demo]`: sets up logging and the runtime, has the gateway's
-//! server certificate issued or renewed when due (at start, then hourly;
-//! the decision and the work are `pki::renew`'s), and runs the gateway.
+//! server certificate issued or renewed when due (at start, then hourly)
+//! and the client certificates it presents to https upstreams (at start,
+//! then whenever the PKI or the config changes, and every minute; the
+//! decision and the work are `pki::renew`'s), and runs the gateway.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cli::{ServeArgs, ServerName, StaleCrlArg};
 use crate::commands::{Prompt, ca_passphrase_with};
 use crate::error::Error;
 use crate::gateway::config::ConfigSource;
-use crate::gateway::policy::{HostPattern, Policy, config as gateway_config};
+use crate::gateway::policy::{self, HostPattern, Policy, config as gateway_config};
 use crate::gateway::tls::{StaleCrlPolicy, TlsOptions};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::output::Printer;
 use crate::pki::Pki;
 use crate::pki::ca::{self, CaInitRequest};
 use crate::pki::issue::{self, IssueRequest, KeySource};
-use crate::pki::model::{KeyType, Profile, Role};
+use crate::pki::model::{CertName, KeyType, Profile, Role};
 use crate::pki::renew::{self, Due};
+use crate::pki::snapshot::Source;
 
 /// The gateway config file: `--config`, else PKI/gateway.toml when it
 /// exists, else none (the built-in default: one catch-all route).
 fn config_source(args: &ServeArgs, pki_dir: &Path) -> ConfigSource {
-    ConfigSource::new(args.config.clone(), pki_dir, args.upstream.clone())
+    let mut source = ConfigSource::new(args.config.clone(), pki_dir, args.upstream.clone());
+    source.allow_plaintext_upstream = args.allow_plaintext_upstream;
+    source
 }
 
 /// `serve --check-config`: loads and compiles the config as `serve` would,
@@ -109,6 +115,10 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         .or_else(|| config.passphrase_file.clone());
     renew_if_due(&pki, &names, passphrase_file.as_deref(), Prompt::IfTerminal)?;
     let server_cert = renew::server_cert_spec(&names);
+    let client_cert = renew::client_cert_name(&names);
+    let policy = Policy::compile(&config).map_err(GatewayError::from)?;
+    let mut upstream_certs = UpstreamCerts::new(client_cert.clone(), passphrase_file.clone());
+    upstream_certs.tend(&pki, &policy, Prompt::IfTerminal, true)?;
     let duration =
         |flag: Option<crate::pki::model::Validity>, key: Option<Duration>, default: u64| {
             flag.map(|v| v.std_duration())
@@ -144,6 +154,7 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
             .or(config.max_connections)
             .unwrap_or(4096) as usize,
         upstream_timeout: duration(args.upstream_timeout, config.upstream_timeout, 30),
+        upstream_client_cert: client_cert.to_string(),
         connect_timeout: Duration::from_secs(5),
         drain_timeout: duration(args.drain_timeout, config.drain_timeout, 10),
     };
@@ -161,6 +172,12 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         .build()
         .map_err(|e| Error::Gateway(GatewayError::Runtime(e)))?;
     spawn_renewal(&runtime, pki_dir.clone(), names.clone(), passphrase_file);
+    spawn_upstream_renewal(
+        &runtime,
+        Source::new(&pki_dir, options.server_cert.clone()),
+        options.config.clone(),
+        upstream_certs,
+    );
     let result = runtime.block_on(gateway::run(pki_dir.clone(), options, |addr| {
         if let Some(demo) = &demo {
             print_demo(demo, addr);
@@ -243,6 +260,196 @@ fn spawn_renewal(
                     error = %e,
                 ),
                 Err(e) => tracing::error!(target: "mtlsctl::gateway", message = "renewal task failed", error = %e),
+            }
+        }
+    });
+}
+
+/// The client certificates the gateway presents to its https upstreams:
+/// its own (`gateway-client-…`), issued when missing or revoked and
+/// renewed when due, and those routes name with `upstream_cert`, renewed
+/// when due but never re-issued (a revoked one was revoked on purpose).
+/// Without the CA key, a warning from 7 days before one expires, and at
+/// once when one is revoked; repeated at most hourly.
+struct UpstreamCerts {
+    own: CertName,
+    passphrase_file: Option<PathBuf>,
+    /// When each warning was last logged, by certificate and what it said.
+    warned: HashMap<(String, &'static str), Instant>,
+}
+
+/// How often the same warning about an upstream client certificate is
+/// repeated.
+const WARN_EVERY: Duration = Duration::from_secs(3600);
+
+impl UpstreamCerts {
+    fn new(own: CertName, passphrase_file: Option<PathBuf>) -> Self {
+        UpstreamCerts {
+            own,
+            passphrase_file,
+            warned: HashMap::new(),
+        }
+    }
+
+    /// The certificates `policy`'s https upstreams present, each once;
+    /// `true` for the gateway's own.
+    fn wanted(&self, policy: &Policy) -> Vec<(String, bool)> {
+        let mut names: Vec<(String, bool)> = policy
+            .routes()
+            .iter()
+            .filter_map(|route| match &route.upstream {
+                policy::Upstream::Http(http) => http.tls.as_ref().map(|tls| match &tls.cert {
+                    Some(name) => (name.clone(), false),
+                    None => (self.own.to_string(), true),
+                }),
+                policy::Upstream::Echo => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Issues, renews or warns, for every certificate `policy` wants.
+    /// `strict` (at start): a failure to provide the gateway's own, or a
+    /// named one that does not exist, is an error; later, a warning.
+    fn tend(
+        &mut self,
+        pki: &Pki,
+        policy: &Policy,
+        prompt: Prompt,
+        strict: bool,
+    ) -> Result<(), Error> {
+        for (name, own) in self.wanted(policy) {
+            let Ok(cert_name) = name.parse::<CertName>() else {
+                continue;
+            };
+            let (due, not_after) = renew::standing(pki, &cert_name)?;
+            let now = crate::pki::time::now();
+            let soon = not_after.is_some_and(|t| t - now < time::Duration::days(7));
+            let outcome = match (due, own) {
+                (Due::No, _) => continue,
+                (Due::Issue, false) => {
+                    if not_after.is_none() && strict {
+                        return Err(Error::Gateway(GatewayError::Snapshot(
+                            crate::pki::snapshot::SnapshotError::ClientCert {
+                                name: name.clone(),
+                                why: "the inventory holds no such certificate".into(),
+                            },
+                        )));
+                    }
+                    self.warn(
+                        &name,
+                        "revoked",
+                        "the upstream_cert of an https upstream is revoked or missing: the upstream will refuse the gateway; issue a new one with `mtlsctl issue NAME --profile client` (the gateway does not re-issue a certificate it did not name itself)",
+                    );
+                    continue;
+                }
+                (Due::Renew, false) => {
+                    ca_passphrase_with(pki, self.passphrase_file.as_deref(), prompt)
+                        .and_then(|p| Ok(renew::renew_named(pki, &cert_name, p.as_ref())?))
+                }
+                (due, true) => ca_passphrase_with(pki, self.passphrase_file.as_deref(), prompt)
+                    .and_then(|p| Ok(renew::provide_client(pki, &cert_name, due, p.as_ref())?)),
+            };
+            match outcome {
+                Ok(()) => {
+                    let done = match (due, not_after) {
+                        (Due::Renew, _) => "renewed the client certificate for https upstreams",
+                        (_, Some(_)) => {
+                            "re-issued the client certificate for https upstreams (the previous one is revoked)"
+                        }
+                        (_, None) => "issued the client certificate for https upstreams",
+                    };
+                    tracing::info!(target: "mtlsctl::gateway", message = done, name = %name);
+                }
+                Err(e) if strict && not_after.is_none() => return Err(e),
+                Err(e) => {
+                    let (what, message) = if due == Due::Issue {
+                        (
+                            "revoked",
+                            "the client certificate for https upstreams is revoked and could not be re-issued (the CA key is needed: --passphrase-file or MTLSCTL_CA_PASSPHRASE): upstreams will refuse the gateway",
+                        )
+                    } else if soon {
+                        (
+                            "expiring",
+                            "the client certificate for https upstreams expires within 7 days and could not be renewed (the CA key is needed: --passphrase-file or MTLSCTL_CA_PASSPHRASE); renew it with `mtlsctl rotate NAME`",
+                        )
+                    } else {
+                        tracing::debug!(target: "mtlsctl::gateway", message = "could not renew the client certificate for https upstreams yet", name = %name, error = %e);
+                        continue;
+                    };
+                    self.warn(&name, what, message);
+                    tracing::debug!(target: "mtlsctl::gateway", message = "renewal error", name = %name, error = %e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs `message` about `name`, unless it was logged within
+    /// [`WARN_EVERY`].
+    fn warn(&mut self, name: &str, what: &'static str, message: &str) {
+        let now = Instant::now();
+        let key = (name.to_owned(), what);
+        if self
+            .warned
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < WARN_EVERY)
+        {
+            return;
+        }
+        self.warned.insert(key, now);
+        tracing::warn!(target: "mtlsctl::gateway", message = message, name = %name);
+    }
+}
+
+/// Tends the upstream client certificates while serving: whenever a file
+/// of the PKI or the config changes (a revocation shows there), and every
+/// minute. The new certificate files reach the gateway with its reload.
+fn spawn_upstream_renewal(
+    runtime: &tokio::runtime::Runtime,
+    source: Source,
+    config: ConfigSource,
+    certs: UpstreamCerts,
+) {
+    let source = match &config.file {
+        Some(file) => source.watching(file.clone()),
+        None => source,
+    };
+    let certs = std::sync::Arc::new(std::sync::Mutex::new(certs));
+    runtime.spawn(async move {
+        let mut seen = source.stamp();
+        let mut checked = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let stamp = source.stamp();
+            if stamp == seen && checked.elapsed() < Duration::from_secs(60) {
+                continue;
+            }
+            seen = stamp;
+            checked = Instant::now();
+            let (source, config, certs) = (source.clone(), config.clone(), certs.clone());
+            let outcome = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+                let Ok((config, _)) = config.load() else {
+                    // The gateway's reload logs why; the last good
+                    // certificates stay.
+                    return Ok(());
+                };
+                let Ok(policy) = Policy::compile(&config) else {
+                    return Ok(());
+                };
+                let pki = Pki::open(source.dir())?;
+                let mut certs = certs.lock().map_err(|_| {
+                    Error::Gateway(GatewayError::Runtime(std::io::Error::other("poisoned lock")))
+                })?;
+                certs.tend(&pki, &policy, Prompt::Never, false)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(target: "mtlsctl::gateway", message = "could not check the client certificates for https upstreams", error = %e),
+                Err(e) => tracing::error!(target: "mtlsctl::gateway", message = "upstream certificate task failed", error = %e),
             }
         }
     });

@@ -42,6 +42,9 @@ pub struct GatewayOptions {
     /// Deadline for the upstream's response headers (504 after it), and
     /// the longest pause in a response body (aborted after it).
     pub upstream_timeout: Duration,
+    /// The inventory name of the gateway's own client certificate, which
+    /// it presents to https upstreams that name no `upstream_cert`.
+    pub upstream_client_cert: String,
     /// Deadline for connecting to the upstream (502 after it).
     pub connect_timeout: Duration,
     /// How long SIGTERM/SIGINT waits for requests in flight.
@@ -133,6 +136,8 @@ pub struct ConfigSource {
     pub file: Option<PathBuf>,
     /// `--upstream`, which overrides the file's `upstream`.
     pub upstream: Option<policy::Upstream>,
+    /// `--allow-plaintext-upstream`, which overrides the file's key.
+    pub allow_plaintext_upstream: bool,
 }
 
 impl ConfigSource {
@@ -147,7 +152,11 @@ impl ConfigSource {
             let default = pki_dir.join("gateway.toml");
             default.exists().then_some(default)
         });
-        ConfigSource { file, upstream }
+        ConfigSource {
+            file,
+            upstream,
+            allow_plaintext_upstream: false,
+        }
     }
 
     /// The config file's text now (`None` without a file, or when it
@@ -185,6 +194,9 @@ impl ConfigSource {
         };
         if let Some(upstream) = &self.upstream {
             config.upstream = Some(upstream.clone());
+        }
+        if self.allow_plaintext_upstream {
+            config.upstream_keys.allow_plaintext_upstream = Some(true);
         }
         Ok(config)
     }

@@ -2,6 +2,7 @@
 //! from it, made in one place and swapped together (by `run` at start and
 //! by the reload thread after).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustls::ServerConfig;
@@ -9,7 +10,7 @@ use rustls::ServerConfig;
 use crate::gateway::config::{GatewayError, GatewayOptions};
 use crate::gateway::routing::Routing;
 use crate::gateway::tls;
-use crate::pki::snapshot::{Snapshot, Source};
+use crate::pki::snapshot::{ServerCredential, Snapshot, SnapshotError, Source};
 
 /// What the gateway serves with: one snapshot and the TLS config built
 /// from it, swapped together.
@@ -23,6 +24,10 @@ pub struct Live {
     pub routing: Arc<Routing>,
     /// Reload generation (1 at start).
     pub generation: u64,
+    /// The client certificates presented to https upstreams, by
+    /// inventory name: those the routing names, loaded with the snapshot
+    /// so that a renewed one is used from the next connection.
+    pub upstream_credentials: HashMap<String, ServerCredential>,
 }
 
 /// Loads the snapshot and builds the TLS config: the one way a `Live` is made.
@@ -35,11 +40,17 @@ pub fn build_live(
     let snapshot = Arc::new(source.load()?);
     let certificate_optional = routing.policy.certificate_optional();
     let tls = tls::server_config(snapshot.clone(), options.tls, certificate_optional)?;
+    let upstream_credentials = routing
+        .client_cert_names()
+        .into_iter()
+        .map(|name| Ok((name.to_owned(), source.client_credential(name)?)))
+        .collect::<Result<_, SnapshotError>>()?;
     Ok(Live {
         snapshot,
         tls,
         routing,
         generation,
+        upstream_credentials,
     })
 }
 

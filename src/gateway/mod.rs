@@ -38,6 +38,7 @@ pub mod standing;
 pub mod tls;
 pub mod trim;
 pub mod upstream;
+pub mod upstream_tls;
 pub mod xfcc;
 
 pub use config::{GatewayError, GatewayOptions};

@@ -15,6 +15,7 @@ use crate::gateway::config::GatewayOptions;
 use crate::gateway::metrics::{Metrics, RouteMetrics};
 use crate::gateway::policy::{self, ConfigError, GatewayConfig, Policy};
 use crate::gateway::upstream::Upstream;
+use crate::gateway::upstream_tls::UpstreamTls;
 
 /// What serving one route needs besides its policy.
 pub struct RoutePlan {
@@ -49,30 +50,68 @@ impl Routing {
     ) -> Result<Routing, ConfigError> {
         let policy = Policy::compile(config)?;
         let mut pools: HashMap<String, Arc<Upstream>> = HashMap::new();
-        let plans = policy
-            .routes()
-            .iter()
-            .map(|route| RoutePlan {
-                upstream: match &route.upstream {
-                    policy::Upstream::Echo => None,
-                    policy::Upstream::Http(http) => Some(
-                        pools
-                            .entry(route.upstream.to_string())
-                            .or_insert_with(|| {
-                                let base = http.uri("/", None).unwrap_or_default();
-                                Arc::new(Upstream::new(base, options))
-                            })
-                            .clone(),
-                    ),
-                },
+        let mut plans = Vec::with_capacity(policy.routes().len());
+        for route in policy.routes() {
+            let upstream = match &route.upstream {
+                policy::Upstream::Echo => None,
+                policy::Upstream::Http(http) => {
+                    // One pool per upstream and way of reaching it.
+                    let key = format!("{http:?}");
+                    let pool = match pools.get(&key) {
+                        Some(pool) => pool.clone(),
+                        None => {
+                            let tls = http
+                                .tls
+                                .as_ref()
+                                .map(|tls| UpstreamTls::new(tls, &options.upstream_client_cert))
+                                .transpose()
+                                .map_err(|e| ConfigError::UpstreamSetup {
+                                    path: config.file.clone().unwrap_or_default(),
+                                    line: config.routes.get(route.index).map_or(0, |r| r.line),
+                                    route: route.display_name().to_owned(),
+                                    message: e.to_string(),
+                                })?;
+                            if tls.as_ref().is_some_and(UpstreamTls::insecure) {
+                                tracing::warn!(
+                                    target: "mtlsctl::upstream",
+                                    message = "upstream_insecure = true: the upstream's certificate is not verified, so anyone on the path can read and change this route's traffic",
+                                    route = route.display_name(),
+                                    upstream = %route.upstream,
+                                );
+                            }
+                            let pool = Arc::new(Upstream::new(http, tls, options));
+                            pools.insert(key, pool.clone());
+                            pool
+                        }
+                    };
+                    Some(pool)
+                }
+            };
+            plans.push(RoutePlan {
+                upstream,
                 metrics: metrics.route(route.display_name()),
-            })
-            .collect();
+            });
+        }
         Ok(Routing {
             policy,
             plans,
             unrouted: metrics.route("-"),
             anonymous_body_timeout: config.anonymous.body_timeout(),
         })
+    }
+}
+
+impl Routing {
+    /// The inventory names of the client certificates its https upstreams
+    /// present, each once.
+    pub fn client_cert_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .plans
+            .iter()
+            .filter_map(|plan| plan.upstream.as_deref()?.client_cert_name())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 }

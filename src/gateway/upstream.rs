@@ -1,7 +1,16 @@
-//! Forwarding to an `http://` upstream over pooled HTTP/1.1 connections:
-//! hop-by-hop headers removed, HTTP/2 requests sent on as HTTP/1.1,
+//! Forwarding to an `http://` or `https://` upstream over pooled
+//! connections: hop-by-hop headers removed, HTTP/2 requests sent on as
+//! HTTP/1.1 (or as HTTP/2 to an https upstream that offers h2 by ALPN),
 //! WebSocket (and other) upgrades spliced through. Refused connection:
-//! 502; no response headers within the timeout: 504.
+//! 502; no response headers within the timeout: 504; a TLS handshake that
+//! fails either way (the upstream's certificate refused, or ours): 502
+//! `upstream_tls`. An HTTP answer from the upstream, whatever its status,
+//! is passed on as it is.
+//!
+//! To an https upstream ([`UpstreamTls`]), a connection is made under the
+//! snapshot generation in service, and an idle one of an older generation
+//! is not used again: a reload may have changed the trust, the CRLs or the
+//! client certificate presented.
 //!
 //! An upstream connection is driven by the task of the request using it,
 //! not by a task of its own (as hyper-util's pooled client does): the
@@ -25,17 +34,21 @@ use http::header::{self, HeaderMap};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::gateway::access_log::Decision;
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::headers::{is_upgrade, remove_hop_by_hop};
+use crate::gateway::live::Live;
+use crate::gateway::policy::HttpUpstream;
 use crate::gateway::response::{Body, BodyError, refuse};
 use crate::gateway::standing;
-use crate::pki::snapshot::Refusal;
+use crate::gateway::upstream_tls::UpstreamTls;
+use crate::pki::snapshot::{Refusal, StaleCrlPolicy};
 
 /// Idle upstream connections are closed after this long.
 const IDLE_FOR: Duration = Duration::from_secs(30);
@@ -44,11 +57,81 @@ const REAP_EVERY: Duration = Duration::from_secs(5);
 /// Most idle upstream connections kept; further ones are closed.
 const MAX_IDLE: usize = 256;
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Io::Plain(s) => s.is_write_vectored(),
+            Io::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// One HTTP/1.1 connection to the upstream: the request sender and the
 /// connection state that the user of the sender must poll.
 struct Conn {
     send: http1::SendRequest<Incoming>,
-    conn: http1::Connection<TokioIo<TcpStream>, Incoming>,
+    conn: http1::Connection<TokioIo<Io>, Incoming>,
+    /// The snapshot generation it was made under (0 for plain TCP, which
+    /// no reload changes).
+    generation: u64,
+    /// The TLS error the connection ended with, if it did: a request that
+    /// fails with it is an `upstream_tls` failure.
+    tls_failure: Option<String>,
 }
 
 impl Conn {
@@ -59,11 +142,37 @@ impl Conn {
             Poll::Pending => false,
             Poll::Ready(Ok(())) => true,
             Poll::Ready(Err(e)) => {
+                self.tls_failure = tls_cause(&e);
                 tracing::debug!(target: "mtlsctl::upstream", message = "upstream connection failed", error = %e);
                 true
             }
         }
     }
+}
+
+/// A new connection: HTTP/1.1, or HTTP/2 when a TLS upstream chose h2.
+enum Connected {
+    Http1(Box<Conn>),
+    Http2(http2::SendRequest<Incoming>),
+}
+
+/// The TLS error somewhere in `error`'s chain of sources, in words.
+fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(tls) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls.to_string());
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// An idle connection and when it became idle.
@@ -87,32 +196,48 @@ pub struct Upstream {
     /// put before every request's path as nginx's `proxy_pass` without a
     /// URI does.
     prefix: String,
+    /// The `Host` sent instead of the client's (the upstream's own, unless
+    /// `preserve_host`); the client's then goes in `X-Forwarded-Host`.
+    host: Option<header::HeaderValue>,
+    /// TLS settings of an `https://` upstream.
+    tls: Option<UpstreamTls>,
+    /// The HTTP/2 connection to an https upstream that chose h2, and the
+    /// generation it was made under.
+    h2: Mutex<Option<(u64, http2::SendRequest<Incoming>)>>,
     idle: Arc<Pool>,
     timeout: Duration,
     connect_timeout: Duration,
+    stale: StaleCrlPolicy,
 }
 
 impl Upstream {
-    /// An upstream at `base`: its authority, and its path as a prefix of
-    /// every request's. Starts the idle reaper, so it must be called within
-    /// the runtime.
-    pub fn new(base: Uri, options: &GatewayOptions) -> Upstream {
-        let authority = base.authority().map_or("127.0.0.1", |a| a.as_str());
-        let address = if base.port().is_some() {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
-        };
-        let prefix = base.path().trim_end_matches('/').to_owned();
+    /// The upstream `http` (reached over `tls` when https). Starts the
+    /// idle reaper, so it must be called within the runtime.
+    pub fn new(
+        http: &HttpUpstream,
+        tls: Option<UpstreamTls>,
+        options: &GatewayOptions,
+    ) -> Upstream {
         let idle = Arc::new(Pool::default());
         tokio::spawn(reap(Arc::downgrade(&idle)));
         Upstream {
-            address,
-            prefix,
+            address: http.authority.to_string(),
+            prefix: http.prefix.clone(),
+            host: (!http.preserve_host)
+                .then(|| header::HeaderValue::from_str(&http.host).ok())
+                .flatten(),
+            tls,
+            h2: Mutex::new(None),
             idle,
             timeout: options.upstream_timeout,
             connect_timeout: options.connect_timeout,
+            stale: options.tls.stale_crl,
         }
+    }
+
+    /// The inventory name of the client certificate it presents (https).
+    pub fn client_cert_name(&self) -> Option<&str> {
+        self.tls.as_ref().map(UpstreamTls::cert_name)
     }
 
     /// Sends the (already filtered) request on and returns the answer, and
@@ -122,11 +247,20 @@ impl Upstream {
         &self,
         req: Request<Incoming>,
         ctx: &Arc<ConnCtx>,
+        live: &Live,
     ) -> (Response<Body>, Decision) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
         if parts.version == Version::HTTP_2 {
             join_cookies(&mut parts.headers);
+        }
+        if let Some(host) = &self.host
+            && let Some(client_host) = parts.headers.insert(header::HOST, host.clone())
+        {
+            parts.headers.insert(
+                http::HeaderName::from_static("x-forwarded-host"),
+                client_host,
+            );
         }
         // Origin form: the client's path and query, moved rather than
         // parsed again. proxy.rs has already put the checked authority
@@ -149,9 +283,9 @@ impl Upstream {
         *out.headers_mut() = std::mem::take(&mut parts.headers);
         *out.extensions_mut() = std::mem::take(&mut parts.extensions);
         let result = if upgrade {
-            self.upgrade(out, ctx.clone()).await
+            self.upgrade(out, ctx.clone(), live).await
         } else {
-            self.round_trip(out).await
+            self.round_trip(out, live).await
         };
         let (refusal, message) = match result {
             Ok(mut response) => {
@@ -175,18 +309,47 @@ impl Upstream {
                     "the upstream refused or dropped the connection".to_owned(),
                 )
             }
+            Err(Failure::Tls(e)) => {
+                tracing::warn!(
+                    target: "mtlsctl::upstream",
+                    message = "TLS with the upstream failed",
+                    upstream = %self.address,
+                    error = %e,
+                );
+                (
+                    Refusal::UpstreamTls,
+                    "the TLS handshake with the upstream failed (its certificate was refused, or it refused the gateway's)".to_owned(),
+                )
+            }
         };
         (refuse(refusal, &message), Decision::Refuse(refusal))
     }
 
     /// One request on an idle connection (or a new one), driven from this
     /// task until its response head arrives.
-    async fn round_trip(&self, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    async fn round_trip(
+        &self,
+        mut req: Request<Incoming>,
+        live: &Live,
+    ) -> Result<Response<Body>, Failure> {
         let deadline = tokio::time::Instant::now() + self.timeout;
+        let generation = self.generation(live);
+        if let Some(send) = self.h2_sender(generation) {
+            return self.h2_round_trip(send, req, deadline).await;
+        }
         loop {
-            let (mut conn, reused) = match poll_fn(|cx| Poll::Ready(self.checkout(cx))).await {
+            let checked_out = poll_fn(|cx| Poll::Ready(self.checkout(cx, generation))).await;
+            let (mut conn, reused) = match checked_out {
                 Some(conn) => (conn, true),
-                None => (self.connect().await?, false),
+                None => match self.connect(live, false).await? {
+                    Connected::Http1(conn) => (conn, false),
+                    Connected::Http2(send) => {
+                        if let Ok(mut h2) = self.h2.lock() {
+                            *h2 = Some((generation, send.clone()));
+                        }
+                        return self.h2_round_trip(send, req, deadline).await;
+                    }
+                },
             };
             let mut response = pin!(conn.send.try_send_request(req));
             let mut ended = false;
@@ -220,9 +383,90 @@ impl Upstream {
                     // Not sent at all: the idle connection had been closed
                     // by the upstream just before. Any request may go again.
                     Some(back) if reused => req = back,
-                    _ => return Err(Failure::of(e.into_error())),
+                    _ => {
+                        if let Some(tls) = conn.tls_failure.take() {
+                            return Err(Failure::Tls(tls));
+                        }
+                        return Err(Failure::of(e.into_error()));
+                    }
                 },
             }
+        }
+    }
+
+    /// The generation a connection made now belongs to: the snapshot's
+    /// for TLS (trust and client certificate come from it), 0 for plain.
+    fn generation(&self, live: &Live) -> u64 {
+        if self.tls.is_some() {
+            live.generation
+        } else {
+            0
+        }
+    }
+
+    /// The HTTP/2 connection's sender, if there is one of `generation`
+    /// still open.
+    fn h2_sender(&self, generation: u64) -> Option<http2::SendRequest<Incoming>> {
+        self.tls.as_ref()?;
+        let mut h2 = self.h2.lock().ok()?;
+        match &*h2 {
+            Some((g, send)) if *g == generation && !send.is_closed() => Some(send.clone()),
+            Some(_) => {
+                *h2 = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// One request on the HTTP/2 connection: the target in absolute form,
+    /// its authority the `Host` that would have been sent.
+    async fn h2_round_trip(
+        &self,
+        mut send: http2::SendRequest<Incoming>,
+        req: Request<Incoming>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Response<Body>, Failure> {
+        let (mut parts, body) = req.into_parts();
+        let authority = parts
+            .headers
+            .remove(header::HOST)
+            .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
+            .unwrap_or_else(|| {
+                http::uri::Authority::try_from(self.address.as_str())
+                    .unwrap_or_else(|_| http::uri::Authority::from_static("localhost"))
+            });
+        let mut uri = std::mem::take(&mut parts.uri).into_parts();
+        uri.scheme = Some(http::uri::Scheme::HTTPS);
+        uri.authority = Some(authority);
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        }
+        parts.uri = Uri::from_parts(uri).map_err(|e| Failure::Unavailable(e.to_string()))?;
+        parts.version = Version::HTTP_2;
+        let req = Request::from_parts(parts, body);
+        let answer = tokio::time::timeout_at(deadline, async {
+            poll_fn(|cx| send.poll_ready(cx)).await?;
+            send.send_request(req).await
+        })
+        .await
+        .map_err(|_| Failure::Timeout)?;
+        match answer {
+            Ok(response) => Ok(response.map(|body| {
+                PooledBody {
+                    body,
+                    conn: None,
+                    done: false,
+                    pool: self.idle.clone(),
+                    timeout: self.timeout,
+                    stall: None,
+                }
+                .boxed()
+            })),
+            Err(e) => Err(match tls_cause(&e) {
+                Some(tls) => Failure::Tls(tls),
+                None => Failure::of(e),
+            }),
         }
     }
 
@@ -233,9 +477,15 @@ impl Upstream {
         &self,
         mut req: Request<Incoming>,
         ctx: Arc<ConnCtx>,
+        live: &Live,
     ) -> Result<Response<Body>, Failure> {
         let client_upgrade = hyper::upgrade::on(&mut req);
-        let Conn { mut send, conn } = *self.connect().await?;
+        let Connected::Http1(conn) = self.connect(live, true).await? else {
+            return Err(Failure::Unavailable(
+                "the upstream chose HTTP/2 for an upgrade offered as http/1.1 alone".into(),
+            ));
+        };
+        let Conn { mut send, conn, .. } = *conn;
         tokio::spawn(async move {
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(target: "mtlsctl::upstream", message = "upstream connection failed", error = %e);
@@ -273,10 +523,10 @@ impl Upstream {
     /// The most recently used idle connection that is still open and
     /// ready, polled once with this task's context so that its next
     /// events wake this task.
-    fn checkout(&self, cx: &mut Context<'_>) -> Option<Box<Conn>> {
+    fn checkout(&self, cx: &mut Context<'_>, generation: u64) -> Option<Box<Conn>> {
         loop {
             let mut idle = self.idle.lock().ok()?.pop()?;
-            if unusable(&mut idle, cx) {
+            if idle.1.generation != generation || unusable(&mut idle, cx) {
                 continue;
             }
             if let Poll::Ready(Ok(())) = idle.1.send.poll_ready(cx) {
@@ -285,7 +535,7 @@ impl Upstream {
         }
     }
 
-    async fn connect(&self) -> Result<Box<Conn>, Failure> {
+    async fn connect(&self, live: &Live, http1_only: bool) -> Result<Connected, Failure> {
         let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.address))
             .await
             .map_err(|_| {
@@ -298,10 +548,58 @@ impl Upstream {
                 Failure::Unavailable(format!("cannot connect to {}: {e}", self.address))
             })?;
         let _ = tcp.set_nodelay(true);
-        let (send, conn) = http1::handshake(TokioIo::new(tcp))
+        let io = match &self.tls {
+            None => Io::Plain(tcp),
+            Some(tls) => {
+                let config = tls
+                    .config(live, self.stale, http1_only)
+                    .map_err(Failure::Tls)?;
+                let server_name = tls.server_name().to_str().into_owned();
+                let stream = tokio::time::timeout(
+                    self.connect_timeout,
+                    tokio_rustls::TlsConnector::from(config)
+                        .connect(tls.server_name().clone(), tcp),
+                )
+                .await
+                .map_err(|_| {
+                    Failure::Tls(format!(
+                        "the TLS handshake with {} ({server_name}) took over {:?}",
+                        self.address, self.connect_timeout
+                    ))
+                })?
+                .map_err(|e| {
+                    let why = tls_cause(&e).unwrap_or_else(|| e.to_string());
+                    Failure::Tls(format!(
+                        "the TLS handshake with {} ({server_name}) failed: {why}",
+                        self.address
+                    ))
+                })?;
+                if !http1_only && stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    let (send, conn) = http2::handshake(
+                        TokioExecutor::new(),
+                        TokioIo::new(Io::Tls(Box::new(stream))),
+                    )
+                    .await
+                    .map_err(|e| Failure::Unavailable(e.to_string()))?;
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(target: "mtlsctl::upstream", message = "upstream HTTP/2 connection failed", error = %e);
+                        }
+                    });
+                    return Ok(Connected::Http2(send));
+                }
+                Io::Tls(Box::new(stream))
+            }
+        };
+        let (send, conn) = http1::handshake(TokioIo::new(io))
             .await
             .map_err(|e| Failure::Unavailable(e.to_string()))?;
-        Ok(Box::new(Conn { send, conn }))
+        Ok(Connected::Http1(Box::new(Conn {
+            send,
+            conn,
+            generation: self.generation(live),
+            tls_failure: None,
+        })))
     }
 }
 
@@ -312,6 +610,10 @@ enum Failure {
     Timeout,
     /// Refused, unreachable, or dropped: 502.
     Unavailable(String),
+    /// The TLS handshake failed, either way, or the upstream ended TLS
+    /// with an alert (it refused the gateway's certificate): 502
+    /// `upstream_tls`.
+    Tls(String),
     /// The client's request body could not be read (a malformed chunk
     /// size, a body cut short): the client's fault, 400.
     ClientBody(String),

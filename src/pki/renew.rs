@@ -1,8 +1,9 @@
-//! The gateway's server certificate: its name for a set of server names,
-//! whether it is due (missing, revoked, or less than a third of its
-//! lifetime, at most 30 days, left) and the work of issuing or renewing it.
-//! `serve` decides when to ask (at start and hourly); the decision and the
-//! work live here, with the rest of the PKI.
+//! The gateway's own certificates: the server certificate, and the client
+//! certificate it presents to https upstreams (`gateway-client-…`). Their
+//! names for a set of server names, whether one is due (missing, revoked,
+//! or less than a third of its lifetime, at most 30 days, left) and the
+//! work of issuing or renewing it. `serve` decides when to ask; the
+//! decision and the work live here, with the rest of the PKI.
 
 use std::net::IpAddr;
 
@@ -47,6 +48,18 @@ pub enum Due {
 /// The certificate name for a set of server names: stable for the same
 /// set, whatever their order.
 pub fn server_cert_name(names: &[ServerName]) -> CertName {
+    named("gateway", names)
+}
+
+/// The name of the gateway's own client certificate, the one it presents
+/// to https upstreams, for a gateway serving `names`: stable for the same
+/// set, and distinct from the server certificate's.
+pub fn client_cert_name(names: &[ServerName]) -> CertName {
+    named("gateway-client", names)
+}
+
+/// `PREFIX-<first name>-<hash of the set>`.
+fn named(prefix: &str, names: &[ServerName]) -> CertName {
     let readable: String = names
         .first()
         .map(ToString::to_string)
@@ -60,9 +73,9 @@ pub fn server_cert_name(names: &[ServerName]) -> CertName {
     spelled.dedup();
     let digest =
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spelled.join(",").as_bytes());
-    let name = format!("gateway-{readable}-{}", &hex::encode(digest.as_ref())[..8]);
+    let name = format!("{prefix}-{readable}-{}", &hex::encode(digest.as_ref())[..8]);
     name.parse().unwrap_or_else(|_| {
-        format!("gateway-{}", &hex::encode(digest.as_ref())[..8])
+        format!("{prefix}-{}", &hex::encode(digest.as_ref())[..8])
             .parse()
             .unwrap_or_else(|_| unreachable!("gateway-<hex> is a valid name"))
     })
@@ -81,9 +94,19 @@ pub fn server_cert_spec(names: &[ServerName]) -> ServerCertSpec {
 /// Whether the server certificate `name` must be issued or renewed: renewed
 /// when less than a third of its lifetime (at most 30 days) is left.
 pub fn due(pki: &Pki, name: &CertName) -> Result<Due, PkiError> {
+    Ok(standing(pki, name)?.0)
+}
+
+/// What `due` says, and the current certificate's notAfter (`None` when
+/// there is none).
+pub fn standing(
+    pki: &Pki,
+    name: &CertName,
+) -> Result<(Due, Option<time::OffsetDateTime>), PkiError> {
     let current = Inventory::open_for_read(pki.layout()).and_then(|inv| inv.current(name))?;
     let now = crate::pki::time::now();
-    Ok(match &current {
+    let not_after = current.as_ref().map(|r| r.not_after);
+    let due = match &current {
         None => Due::Issue,
         Some(r) if r.revoked_at.is_some() => Due::Issue,
         Some(r) => {
@@ -96,7 +119,77 @@ pub fn due(pki: &Pki, name: &CertName) -> Result<Due, PkiError> {
                 Due::No
             }
         }
-    })
+    };
+    Ok((due, not_after))
+}
+
+/// Does what `due` asked for the gateway's own client certificate `name`
+/// (profile client, ECDSA P-256, the profile's validity cut short to end
+/// with the CA): issues it, or rotates the current one. Nothing for
+/// [`Due::No`].
+pub fn provide_client(
+    pki: &Pki,
+    name: &CertName,
+    due: Due,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), PkiError> {
+    if due == Due::No {
+        return Ok(());
+    }
+    let issuing = ca::load_issuing_ca(pki, passphrase)?;
+    if due == Due::Renew {
+        return rotate_named(pki, name, &issuing, passphrase);
+    }
+    issue::issue(
+        pki,
+        IssueRequest {
+            name: name.clone(),
+            profile: Profile::Client,
+            cn: None,
+            org: None,
+            ou: None,
+            dns: Vec::new(),
+            ips: Vec::new(),
+            uris: Vec::new(),
+            emails: Vec::new(),
+            validity: Some(validity(pki, &issuing, Profile::Client)),
+            key: KeySource::Generate(Some(KeyType::EcdsaP256)),
+            roles: Vec::new(),
+        },
+        &issuing,
+    )?;
+    Ok(())
+}
+
+/// Rotates the inventory certificate `name` (new key, same identity): a
+/// named `upstream_cert` that is due for renewal.
+pub fn renew_named(
+    pki: &Pki,
+    name: &CertName,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), PkiError> {
+    let issuing = ca::load_issuing_ca(pki, passphrase)?;
+    rotate_named(pki, name, &issuing, passphrase)
+}
+
+fn rotate_named(
+    pki: &Pki,
+    name: &CertName,
+    issuing: &IssuingCa,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), PkiError> {
+    rotate::rotate(
+        pki,
+        &RotateRequest {
+            name: Some(name.clone()),
+            if_expiring_within: None,
+            revoke_previous: false,
+            csr: None,
+        },
+        issuing,
+        passphrase,
+    )?;
+    Ok(())
 }
 
 /// Does what `due` asked for: issues a server certificate (ECDSA P-256,
@@ -114,18 +207,7 @@ pub fn provide(
     }
     let issuing = ca::load_issuing_ca(pki, passphrase)?;
     if due == Due::Renew {
-        rotate::rotate(
-            pki,
-            &RotateRequest {
-                name: Some(name.clone()),
-                if_expiring_within: None,
-                revoke_previous: false,
-                csr: None,
-            },
-            &issuing,
-            passphrase,
-        )?;
-        return Ok(());
+        return rotate_named(pki, name, &issuing, passphrase);
     }
     let (dns, ips) = split(names);
     issue::issue(
@@ -140,7 +222,7 @@ pub fn provide(
             ips,
             uris: Vec::new(),
             emails: Vec::new(),
-            validity: Some(server_validity(pki, &issuing)),
+            validity: Some(validity(pki, &issuing, Profile::Server)),
             key: KeySource::Generate(Some(KeyType::EcdsaP256)),
             roles: Vec::new(),
         },
@@ -163,8 +245,8 @@ fn split(names: &[ServerName]) -> (Vec<DnsName>, Vec<IpAddr>) {
 }
 
 /// The profile's default validity, cut short to end with the issuing CA.
-fn server_validity(pki: &Pki, issuing: &IssuingCa) -> Validity {
-    let wanted = pki.settings().defaults.validity(Profile::Server);
+fn validity(pki: &Pki, issuing: &IssuingCa, profile: Profile) -> Validity {
+    let wanted = pki.settings().defaults.validity(profile);
     let left = (issuing.info.not_after - crate::pki::time::now()).whole_seconds() - 60;
     Validity::from_seconds(left.min(wanted.seconds())).unwrap_or(wanted)
 }

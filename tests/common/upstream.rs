@@ -53,6 +53,23 @@ pub fn start_upstream(delay_secs: f64) -> Res<Upstream> {
     Upstream::spawn(cmd)
 }
 
+/// tests/fixtures/tls_upstream.py: an https upstream serving `cert`
+/// (a chain file) and `key`, requiring a client certificate issued by
+/// `client_ca` when given; answers each GET with the request's headers,
+/// HTTP version and client certificate subject as JSON.
+pub fn start_tls_upstream(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> Res<Upstream> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(fixture("tls_upstream.py")).arg(cert).arg(key);
+    if let Some(ca) = client_ca {
+        cmd.arg(ca);
+    }
+    Upstream::spawn(cmd)
+}
+
 /// tests/fixtures/ws_upstream.py: answers one upgrade request with 101,
 /// prints its request head, then echoes bytes upper-cased.
 pub fn start_ws_upstream() -> Res<Upstream> {

@@ -31,7 +31,8 @@ use toml::Spanned;
 
 use crate::gateway::policy::path::{PathError, normalize};
 use crate::gateway::policy::routes::{
-    ClientAuth, HeaderFormats, HostPattern, HttpUpstream, Upstream, path_key,
+    ClientAuth, HeaderFormats, HostPattern, HttpUpstream, Upstream, UpstreamTls, UpstreamTrust,
+    path_key,
 };
 use crate::gateway::policy::rules::{Rule, RuleError};
 use crate::pki::snapshot::{StaleCrlPolicy, Validity};
@@ -82,6 +83,10 @@ pub struct GatewayConfig {
     pub admin: AdminConfig,
     /// `[anonymous]`.
     pub anonymous: AnonymousConfig,
+    /// How upstreams are reached, for every route (a route's own keys
+    /// win): `upstream_ca`, `upstream_server_name`, `upstream_cert`,
+    /// `upstream_insecure`, `preserve_host`, `allow_plaintext_upstream`.
+    pub upstream_keys: UpstreamKeys,
     /// `[[route]]` tables, in order. None: one catch-all route (today's
     /// behaviour; see `Policy::compile`).
     pub routes: Vec<RouteConfig>,
@@ -135,6 +140,8 @@ pub struct RouteConfig {
     pub path: String,
     /// `upstream`; the default upstream when `None`.
     pub upstream: Option<Upstream>,
+    /// Its own keys on how its upstream is reached.
+    pub upstream_keys: UpstreamKeys,
     /// `client_auth`.
     pub client_auth: ClientAuth,
     /// `allow`: each rule's text and its parse.
@@ -145,6 +152,137 @@ pub struct RouteConfig {
     pub headers: HeaderFormats,
     /// The line of its `[[route]]`.
     pub line: usize,
+}
+
+/// The keys that say how an upstream is reached, each `None` when not
+/// given: at the top level for every route, in a route for it alone (over
+/// the top level's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamKeys {
+    /// `upstream_ca`: a PEM file of CA certificates that verify an
+    /// https upstream instead of the PKI (relative to the config file).
+    pub upstream_ca: Option<PathBuf>,
+    /// `upstream_server_name`: SNI and the name verified, instead of the
+    /// URL's host.
+    pub upstream_server_name: Option<String>,
+    /// `preserve_host`.
+    pub preserve_host: Option<bool>,
+    /// `upstream_cert`: the inventory certificate the gateway presents.
+    pub upstream_cert: Option<String>,
+    /// `upstream_insecure`: no verification of the upstream at all.
+    pub upstream_insecure: Option<bool>,
+    /// `allow_plaintext_upstream` (`--allow-plaintext-upstream`).
+    pub allow_plaintext_upstream: Option<bool>,
+    /// The line of the first key given (0: none, or the command line).
+    pub line: usize,
+}
+
+impl UpstreamKeys {
+    /// These keys over `base`'s.
+    pub fn over(&self, base: &UpstreamKeys) -> UpstreamKeys {
+        UpstreamKeys {
+            upstream_ca: self
+                .upstream_ca
+                .clone()
+                .or_else(|| base.upstream_ca.clone()),
+            upstream_server_name: self
+                .upstream_server_name
+                .clone()
+                .or_else(|| base.upstream_server_name.clone()),
+            preserve_host: self.preserve_host.or(base.preserve_host),
+            upstream_cert: self
+                .upstream_cert
+                .clone()
+                .or_else(|| base.upstream_cert.clone()),
+            upstream_insecure: self.upstream_insecure.or(base.upstream_insecure),
+            allow_plaintext_upstream: self
+                .allow_plaintext_upstream
+                .or(base.allow_plaintext_upstream),
+            line: if self.line > 0 { self.line } else { base.line },
+        }
+    }
+
+    /// `upstream` as these keys say to reach it: the TLS settings of an
+    /// https upstream, `preserve_host`, and the checks that a key fits the
+    /// upstream it is given for.
+    pub fn apply(&self, upstream: Upstream) -> Result<Upstream, UpstreamProblem> {
+        let Upstream::Http(mut http) = upstream else {
+            return Ok(Upstream::Echo);
+        };
+        let tls_keys = [
+            ("upstream_ca", self.upstream_ca.is_some()),
+            ("upstream_server_name", self.upstream_server_name.is_some()),
+            ("upstream_cert", self.upstream_cert.is_some()),
+            ("upstream_insecure", self.upstream_insecure.is_some()),
+        ];
+        match &mut http.tls {
+            None => {
+                if let Some((key, _)) = tls_keys.iter().find(|(_, given)| *given) {
+                    return Err(UpstreamProblem::TlsKeyOnPlain {
+                        key,
+                        upstream: Upstream::Http(http).to_string(),
+                    });
+                }
+                if self.allow_plaintext_upstream != Some(true) && !is_loopback(&http.authority) {
+                    return Err(UpstreamProblem::Plaintext(Upstream::Http(http).to_string()));
+                }
+            }
+            Some(tls) => {
+                if let Some(name) = &self.upstream_server_name {
+                    tls.server_name.clone_from(name);
+                }
+                tls.cert.clone_from(&self.upstream_cert);
+                tls.trust = match (&self.upstream_ca, self.upstream_insecure) {
+                    (Some(_), Some(true)) => return Err(UpstreamProblem::CaAndInsecure),
+                    (Some(ca), _) => UpstreamTrust::Ca(ca.clone()),
+                    (None, Some(true)) => UpstreamTrust::Insecure,
+                    (None, _) => UpstreamTrust::Pki,
+                };
+            }
+        }
+        if let Some(preserve) = self.preserve_host {
+            http.preserve_host = preserve;
+        }
+        Ok(Upstream::Http(http))
+    }
+}
+
+/// A plaintext upstream is allowed without saying so only on loopback.
+fn is_loopback(authority: &http::uri::Authority) -> bool {
+    let host = authority.host();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a route's upstream keys do not fit its upstream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamProblem {
+    /// A TLS key for an http:// upstream.
+    #[error(
+        "{key} applies to https:// upstreams, and this route's upstream is {upstream}; drop the \
+         key or use an https:// upstream"
+    )]
+    TlsKeyOnPlain {
+        /// The key.
+        key: &'static str,
+        /// The upstream.
+        upstream: String,
+    },
+    /// Both a CA and no verification.
+    #[error(
+        "upstream_ca and upstream_insecure = true contradict each other (verify with this CA, \
+         verify nothing); keep one"
+    )]
+    CaAndInsecure,
+    /// Plaintext beyond loopback.
+    #[error(
+        "{0} is plaintext HTTP to an address beyond loopback: requests and identity headers \
+         would cross the network unprotected and unauthenticated; use an https:// upstream \
+         (verified, with the gateway's client certificate), or, on a network you trust, set \
+         allow_plaintext_upstream = true (or --allow-plaintext-upstream)"
+    )]
+    Plaintext(String),
 }
 
 /// Why a gateway config cannot be used. Each message starts with
@@ -187,6 +325,31 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: Problem,
     },
+    /// A route's upstream keys that do not fit its upstream.
+    #[error("{}{route}: {problem}", location(path, *line))]
+    Upstream {
+        /// The file (empty without one).
+        path: PathBuf,
+        /// The line of the route (0: the command line's default route).
+        line: usize,
+        /// The route, as `route[N]` or `the default route`.
+        route: String,
+        /// What does not fit.
+        problem: UpstreamProblem,
+    },
+    /// A route's upstream cannot be set up (its `upstream_ca` is
+    /// unreadable).
+    #[error("{}{route}: {message}", location(path, *line))]
+    UpstreamSetup {
+        /// The file (empty without one).
+        path: PathBuf,
+        /// The line of the route (0: the default route).
+        line: usize,
+        /// The route.
+        route: String,
+        /// What is wrong, with the fix.
+        message: String,
+    },
     /// Two routes with the same host and path.
     #[error(
         "{}:{line}: route[{second}] has the same host and path ({route}) as route[{first}] on line \
@@ -207,6 +370,15 @@ pub enum ConfigError {
         /// Their host and path.
         route: String,
     },
+}
+
+/// `FILE:LINE: `, `FILE: ` or nothing, as much as is known.
+fn location(path: &Path, line: usize) -> String {
+    match (path.as_os_str().is_empty(), line) {
+        (true, _) => String::new(),
+        (false, 0) => format!("{}: ", path.display()),
+        (false, line) => format!("{}:{line}: ", path.display()),
+    }
 }
 
 fn key_prefix(key: &Option<String>) -> String {
@@ -258,19 +430,25 @@ pub enum Problem {
     #[error("a route path is a path prefix; it cannot hold a query ('?')")]
     PathQuery,
     /// An upstream that is not a URL.
-    #[error("not a URL ({0}); write echo or http://HOST:PORT[/prefix], e.g. http://127.0.0.1:8080")]
-    UpstreamUrl(String),
-    /// An `https://` upstream.
     #[error(
-        "https upstreams (upstream mTLS) come in a later version; use an http:// upstream on \
-         loopback or a trusted network"
+        "not a URL ({0}); write echo or http[s]://HOST:PORT[/prefix], e.g. http://127.0.0.1:8080"
     )]
-    UpstreamHttps,
+    UpstreamUrl(String),
+    /// Not a certificate name.
+    #[error(
+        "not a certificate name; use the inventory name of a client certificate (letters, \
+         digits, '.', '_' and '-'), as `mtlsctl list` shows it"
+    )]
+    CertName,
     /// Another scheme, or no host.
-    #[error("not an http:// URL with a host; write echo or http://HOST:PORT[/prefix]")]
+    #[error(
+        "not an http:// or https:// URL with a host; write echo or http[s]://HOST:PORT[/prefix]"
+    )]
     UpstreamNotHttp,
     /// A query, fragment or user info in the upstream.
-    #[error("an upstream URL is http://HOST:PORT[/prefix], without user info, query or fragment")]
+    #[error(
+        "an upstream URL is http[s]://HOST:PORT[/prefix], without user info, query or fragment"
+    )]
     UpstreamExtra,
     /// An upstream prefix that is not a normalized path.
     #[error("the upstream's path prefix is not a normal path ({0})")]
@@ -315,6 +493,12 @@ struct Raw {
     max_connections: Option<Spanned<i64>>,
     workers: Option<Spanned<i64>>,
     passphrase_file: Option<PathBuf>,
+    upstream_ca: Option<Spanned<String>>,
+    upstream_server_name: Option<Spanned<String>>,
+    preserve_host: Option<Spanned<bool>>,
+    upstream_cert: Option<Spanned<String>>,
+    upstream_insecure: Option<Spanned<bool>>,
+    allow_plaintext_upstream: Option<Spanned<bool>>,
     admin: Option<RawAdmin>,
     anonymous: Option<RawAnonymous>,
     #[serde(default)]
@@ -348,6 +532,12 @@ struct RawRoute {
     host: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     upstream: Option<Spanned<String>>,
+    upstream_ca: Option<Spanned<String>>,
+    upstream_server_name: Option<Spanned<String>>,
+    preserve_host: Option<Spanned<bool>>,
+    upstream_cert: Option<Spanned<String>>,
+    upstream_insecure: Option<Spanned<bool>>,
+    allow_plaintext_upstream: Option<Spanned<bool>>,
     client_auth: Option<ClientAuth>,
     /// `None` when absent: an empty list is an error, not "everyone".
     allow: Option<Spanned<Vec<Spanned<String>>>>,
@@ -528,11 +718,24 @@ impl GatewayConfig {
             },
         };
         let base = path.parent().unwrap_or(Path::new(""));
+        let upstream_keys = parse_upstream_keys(
+            &src,
+            "",
+            base,
+            RawUpstreamKeys {
+                ca: &raw.upstream_ca,
+                server_name: &raw.upstream_server_name,
+                preserve_host: &raw.preserve_host,
+                cert: &raw.upstream_cert,
+                insecure: &raw.upstream_insecure,
+                plaintext: &raw.allow_plaintext_upstream,
+            },
+        )?;
         let routes = raw
             .route
             .iter()
             .enumerate()
-            .map(|(i, route)| parse_route(&src, i, route))
+            .map(|(i, route)| parse_route(&src, i, route, base))
             .collect::<Result<Vec<_>, _>>()?;
         check_unique(&src, &routes, &raw.route)?;
         Ok(GatewayConfig {
@@ -558,15 +761,79 @@ impl GatewayConfig {
                 listen: admin_listen,
             },
             anonymous,
+            upstream_keys,
             routes,
         })
     }
+}
+
+/// The upstream keys of one table, as read.
+struct RawUpstreamKeys<'a> {
+    ca: &'a Option<Spanned<String>>,
+    server_name: &'a Option<Spanned<String>>,
+    preserve_host: &'a Option<Spanned<bool>>,
+    cert: &'a Option<Spanned<String>>,
+    insecure: &'a Option<Spanned<bool>>,
+    plaintext: &'a Option<Spanned<bool>>,
+}
+
+/// Checks the upstream keys of one table (`prefix` is `route[N].` or
+/// empty); a relative `upstream_ca` is taken from `base`, the config
+/// file's directory.
+fn parse_upstream_keys(
+    src: &Source<'_>,
+    prefix: &str,
+    base: &Path,
+    raw: RawUpstreamKeys<'_>,
+) -> Result<UpstreamKeys, ConfigError> {
+    let key = |k: &str| format!("{prefix}{k}");
+    let server_name = match raw.server_name {
+        Some(v) if parse_server_name(v.get_ref()).is_none() || v.get_ref().starts_with("*.") => {
+            return Err(src.invalid(v, key("upstream_server_name"), Problem::ServerName));
+        }
+        other => other.as_ref().map(|v| v.get_ref().to_ascii_lowercase()),
+    };
+    let cert = match raw.cert {
+        Some(v)
+            if v.get_ref().is_empty()
+                || !v
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) =>
+        {
+            return Err(src.invalid(v, key("upstream_cert"), Problem::CertName));
+        }
+        other => other.as_ref().map(|v| v.get_ref().clone()),
+    };
+    let lines = [
+        raw.ca.as_ref().map(|v| v.span()),
+        raw.server_name.as_ref().map(|v| v.span()),
+        raw.preserve_host.as_ref().map(|v| v.span()),
+        raw.cert.as_ref().map(|v| v.span()),
+        raw.insecure.as_ref().map(|v| v.span()),
+        raw.plaintext.as_ref().map(|v| v.span()),
+    ];
+    Ok(UpstreamKeys {
+        upstream_ca: raw.ca.as_ref().map(|v| base.join(v.get_ref())),
+        upstream_server_name: server_name,
+        preserve_host: raw.preserve_host.as_ref().map(|v| *v.get_ref()),
+        upstream_cert: cert,
+        upstream_insecure: raw.insecure.as_ref().map(|v| *v.get_ref()),
+        allow_plaintext_upstream: raw.plaintext.as_ref().map(|v| *v.get_ref()),
+        line: lines
+            .into_iter()
+            .flatten()
+            .map(|span| src.line(span))
+            .min()
+            .unwrap_or(0),
+    })
 }
 
 fn parse_route(
     src: &Source<'_>,
     index: usize,
     spanned: &Spanned<RawRoute>,
+    base: &Path,
 ) -> Result<RouteConfig, ConfigError> {
     let route = spanned.get_ref();
     let key = |k: &str| format!("route[{index}].{k}");
@@ -600,6 +867,19 @@ fn parse_route(
         .as_ref()
         .map(|v| parse_upstream(v.get_ref()).map_err(|p| src.invalid(v, key("upstream"), p)))
         .transpose()?;
+    let upstream_keys = parse_upstream_keys(
+        src,
+        &key(""),
+        base,
+        RawUpstreamKeys {
+            ca: &route.upstream_ca,
+            server_name: &route.upstream_server_name,
+            preserve_host: &route.preserve_host,
+            cert: &route.upstream_cert,
+            insecure: &route.upstream_insecure,
+            plaintext: &route.allow_plaintext_upstream,
+        },
+    )?;
     let client_auth = route.client_auth.unwrap_or_default();
     let rules = |list: &[Spanned<String>], which: &str| {
         list.iter()
@@ -657,6 +937,7 @@ fn parse_route(
         host,
         path,
         upstream,
+        upstream_keys,
         client_auth,
         allow,
         deny,
@@ -707,7 +988,9 @@ fn parse_address(value: &Spanned<String>) -> Result<SocketAddr, Problem> {
     value.get_ref().parse().map_err(|_| Problem::Address)
 }
 
-/// `echo` or `http://HOST[:PORT][/prefix]`.
+/// `echo` or `http[s]://HOST[:PORT][/prefix]`, with the defaults of the
+/// upstream keys (an https upstream verified by the PKI, the gateway's own
+/// client certificate, the upstream's host sent as `Host`).
 pub fn parse_upstream(text: &str) -> Result<Upstream, Problem> {
     if text == "echo" {
         return Ok(Upstream::Echo);
@@ -715,11 +998,11 @@ pub fn parse_upstream(text: &str) -> Result<Upstream, Problem> {
     let uri: http::Uri = text
         .parse()
         .map_err(|e: http::uri::InvalidUri| Problem::UpstreamUrl(e.to_string()))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(s) if s.eq_ignore_ascii_case("https") => return Err(Problem::UpstreamHttps),
+    let https = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("http") => false,
+        Some(s) if s.eq_ignore_ascii_case("https") => true,
         _ => return Err(Problem::UpstreamNotHttp),
-    }
+    };
     let Some(authority) = uri.authority() else {
         return Err(Problem::UpstreamNotHttp);
     };
@@ -729,16 +1012,29 @@ pub fn parse_upstream(text: &str) -> Result<Upstream, Problem> {
     if authority.as_str().contains('@') || uri.query().is_some() || text.contains('#') {
         return Err(Problem::UpstreamExtra);
     }
+    let host = authority.as_str().to_ascii_lowercase();
+    let server_name = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     let authority = match authority.port_u16() {
         Some(_) => authority.clone(),
-        None => format!("{}:80", authority.host())
+        None => format!("{}:{}", authority.host(), if https { 443 } else { 80 })
             .parse()
             .map_err(|e: http::uri::InvalidUri| Problem::UpstreamUrl(e.to_string()))?,
     };
     let prefix = normalize(uri.path()).map_err(Problem::UpstreamPath)?;
     Ok(Upstream::Http(HttpUpstream {
         authority,
+        host,
         prefix: path_key(&prefix).to_owned(),
+        tls: https.then_some(UpstreamTls {
+            server_name,
+            trust: UpstreamTrust::Pki,
+            cert: None,
+        }),
+        preserve_host: !https,
     }))
 }
 
@@ -943,8 +1239,9 @@ client_auth = "none"
             "/etc/mtlsctl/gateway.toml:2:1: listen_addr: unknown field `listen_addr`, expected one of \
              `listen`, `upstream`, `server_name`, `tls12`, `stale_crl`, `handshake_timeout`, \
              `header_timeout`, `idle_timeout`, `upstream_timeout`, `drain_timeout`, \
-             `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, `admin`, \
-             `anonymous`, `route`"
+             `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, \
+             `upstream_ca`, `upstream_server_name`, `preserve_host`, `upstream_cert`, \
+             `upstream_insecure`, `allow_plaintext_upstream`, `admin`, `anonymous`, `route`"
         );
         let e = error("[[route]]\npath = \"/\"\nclient-auth = \"none\"\n");
         assert!(
@@ -1000,8 +1297,12 @@ client_auth = "none"
                 "/etc/mtlsctl/gateway.toml:1: server_name[1] = \"bad name\": not a DNS name",
             ),
             (
-                "upstream = \"https://10.0.0.1:443\"",
-                "/etc/mtlsctl/gateway.toml:1: upstream = \"https://10.0.0.1:443\": https upstreams (upstream mTLS) come in a later version",
+                "upstream_server_name = \"*.x\"",
+                "/etc/mtlsctl/gateway.toml:1: upstream_server_name = \"*.x\": not a DNS name or IP address",
+            ),
+            (
+                "[[route]]\nupstream_cert = \"a/b\"",
+                "/etc/mtlsctl/gateway.toml:2: route[0].upstream_cert = \"a/b\": not a certificate name",
             ),
             (
                 "upstream = \"http://[::1\"",
@@ -1009,7 +1310,7 @@ client_auth = "none"
             ),
             (
                 "upstream = \"ftp://x\"",
-                "/etc/mtlsctl/gateway.toml:1: upstream = \"ftp://x\": not an http:// URL",
+                "/etc/mtlsctl/gateway.toml:1: upstream = \"ftp://x\": not an http:// or https:// URL",
             ),
             (
                 "upstream = \"http://x:1/a?b=c\"",
@@ -1092,8 +1393,89 @@ client_auth = "none"
         );
         assert_eq!(http("http://[::1]:81/a"), ("[::1]:81".into(), "/a".into()));
         assert_eq!(parse_upstream("echo"), Ok(Upstream::Echo));
-        assert_eq!(parse_upstream("HTTPS://x"), Err(Problem::UpstreamHttps));
+        assert_eq!(http("HTTPS://x"), ("x:443".into(), "".into()));
+        assert_eq!(parse_upstream("ftp://x"), Err(Problem::UpstreamNotHttp));
         assert_eq!(parse_upstream("http://u@x:1"), Err(Problem::UpstreamExtra));
+    }
+
+    #[test]
+    fn https_upstreams_take_their_keys_and_plaintext_stays_on_loopback() {
+        let policy = |text: &str| {
+            parse(text).and_then(|c| crate::gateway::policy::Policy::compile(&c).map(|_| c))
+        };
+        let https = |text: &str| {
+            let config = parse(text).expect("parses");
+            let policy = crate::gateway::policy::Policy::compile(&config).expect("compiles");
+            match &policy.routes()[0].upstream {
+                Upstream::Http(h) => h.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let h = https("upstream = \"https://api.internal:9443/v1\"\n");
+        let tls = h.tls.expect("tls");
+        assert_eq!(tls.server_name, "api.internal");
+        assert_eq!(tls.trust, UpstreamTrust::Pki);
+        assert_eq!(tls.cert, None);
+        assert!(!h.preserve_host);
+        assert_eq!(h.host, "api.internal:9443");
+        let h = https(
+            "upstream = \"https://10.0.0.7\"\nupstream_ca = \"other.pem\"\n\
+             [[route]]\nupstream_server_name = \"API.internal\"\npreserve_host = true\n\
+             upstream_cert = \"edge\"\n",
+        );
+        let tls = h.tls.expect("tls");
+        assert_eq!(tls.server_name, "api.internal");
+        assert_eq!(
+            tls.trust,
+            UpstreamTrust::Ca("/etc/mtlsctl/other.pem".into())
+        );
+        assert_eq!(tls.cert.as_deref(), Some("edge"));
+        assert!(h.preserve_host);
+        assert_eq!(h.authority.as_str(), "10.0.0.7:443");
+        let insecure = https("upstream = \"https://x:1\"\nupstream_insecure = true\n");
+        assert_eq!(insecure.tls.expect("tls").trust, UpstreamTrust::Insecure);
+        // Plaintext: loopback only, unless allowed.
+        assert!(https("upstream = \"http://127.0.0.2:80\"\n").preserve_host);
+        assert!(policy("upstream = \"http://localhost:80\"\n").is_ok());
+        assert!(policy("upstream = \"http://[::1]:80\"\n").is_ok());
+        let e = policy("upstream = \"http://10.0.0.1:80\"\n")
+            .expect_err("plaintext")
+            .to_string();
+        assert!(
+            e.starts_with(
+                "/etc/mtlsctl/gateway.toml: the default route: http://10.0.0.1:80 is plaintext"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("allow_plaintext_upstream = true"), "{e}");
+        assert!(
+            policy("upstream = \"http://10.0.0.1:80\"\nallow_plaintext_upstream = true\n").is_ok()
+        );
+        let e = policy("[[route]]\nname = \"api\"\nupstream = \"http://backend:80\"\n")
+            .expect_err("plaintext")
+            .to_string();
+        assert!(
+            e.starts_with(
+                "/etc/mtlsctl/gateway.toml:1: route[0] (api): http://backend:80 is plaintext"
+            ),
+            "{e}"
+        );
+        // TLS keys need an https upstream; a CA and insecure contradict.
+        let e = policy("upstream = \"http://127.0.0.1:80\"\nupstream_ca = \"x.pem\"\n")
+            .expect_err("tls key")
+            .to_string();
+        assert!(
+            e.contains("upstream_ca applies to https:// upstreams"),
+            "{e}"
+        );
+        let e = policy(
+            "upstream = \"https://x:1\"\nupstream_ca = \"x.pem\"\nupstream_insecure = true\n",
+        )
+        .expect_err("contradiction")
+        .to_string();
+        assert!(e.contains("contradict"), "{e}");
+        // The echo takes no upstream keys to heart.
+        assert!(policy("preserve_host = true\n").is_ok());
     }
 
     #[test]

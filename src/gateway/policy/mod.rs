@@ -33,7 +33,10 @@ pub mod rules;
 
 pub use config::{ConfigError, GatewayConfig};
 pub use path::{NormalizedTarget, PathError};
-pub use routes::{ClientAuth, HeaderFormats, HostPattern, HttpUpstream, Route, Upstream};
+pub use routes::{
+    ClientAuth, HeaderFormats, HostPattern, HttpUpstream, Route, Upstream, UpstreamTls,
+    UpstreamTrust,
+};
 pub use rules::{Identity, RuleRef};
 
 use crate::pki::snapshot::{Peer, Refusal};
@@ -53,13 +56,23 @@ impl Policy {
     /// one catch-all route `default`.
     pub fn compile(config: &GatewayConfig) -> Result<Policy, ConfigError> {
         let default_upstream = config.upstream.clone().unwrap_or(Upstream::Echo);
+        let path = config.file.clone().unwrap_or_default();
         let routes: Vec<Route> = if config.routes.is_empty() {
+            let upstream = config
+                .upstream_keys
+                .apply(default_upstream)
+                .map_err(|problem| ConfigError::Upstream {
+                    path: path.clone(),
+                    line: config.upstream_keys.line,
+                    route: "the default route".into(),
+                    problem,
+                })?;
             vec![Route::new(
                 0,
                 Some("default".into()),
                 HostPattern::Any,
                 "/".into(),
-                default_upstream,
+                upstream,
                 ClientAuth::Require,
                 HeaderFormats::default(),
                 RuleSet::default(),
@@ -71,21 +84,36 @@ impl Policy {
                 .iter()
                 .enumerate()
                 .map(|(index, r)| {
-                    Route::new(
+                    let upstream = r
+                        .upstream_keys
+                        .over(&config.upstream_keys)
+                        .apply(
+                            r.upstream
+                                .clone()
+                                .unwrap_or_else(|| default_upstream.clone()),
+                        )
+                        .map_err(|problem| ConfigError::Upstream {
+                            path: path.clone(),
+                            line: r.line,
+                            route: match &r.name {
+                                Some(name) => format!("route[{index}] ({name})"),
+                                None => format!("route[{index}]"),
+                            },
+                            problem,
+                        })?;
+                    Ok(Route::new(
                         index,
                         r.name.clone(),
                         r.host.clone(),
                         r.path.clone(),
-                        r.upstream
-                            .clone()
-                            .unwrap_or_else(|| default_upstream.clone()),
+                        upstream,
                         r.client_auth,
                         r.headers,
                         RuleSet::compile(&r.allow, &r.deny),
                         r.line,
-                    )
+                    ))
                 })
-                .collect()
+                .collect::<Result<_, ConfigError>>()?
         };
         let certificate_optional = routes.iter().any(Route::certificate_optional);
         let table = RouteTable::build(routes).map_err(|d| {

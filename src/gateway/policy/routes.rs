@@ -46,7 +46,7 @@ impl fmt::Display for HostPattern {
 pub enum Upstream {
     /// The built-in identity echo.
     Echo,
-    /// An `http://` upstream.
+    /// An `http://` or `https://` upstream.
     Http(HttpUpstream),
 }
 
@@ -54,19 +54,60 @@ impl fmt::Display for Upstream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Upstream::Echo => f.write_str("echo"),
-            Upstream::Http(http) => write!(f, "http://{}{}", http.authority, http.prefix),
+            Upstream::Http(http) => write!(
+                f,
+                "{}://{}{}",
+                if http.tls.is_some() { "https" } else { "http" },
+                http.authority,
+                http.prefix
+            ),
         }
     }
 }
 
-/// `http://HOST[:PORT][/prefix]`: the prefix is prepended to the full
+/// `http[s]://HOST[:PORT][/prefix]`: the prefix is prepended to the full
 /// normalized request path, as nginx's `proxy_pass` without a URI does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUpstream {
-    /// `HOST:PORT` (port 80 when the URL names none).
+    /// `HOST:PORT` (port 80, or 443 for https, when the URL names none).
     pub authority: http::uri::Authority,
+    /// The URL's authority as written (no default port added): the `Host`
+    /// sent upstream unless `preserve_host`.
+    pub host: String,
     /// The path prefix, without a trailing slash; empty for none.
     pub prefix: String,
+    /// `https://`: how the upstream is verified and who the gateway is to
+    /// it. `None` for `http://`.
+    pub tls: Option<UpstreamTls>,
+    /// Send the client's `Host` on (`preserve_host`); otherwise the
+    /// upstream's own host is sent and the client's goes in
+    /// `X-Forwarded-Host`. Defaults: true for http://, false for https://.
+    pub preserve_host: bool,
+}
+
+/// How the gateway talks TLS to an `https://` upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// The name sent as SNI and verified in the upstream's certificate:
+    /// `upstream_server_name`, else the URL's host.
+    pub server_name: String,
+    /// What verifies the upstream's certificate.
+    pub trust: UpstreamTrust,
+    /// The inventory name of the client certificate the gateway presents
+    /// (`upstream_cert`); `None` for the gateway's own `gateway-client-…`.
+    pub cert: Option<String>,
+}
+
+/// What verifies an `https://` upstream's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamTrust {
+    /// The PKI's trust and CRLs, through the same judge as clients
+    /// (the default).
+    Pki,
+    /// The CA certificates of this PEM file (`upstream_ca`), no CRLs.
+    Ca(std::path::PathBuf),
+    /// Nothing (`upstream_insecure = true`): warned at every load.
+    Insecure,
 }
 
 impl HttpUpstream {
@@ -92,7 +133,7 @@ impl HttpUpstream {
         query: Option<&str>,
     ) -> Result<http::Uri, http::Error> {
         http::Uri::builder()
-            .scheme("http")
+            .scheme(if self.tls.is_some() { "https" } else { "http" })
             .authority(self.authority.clone())
             .path_and_query(self.target(normalized_path, query))
             .build()
@@ -504,7 +545,10 @@ mod tests {
     fn the_upstream_prefix_goes_before_the_whole_path() {
         let upstream = HttpUpstream {
             authority: "127.0.0.1:8080".parse().expect("valid"),
+            host: "127.0.0.1:8080".into(),
             prefix: "/v1".into(),
+            tls: None,
+            preserve_host: true,
         };
         assert_eq!(upstream.target("/api/x", Some("a=1")), "/v1/api/x?a=1");
         assert_eq!(

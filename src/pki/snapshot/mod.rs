@@ -129,6 +129,18 @@ pub enum SnapshotError {
         /// What is wrong.
         why: UnfitServerCert,
     },
+    /// The certificate the gateway is to present to an https upstream
+    /// cannot be used as a TLS client certificate, or is not there.
+    #[error(
+        "the client certificate {name} for the https upstream: {why}; issue one with \
+         `mtlsctl issue {name} --profile client` or name another with upstream_cert"
+    )]
+    ClientCert {
+        /// The certificate name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// What is wrong with one CRL of crls.pem.
@@ -296,6 +308,12 @@ impl Source {
     /// The server certificate this gateway serves with.
     pub fn server(&self) -> &ServerCertSpec {
         &self.server
+    }
+
+    /// The credential filed under `name`, for the gateway to present as a
+    /// TLS client (to an https upstream).
+    pub fn client_credential(&self, name: &str) -> Result<ServerCredential, SnapshotError> {
+        server::load_client_credential(&self.layout, name)
     }
 }
 

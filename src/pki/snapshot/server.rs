@@ -104,6 +104,53 @@ impl Serving for ServerCertSpec {
     }
 }
 
+/// The certificate and key filed under `name`, fit to authenticate a TLS
+/// client: an extendedKeyUsage with clientAuth (or none), not expired.
+pub(super) fn load_client_credential(
+    layout: &Layout,
+    name: &str,
+) -> Result<ServerCredential, SnapshotError> {
+    let unfit = |why: String| SnapshotError::ClientCert {
+        name: name.to_owned(),
+        why,
+    };
+    let cert_name: CertName = name
+        .parse()
+        .map_err(|e| unfit(format!("not a certificate name ({e})")))?;
+    let chain_path = layout.leaf_chain(&cert_name);
+    if !chain_path.exists() {
+        return Err(unfit("the inventory holds no such certificate".into()));
+    }
+    let chain = read_certs(&chain_path)?;
+    let Some(leaf) = chain.first() else {
+        return Err(SnapshotError::NoCertificate(chain_path));
+    };
+    let (_, cert) =
+        X509Certificate::from_der(leaf).map_err(|source| SnapshotError::NotACertificate {
+            path: chain_path.clone(),
+            source,
+        })?;
+    let client_auth = match cert.extended_key_usage() {
+        Ok(None) => true,
+        Ok(Some(eku)) => eku.value.any || eku.value.client_auth,
+        Err(_) => false,
+    };
+    if !client_auth {
+        return Err(unfit(
+            "it is not for client authentication (no clientAuth extendedKeyUsage: a \
+             server-profile certificate)"
+                .into(),
+        ));
+    }
+    let not_after = from_unix(cert.validity().not_after.timestamp());
+    let key = read_key(&layout.leaf_key(&cert_name))?;
+    Ok(ServerCredential {
+        chain,
+        key,
+        not_after,
+    })
+}
+
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, SnapshotError> {
     PrivateKeyDer::from_pem_file(path).map_err(|source| SnapshotError::Key {
         path: path.to_owned(),

@@ -494,9 +494,14 @@ fn bad_configs_name_file_line_and_key() -> TestResult {
             "allow",
         ),
         (
-            "an https upstream",
-            "[[route]]\npath = \"/\"\nupstream = \"https://127.0.0.1:9\"\n",
-            "https",
+            "a plaintext upstream beyond loopback",
+            "[[route]]\npath = \"/\"\nupstream = \"http://192.0.2.1:9\"\n",
+            "allow_plaintext_upstream",
+        ),
+        (
+            "a TLS key for an http:// upstream",
+            "[[route]]\npath = \"/\"\nupstream = \"http://127.0.0.1:9\"\nupstream_insecure = true\n",
+            "upstream_insecure applies to https://",
         ),
     ] {
         std::fs::write(env.path("bad.toml"), config)?;

@@ -10,6 +10,7 @@ use rustls::ServerConfig;
 use crate::gateway::config::{GatewayError, GatewayOptions};
 use crate::gateway::routing::Routing;
 use crate::gateway::tls;
+use crate::gateway::upstream_tls::Under;
 use crate::pki::snapshot::{ServerCredential, Snapshot, SnapshotError, Source};
 
 /// What the gateway serves with: one snapshot and the TLS config built
@@ -52,6 +53,17 @@ pub fn build_live(
         generation,
         upstream_credentials,
     })
+}
+
+impl Live {
+    /// What a new upstream connection is made under.
+    pub fn under(&self) -> Under<'_> {
+        Under {
+            generation: self.generation,
+            snapshot: &self.snapshot,
+            credentials: &self.upstream_credentials,
+        }
+    }
 }
 
 impl crate::gateway::standing::InService for arc_swap::ArcSwap<Live> {

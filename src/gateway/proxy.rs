@@ -269,7 +269,7 @@ async fn decide<'l>(
         // request and have it answered, so it cannot hold upstream
         // connections open by trickling a body.
         let limit = live.routing.anonymous_body_timeout;
-        match tokio::time::timeout(limit, upstream.forward(req, ctx, live)).await {
+        match tokio::time::timeout(limit, upstream.forward(req, ctx, live.under())).await {
             Ok(answer) => answer,
             Err(_) => {
                 let message = format!(
@@ -282,7 +282,7 @@ async fn decide<'l>(
             }
         }
     } else {
-        upstream.forward(req, ctx, live).await
+        upstream.forward(req, ctx, live.under()).await
     };
     Outcome {
         response,

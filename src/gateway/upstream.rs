@@ -43,11 +43,10 @@ use crate::gateway::access_log::Decision;
 use crate::gateway::config::GatewayOptions;
 use crate::gateway::context::ConnCtx;
 use crate::gateway::headers::{is_upgrade, remove_hop_by_hop};
-use crate::gateway::live::Live;
 use crate::gateway::policy::HttpUpstream;
 use crate::gateway::response::{Body, BodyError, refuse};
 use crate::gateway::standing;
-use crate::gateway::upstream_tls::UpstreamTls;
+use crate::gateway::upstream_tls::{Under, UpstreamTls};
 use crate::pki::snapshot::{Refusal, StaleCrlPolicy};
 
 /// Idle upstream connections are closed after this long.
@@ -247,7 +246,7 @@ impl Upstream {
         &self,
         req: Request<Incoming>,
         ctx: &Arc<ConnCtx>,
-        live: &Live,
+        live: Under<'_>,
     ) -> (Response<Body>, Decision) {
         let upgrade = is_upgrade(req.headers());
         let (mut parts, body) = req.into_parts();
@@ -330,7 +329,7 @@ impl Upstream {
     async fn round_trip(
         &self,
         mut req: Request<Incoming>,
-        live: &Live,
+        live: Under<'_>,
     ) -> Result<Response<Body>, Failure> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let generation = self.generation(live);
@@ -396,7 +395,7 @@ impl Upstream {
 
     /// The generation a connection made now belongs to: the snapshot's
     /// for TLS (trust and client certificate come from it), 0 for plain.
-    fn generation(&self, live: &Live) -> u64 {
+    fn generation(&self, live: Under<'_>) -> u64 {
         if self.tls.is_some() {
             live.generation
         } else {
@@ -477,7 +476,7 @@ impl Upstream {
         &self,
         mut req: Request<Incoming>,
         ctx: Arc<ConnCtx>,
-        live: &Live,
+        live: Under<'_>,
     ) -> Result<Response<Body>, Failure> {
         let client_upgrade = hyper::upgrade::on(&mut req);
         let Connected::Http1(conn) = self.connect(live, true).await? else {
@@ -535,7 +534,7 @@ impl Upstream {
         }
     }
 
-    async fn connect(&self, live: &Live, http1_only: bool) -> Result<Connected, Failure> {
+    async fn connect(&self, live: Under<'_>, http1_only: bool) -> Result<Connected, Failure> {
         let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.address))
             .await
             .map_err(|_| {

@@ -10,7 +10,7 @@
 //! - The gateway presents a client certificate from the PKI: its own
 //!   `gateway-client-…` (issued and renewed by `serve`) or the inventory
 //!   certificate `upstream_cert` names. The credentials are loaded with
-//!   each snapshot ([`crate::gateway::live::Live::upstream_credentials`]),
+//!   each snapshot ([`Under::credentials`]),
 //!   so a renewed one is used from the next connection without a restart.
 //! - A configuration is built once per snapshot generation and kept; the
 //!   pool drops connections made under an older generation (trust, CRLs or
@@ -28,9 +28,22 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
 };
 
-use crate::gateway::live::Live;
 use crate::gateway::policy::{self, UpstreamTrust};
-use crate::pki::snapshot::{Snapshot, StaleCrlPolicy, Usage, dns_name_covers, time};
+use crate::pki::snapshot::{
+    ServerCredential, Snapshot, StaleCrlPolicy, Usage, dns_name_covers, time,
+};
+
+/// What a new upstream connection is made under: the snapshot in service,
+/// its generation, and the client credentials loaded with it.
+#[derive(Clone, Copy)]
+pub struct Under<'a> {
+    /// The reload generation.
+    pub generation: u64,
+    /// The snapshot that verifies upstreams.
+    pub snapshot: &'a Arc<Snapshot>,
+    /// The client certificates for https upstreams, by inventory name.
+    pub credentials: &'a std::collections::HashMap<String, ServerCredential>,
+}
 
 /// Why an upstream's TLS settings cannot be used (a config load fails).
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +150,7 @@ impl UpstreamTls {
     /// (`http1`: ALPN http/1.1 alone, for upgrades).
     pub fn config(
         &self,
-        live: &Live,
+        live: Under<'_>,
         stale: StaleCrlPolicy,
         http1: bool,
     ) -> Result<Arc<ClientConfig>, String> {
@@ -156,8 +169,8 @@ impl UpstreamTls {
         Ok(if http1 { configs.http1 } else { configs.any })
     }
 
-    fn build(&self, live: &Live, stale: StaleCrlPolicy) -> Result<Configs, String> {
-        let credential = live.upstream_credentials.get(&self.cert).ok_or_else(|| {
+    fn build(&self, live: Under<'_>, stale: StaleCrlPolicy) -> Result<Configs, String> {
+        let credential = live.credentials.get(&self.cert).ok_or_else(|| {
             format!(
                 "the client certificate {} for this upstream is not loaded",
                 self.cert

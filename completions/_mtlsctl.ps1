@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'CI gate: fail (exit 3) when anything expires within the window')
             [CompletionResult]::new('role', 'role', [CompletionResultType]::ParameterValue, 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the mTLS gateway from the PKI (identity echo unless --upstream)')
+            [CompletionResult]::new('export-config', 'export-config', [CompletionResultType]::ParameterValue, 'Write an nginx, Caddy, Envoy or Traefik config that uses this PKI''s files (docs/export-config.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate man/ and completions/ under DIR (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -430,6 +431,24 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'mtlsctl;export-config' {
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Where the proxy forwards verified requests: http://HOST:PORT, or https://HOST:PORT verified against trust.pem [default: http://127.0.0.1:8080]')
+            [CompletionResult]::new('--server-name', '--server-name', [CompletionResultType]::ParameterName, 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1, as `serve`); it is issued, or reused when one exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:8443]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the config to FILE (atomically) instead of stdout; needed for caddy, whose trusted client certificates go to FILE.leaves/')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)')
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'mtlsctl;completions' {
             [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
@@ -470,6 +489,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'CI gate: fail (exit 3) when anything expires within the window')
             [CompletionResult]::new('role', 'role', [CompletionResultType]::ParameterValue, 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the mTLS gateway from the PKI (identity echo unless --upstream)')
+            [CompletionResult]::new('export-config', 'export-config', [CompletionResultType]::ParameterValue, 'Write an nginx, Caddy, Envoy or Traefik config that uses this PKI''s files (docs/export-config.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate man/ and completions/ under DIR (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -540,6 +560,9 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             break
         }
         'mtlsctl;help;serve' {
+            break
+        }
+        'mtlsctl;help;export-config' {
             break
         }
         'mtlsctl;help;completions' {

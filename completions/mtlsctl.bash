@@ -31,6 +31,9 @@ _mtlsctl() {
             mtlsctl,crl)
                 cmd="mtlsctl__subcmd__crl"
                 ;;
+            mtlsctl,export-config)
+                cmd="mtlsctl__subcmd__export__subcmd__config"
+                ;;
             mtlsctl,generate-docs)
                 cmd="mtlsctl__subcmd__generate__subcmd__docs"
                 ;;
@@ -108,6 +111,9 @@ _mtlsctl() {
                 ;;
             mtlsctl__subcmd__help,crl)
                 cmd="mtlsctl__subcmd__help__subcmd__crl"
+                ;;
+            mtlsctl__subcmd__help,export-config)
+                cmd="mtlsctl__subcmd__help__subcmd__export__subcmd__config"
                 ;;
             mtlsctl__subcmd__help,generate-docs)
                 cmd="mtlsctl__subcmd__help__subcmd__generate__subcmd__docs"
@@ -194,7 +200,7 @@ _mtlsctl() {
 
     case "${cmd}" in
         mtlsctl)
-            opts="-q -y -h -V --pki --json --quiet --yes --help --version ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help"
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version ca issue list show inspect revoke crl rotate bundle verify check role serve export-config completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,6 +519,44 @@ _mtlsctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mtlsctl__subcmd__export__subcmd__config)
+            opts="-q -y -h -V --upstream --server-name --listen --out --passphrase-file --pki --json --quiet --yes --help --version nginx caddy envoy traefik"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mtlsctl__subcmd__generate__subcmd__docs)
             opts="-q -y -h -V --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -532,7 +576,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help)
-            opts="ca issue list show inspect revoke crl rotate bundle verify check role serve completions generate-docs help"
+            opts="ca issue list show inspect revoke crl rotate bundle verify check role serve export-config completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -658,6 +702,20 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help__subcmd__crl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__export__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand check 'CI gate: fail (exit 3) when anything expires within the window'
             cand role 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
             cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
+            cand export-config 'Write an nginx, Caddy, Envoy or Traefik config that uses this PKI''s files (docs/export-config.md)'
             cand completions 'Print a shell completion script'
             cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -395,6 +396,23 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mtlsctl;export-config'= {
+            cand --upstream 'Where the proxy forwards verified requests: http://HOST:PORT, or https://HOST:PORT verified against trust.pem [default: http://127.0.0.1:8080]'
+            cand --server-name 'A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1, as `serve`); it is issued, or reused when one exists'
+            cand --listen 'Address the proxy listens on [default: 127.0.0.1:8443]'
+            cand --out 'Write the config to FILE (atomically) instead of stdout; needed for caddy, whose trusted client certificates go to FILE.leaves/'
+            cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
+            cand --pki 'The PKI directory'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mtlsctl;completions'= {
             cand --pki 'The PKI directory'
             cand --json 'Print one JSON document on stdout instead of tables'
@@ -433,6 +451,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand check 'CI gate: fail (exit 3) when anything expires within the window'
             cand role 'Grant, revoke and list the roles a name holds (gateway allow rules, X-Client-Roles)'
             cand serve 'Run the mTLS gateway from the PKI (identity echo unless --upstream)'
+            cand export-config 'Write an nginx, Caddy, Envoy or Traefik config that uses this PKI''s files (docs/export-config.md)'
             cand completions 'Print a shell completion script'
             cand generate-docs 'Regenerate man/ and completions/ under DIR (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -483,6 +502,8 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
         &'mtlsctl;help;role;list'= {
         }
         &'mtlsctl;help;serve'= {
+        }
+        &'mtlsctl;help;export-config'= {
         }
         &'mtlsctl;help;completions'= {
         }

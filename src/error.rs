@@ -89,6 +89,11 @@ pub enum UsageError {
     /// `bundle --format pem` with PKCS#12 options.
     #[error("--legacy and --password-file apply to --format p12 only")]
     PemTakesNoPassword,
+    /// `export-config caddy` without `--out`.
+    #[error(
+        "export-config caddy needs --out FILE: the client certificates Caddy accepts are written beside it"
+    )]
+    CaddyNeedsOut,
     /// Both MTLSCTL_CA_PASSPHRASE and --no-passphrase.
     #[error("--no-passphrase was given but MTLSCTL_CA_PASSPHRASE is set")]
     PassphraseConflict,
@@ -234,6 +239,9 @@ impl Error {
             Error::Usage(UsageError::PemTakesNoPassword) => {
                 Some("drop them, or use --format p12 (a PEM bundle's key is protected by mode 0600)".into())
             }
+            Error::Usage(UsageError::CaddyNeedsOut) => Some(
+                "e.g. `mtlsctl export-config caddy --out /etc/caddy/Caddyfile` (the leaves go to /etc/caddy/Caddyfile.leaves/)".into(),
+            ),
             Error::Usage(UsageError::PassphraseConflict) => {
                 Some("unset MTLSCTL_CA_PASSPHRASE or drop --no-passphrase".into())
             }

@@ -75,6 +75,8 @@ pub enum Command {
     Role(RoleCommand),
     /// Run the mTLS gateway from the PKI (identity echo unless --upstream).
     Serve(ServeArgs),
+    /// Write an nginx, Caddy, Envoy or Traefik config that uses this PKI's files (docs/export-config.md).
+    ExportConfig(ExportConfigArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Regenerate man/ and completions/ under DIR (for maintainers).
@@ -212,6 +214,29 @@ pub struct ServeArgs {
 }
 
 pub use crate::pki::renew::ServerName;
+
+/// `export-config`.
+#[derive(Debug, Args)]
+pub struct ExportConfigArgs {
+    /// The proxy to write a config for.
+    #[arg(value_enum, value_name = "PROXY")]
+    pub proxy: crate::export::Proxy,
+    /// Where the proxy forwards verified requests: http://HOST:PORT, or https://HOST:PORT verified against trust.pem [default: http://127.0.0.1:8080].
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<crate::export::Upstream>,
+    /// A DNS name or IP the server certificate covers (repeatable; default localhost, 127.0.0.1, ::1, as `serve`); it is issued, or reused when one exists.
+    #[arg(long = "server-name", value_name = "NAME", value_parser = parse_server_name)]
+    pub server_names: Vec<ServerName>,
+    /// Address the proxy listens on [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Write the config to FILE (atomically) instead of stdout; needed for caddy, whose trusted client certificates go to FILE.leaves/.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// CA passphrase source (needed only to issue or renew the server certificate).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
 
 fn parse_server_name(s: &str) -> Result<ServerName, ParseError> {
     match s.parse::<IpAddr>() {

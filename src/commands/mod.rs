@@ -5,6 +5,7 @@ mod bundle;
 mod ca;
 mod check;
 mod crl;
+mod export_config;
 mod harden;
 mod inspect;
 mod issue;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(&cli.pki, args, printer),
         Command::Role(command) => role::run(&cli.pki, command, printer),
         Command::Serve(args) => serve::run(&cli.pki, args, printer),
+        Command::ExportConfig(args) => export_config::run(&cli.pki, args, printer),
         Command::Completions(args) => {
             let mut text = Vec::new();
             crate::cli::generate::completions(args.shell, &mut text);

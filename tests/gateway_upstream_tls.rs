@@ -583,3 +583,58 @@ fn nginx_upstream_with_client_verification_and_crls_follows_revocation_and_renew
     gw.assert_clean_log();
     Ok(())
 }
+
+#[test]
+fn without_the_ca_key_a_revoked_gateway_client_certificate_is_warned_at_once() -> TestResult {
+    let env = Env::new();
+    std::fs::write(env.path("pass"), "correct horse battery staple\n")?;
+    env.cmd()
+        .args(["ca", "init", "--passphrase-file", "pass"])
+        .assert()
+        .success();
+    let pass = env.path("pass").display().to_string();
+    env.cmd()
+        .args(["issue", "alice", "--passphrase-file", &pass])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["issue", "up", "--profile", "server", "--dns", "localhost"])
+        .args(["--passphrase-file", &pass])
+        .assert()
+        .success();
+    let up = cred(&env, "up");
+    let upstream = start_tls_upstream(&up.chain, &up.key, Some(&env.pki().join("trust.pem")))?;
+    let config = write_config(
+        &env,
+        &format!("upstream = \"https://localhost:{}\"\n", upstream.port),
+    )?;
+    let config = config.display().to_string();
+    // With the passphrase, the gateway issues its client certificate.
+    let mut gw = Gateway::start(&env, &["--config", &config, "--passphrase-file", &pass])?;
+    let (client_name, _) = gateway_client(&env)?;
+    gw.terminate(Duration::from_secs(10))?;
+    // Without it, the gateway starts (nothing is due) and, once its
+    // certificate is revoked, says so at once and that it cannot re-issue.
+    let gw = Gateway::start(&env, &["--config", &config])?;
+    let alice = cred(&env, "alice");
+    answered(
+        &gw.curl(Some(&alice), &gw.url("localhost", "/"), &[]),
+        "before the revocation",
+    );
+    let mark = gw.mark();
+    env.cmd()
+        .args(["revoke", &client_name, "--passphrase-file", &pass])
+        .assert()
+        .success();
+    let line = gw
+        .wait_json(mark, Duration::from_secs(10), |v| {
+            v["level"] == "WARN"
+                && v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is revoked and could not be re-issued"))
+        })
+        .ok_or_else(|| format!("no warning: {}", gw.dump()))?;
+    assert_eq!(line["name"], client_name.as_str(), "{line}");
+    gw.assert_clean_log();
+    Ok(())
+}

@@ -4,12 +4,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::{CaInitArgs, CaRetireArgs, CaRotateArgs};
+use crate::cli::{CaInitArgs, CaRetireArgs, CaRotateArgs, CaSetArgs, CaSetKey};
 use crate::commands::{PASSPHRASE_ENV, ca_passphrase, secret_from_file};
 use crate::error::{Error, UsageError};
 use crate::output::json::CertInfoJson;
 use crate::output::{Printer, prompt, table};
 use crate::pki::ca::{self, CaInitRequest};
+use crate::pki::distribution::{self, Distribution, UrlSetting};
 use crate::pki::inspect::CertInfo;
 use crate::pki::inventory::Inventory;
 use crate::pki::keys::Passphrase;
@@ -39,6 +40,10 @@ pub fn init(dir: &Path, args: CaInitArgs, printer: Printer) -> Result<(), Error>
             permit_dns: args.permit_dns,
             permit_ip: args.permit_ip,
             passphrase,
+            distribution: Distribution {
+                crl_url: args.crl_url,
+                aia_url: args.aia_url,
+            },
         },
     )?;
     let json = CaJson {
@@ -294,6 +299,40 @@ pub fn retire(dir: &Path, args: CaRetireArgs, printer: Printer) -> Result<(), Er
                 json.forced_leaves.join(", ")
             ));
         }
+        out
+    })
+}
+
+#[derive(Serialize)]
+struct SetJson<'a> {
+    key: &'static str,
+    value: Option<&'a str>,
+    previous: Option<&'a str>,
+}
+
+/// `ca set crl-url|aia-url URL` and `--clear`.
+pub fn set(dir: &Path, args: CaSetArgs, printer: Printer) -> Result<(), Error> {
+    let pki = Pki::open(dir)?;
+    let which = match args.key {
+        CaSetKey::CrlUrl => UrlSetting::CrlUrl,
+        CaSetKey::AiaUrl => UrlSetting::AiaUrl,
+    };
+    let change = distribution::set_url(&pki, which, args.url)?;
+    let json = SetJson {
+        key: which.key(),
+        value: change.current.as_ref().map(|u| u.as_str()),
+        previous: change.previous.as_ref().map(|u| u.as_str()),
+    };
+    printer.emit(&json, || {
+        let shown = |u: Option<&str>| u.unwrap_or("(none)").to_owned();
+        let mut out = table::details(&[
+            (which.key(), shown(json.value)),
+            ("previous", shown(json.previous)),
+        ]);
+        out.push_str(
+            "\ncertificates issued from now on follow this; those issued before keep what they carry \
+             (`mtlsctl rotate --all` reissues them)\n",
+        );
         out
     })
 }

@@ -270,6 +270,7 @@ fn make_demo() -> Result<Demo, Error> {
             permit_dns: Vec::new(),
             permit_ip: Vec::new(),
             passphrase: None,
+            distribution: Default::default(),
         },
     )?;
     let pki = Pki::open(&pki_dir)?;

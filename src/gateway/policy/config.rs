@@ -80,6 +80,8 @@ pub struct GatewayConfig {
     pub passphrase_file: Option<PathBuf>,
     /// `[admin]`.
     pub admin: AdminConfig,
+    /// `[crl]`.
+    pub crl: CrlConfig,
     /// `[anonymous]`.
     pub anonymous: AnonymousConfig,
     /// `[[route]]` tables, in order. None: one catch-all route (today's
@@ -91,6 +93,13 @@ pub struct GatewayConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdminConfig {
     /// `listen` (`--admin`): a loopback address; off when `None`.
+    pub listen: Option<SocketAddr>,
+}
+
+/// `[crl]`: the CRL listener (docs/crl.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrlConfig {
+    /// `listen` (`--crl-listen`): any address; off when `None`.
     pub listen: Option<SocketAddr>,
 }
 
@@ -316,6 +325,7 @@ struct Raw {
     workers: Option<Spanned<i64>>,
     passphrase_file: Option<PathBuf>,
     admin: Option<RawAdmin>,
+    crl: Option<RawCrl>,
     anonymous: Option<RawAnonymous>,
     #[serde(default)]
     route: Vec<Spanned<RawRoute>>,
@@ -331,6 +341,12 @@ enum RawStaleCrl {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCrl {
     listen: Option<Spanned<String>>,
 }
 
@@ -491,6 +507,12 @@ impl GatewayConfig {
                 Some(addr)
             }
         };
+        let crl_listen = raw
+            .crl
+            .as_ref()
+            .and_then(|c| c.listen.as_ref())
+            .map(|v| parse_address(v).map_err(|p| src.invalid(v, "crl.listen", p)))
+            .transpose()?;
         let upstream = raw
             .upstream
             .as_ref()
@@ -557,6 +579,7 @@ impl GatewayConfig {
             admin: AdminConfig {
                 listen: admin_listen,
             },
+            crl: CrlConfig { listen: crl_listen },
             anonymous,
             routes,
         })
@@ -832,6 +855,9 @@ passphrase_file = "secret/pass"
 [admin]
 listen = "127.0.0.1:0"
 
+[crl]
+listen = "0.0.0.0:8080"
+
 [anonymous]
 max_connections = 5
 body_timeout = "3s"
@@ -868,6 +894,10 @@ body_timeout = "3s"
         assert_eq!(
             config.admin.listen,
             Some("127.0.0.1:0".parse().expect("addr"))
+        );
+        assert_eq!(
+            config.crl.listen,
+            Some("0.0.0.0:8080".parse().expect("addr"))
         );
         assert_eq!(config.anonymous.max_connections(), 5);
         assert_eq!(config.anonymous.body_timeout(), Duration::from_secs(3));
@@ -944,11 +974,21 @@ client_auth = "none"
              `listen`, `upstream`, `server_name`, `tls12`, `stale_crl`, `handshake_timeout`, \
              `header_timeout`, `idle_timeout`, `upstream_timeout`, `drain_timeout`, \
              `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, `admin`, \
-             `anonymous`, `route`"
+             `crl`, `anonymous`, `route`"
         );
         let e = error("[[route]]\npath = \"/\"\nclient-auth = \"none\"\n");
         assert!(
             e.starts_with("/etc/mtlsctl/gateway.toml:3:1: route.client-auth: unknown field"),
+            "{e}"
+        );
+        let e = error("[crl]\nport = 1\n");
+        assert!(
+            e.starts_with("/etc/mtlsctl/gateway.toml:2:1: crl.port: unknown field"),
+            "{e}"
+        );
+        let e = error("[crl]\nlisten = \"pki.example:80\"\n");
+        assert!(
+            e.starts_with("/etc/mtlsctl/gateway.toml:2: crl.listen = \"pki.example:80\""),
             "{e}"
         );
         let e = error("[admin]\nport = 1\n");

@@ -24,6 +24,7 @@
 mod ids;
 mod judge;
 mod load;
+mod published;
 mod server;
 
 use std::collections::{HashMap, HashSet};
@@ -42,7 +43,9 @@ pub use crate::pki::stamp::SourceStamp;
 pub use crate::pki::{refusal, time};
 pub use ids::RevocationLink;
 use ids::{CaKey, SerialKey, canonical_serial};
+pub use crate::pki::distribution::FileKind;
 pub use judge::{Peer, StaleCrlPolicy, Usage};
+pub use published::{Publication, PublicationStamp, PublishProblem, PublishedFile};
 pub use server::{
     Offline, ServerCertSpec, ServerCredential, Serving, UnfitServerCert, dns_name_covers,
 };

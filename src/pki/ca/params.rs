@@ -64,7 +64,23 @@ pub(super) fn make_ca(
         spec.constraints,
     )?;
     let cert = match parent {
-        None => params.self_signed(key.pair())?,
+        None => {
+            // A root's CDP names its own CRL: relying parties that check
+            // every certificate of the path, the anchor included (openssl
+            // -crl_check_all), find one. No AIA: it has no issuer to fetch.
+            let own = Distribution {
+                crl_url: spec.distribution.crl_url.clone(),
+                aia_url: None,
+            };
+            own.apply(
+                &mut params,
+                IssuerFiles {
+                    generation,
+                    level: CaLevel::Root,
+                },
+            );
+            params.self_signed(key.pair())?
+        }
         Some((parent, files)) => {
             params.use_authority_key_identifier_extension = true;
             spec.distribution.apply(&mut params, files);

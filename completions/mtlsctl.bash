@@ -76,6 +76,9 @@ _mtlsctl() {
             mtlsctl__subcmd__ca,rotate)
                 cmd="mtlsctl__subcmd__ca__subcmd__rotate"
                 ;;
+            mtlsctl__subcmd__ca,set)
+                cmd="mtlsctl__subcmd__ca__subcmd__set"
+                ;;
             mtlsctl__subcmd__ca,show)
                 cmd="mtlsctl__subcmd__ca__subcmd__show"
                 ;;
@@ -90,6 +93,9 @@ _mtlsctl() {
                 ;;
             mtlsctl__subcmd__ca__subcmd__help,rotate)
                 cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__rotate"
+                ;;
+            mtlsctl__subcmd__ca__subcmd__help,set)
+                cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__set"
                 ;;
             mtlsctl__subcmd__ca__subcmd__help,show)
                 cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__show"
@@ -150,6 +156,9 @@ _mtlsctl() {
                 ;;
             mtlsctl__subcmd__help__subcmd__ca,rotate)
                 cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__rotate"
+                ;;
+            mtlsctl__subcmd__help__subcmd__ca,set)
+                cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__set"
                 ;;
             mtlsctl__subcmd__help__subcmd__ca,show)
                 cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__show"
@@ -242,7 +251,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca)
-            opts="-q -y -h -V --pki --json --quiet --yes --help --version init show rotate retire help"
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version init show rotate retire set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,7 +269,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca__subcmd__help)
-            opts="init show rotate retire help"
+            opts="init show rotate retire set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +338,20 @@ _mtlsctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mtlsctl__subcmd__ca__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mtlsctl__subcmd__ca__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -344,7 +367,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca__subcmd__init)
-            opts="-q -y -h -V --name --key-type --validity --single-tier --permit-dns --permit-ip --passphrase-file --no-passphrase --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --name --key-type --validity --single-tier --permit-dns --permit-ip --passphrase-file --no-passphrase --crl-url --aia-url --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,6 +394,14 @@ _mtlsctl() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crl-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aia-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -418,6 +449,24 @@ _mtlsctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__ca__subcmd__set)
+            opts="-q -y -h -V --clear --pki --json --quiet --yes --help --version crl-url aia-url"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --pki)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -560,7 +609,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help__subcmd__ca)
-            opts="init show rotate retire"
+            opts="init show rotate retire set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +651,20 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help__subcmd__ca__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__ca__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1192,7 +1255,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__serve)
-            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --drain-timeout --crl-listen --workers --passphrase-file --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1247,6 +1310,10 @@ _mtlsctl() {
                     return 0
                     ;;
                 --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crl-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

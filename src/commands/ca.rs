@@ -132,6 +132,8 @@ struct ShowJson {
     encrypted: bool,
     trust_path: String,
     crls_path: String,
+    crl_url: Option<String>,
+    aia_url: Option<String>,
     generations: Vec<GenerationJson>,
 }
 
@@ -164,6 +166,8 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
         encrypted: settings.ca.encrypted,
         trust_path: layout.trust().display().to_string(),
         crls_path: layout.crls().display().to_string(),
+        crl_url: settings.ca.distribution.crl_url.as_ref().map(|u| u.to_string()),
+        aia_url: settings.ca.distribution.aia_url.as_ref().map(|u| u.to_string()),
         generations: rows
             .iter()
             .map(|(g, root, inter)| GenerationJson {
@@ -190,6 +194,11 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
             layout.trust().display(),
             layout.crls().display()
         );
+        for (key, url) in [("crl url:", &json.crl_url), ("aia url:", &json.aia_url)] {
+            if let Some(url) = url {
+                out.push_str(&format!("{key} {url}/<generation>/<root|intermediate>\n"));
+            }
+        }
         for (g, root, inter) in &rows {
             let state = match (g.generation == settings.ca.generation, g.retired_at) {
                 (true, _) => "current".to_owned(),

@@ -6,8 +6,8 @@
 //! `com.sun.security.enableCRLDP`) against a real `serve --crl-listen`,
 //! before and after a revocation, with no CRL file given to them.
 //!
-//! Needs (Debian): openssl, curl, default-jdk-headless (java, javac is not
-//! needed: a single-file source program runs with `java File.java`).
+//! Needs (Debian): openssl, curl, default-jre-headless (`java File.java`
+//! runs the single-file fixture; Debian's runtime image has jdk.compiler).
 
 mod common;
 
@@ -130,7 +130,9 @@ fn serve_pki(path: &str, extra_init: &[&str]) -> Result<Served, Box<dyn std::err
     let listen = format!("127.0.0.1:{port}");
     let gw = Gateway::start(&env, &["--crl-listen", &listen])?;
     let line = gw
-        .wait_json(0, Duration::from_secs(5), |v| v["message"] == "crl listening")
+        .wait_json(0, Duration::from_secs(5), |v| {
+            v["message"] == "crl listening"
+        })
         .ok_or("no \"crl listening\" log line")?;
     assert_eq!(line["addr"], listen.as_str(), "{line}");
     Ok(Served { env, gw, base })
@@ -166,7 +168,10 @@ fn ca_init_urls_are_in_every_certificate_a_ca_issues() -> TestResult {
     // -crl_check_all checks the anchor too); it has no issuer to fetch.
     assert_eq!(
         extension_uris(dir, &pki.join("ca/1/root.pem")),
-        (vec!["http://pki.example.com/crl/1/root.crl".to_owned()], vec![])
+        (
+            vec!["http://pki.example.com/crl/1/root.crl".to_owned()],
+            vec![]
+        )
     );
     common::openssl_verify(&env, "alice", "sslclient");
 
@@ -191,10 +196,7 @@ fn single_tier_leaves_point_at_the_root_crl() -> TestResult {
     let env = Env::new();
     env.init(&["--single-tier", "--crl-url", "http://127.0.0.1:8080"]);
     env.issue(&["alice"]);
-    let (cdp, aia) = extension_uris(
-        env.dir.path(),
-        &env.pki().join("certs/alice/cert.pem"),
-    );
+    let (cdp, aia) = extension_uris(env.dir.path(), &env.pki().join("certs/alice/cert.pem"));
     assert_eq!(cdp, ["http://127.0.0.1:8080/1/root.crl"]);
     assert!(aia.is_empty());
     Ok(())
@@ -296,7 +298,10 @@ fn a_url_that_is_not_plain_http_is_refused_with_the_reason() -> TestResult {
     let text = std::fs::read_to_string(&path)?;
     std::fs::write(
         &path,
-        text.replace("encrypted = false", "encrypted = false\ncrl_url = \"https://x\""),
+        text.replace(
+            "encrypted = false",
+            "encrypted = false\ncrl_url = \"https://x\"",
+        ),
     )?;
     let out = env.cmd().args(["issue", "x"]).output()?;
     assert!(!out.status.success());
@@ -322,7 +327,15 @@ fn the_listener_serves_der_crls_and_certs_with_caching_headers() -> TestResult {
     std::fs::write(env.path("got.crl"), &got.body)?;
     let number = openssl_ok(
         dir,
-        &["crl", "-inform", "DER", "-in", "got.crl", "-noout", "-crlnumber"],
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "got.crl",
+            "-noout",
+            "-crlnumber",
+        ],
     );
     let number = u128::from_str_radix(number.trim().trim_start_matches("crlNumber=0x"), 16)?;
     assert_eq!(got.headers["etag"], format!("\"{number}\""));
@@ -345,7 +358,15 @@ fn the_listener_serves_der_crls_and_certs_with_caching_headers() -> TestResult {
     assert_eq!(cache, "public, max-age=300", "30-day CRL lifetime: capped");
     let last_update = openssl_ok(
         dir,
-        &["crl", "-inform", "DER", "-in", "got.crl", "-noout", "-lastupdate"],
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "got.crl",
+            "-noout",
+            "-lastupdate",
+        ],
     );
     // Last-Modified is thisUpdate: same instant, HTTP date format.
     let modified = &got.headers["last-modified"];
@@ -360,7 +381,12 @@ fn the_listener_serves_der_crls_and_certs_with_caching_headers() -> TestResult {
     // Conditional requests: 304 with the tag, weak or in a list; 200 with
     // another; If-Modified-Since at Last-Modified.
     let etag = got.headers["etag"].clone();
-    for inm in [etag.clone(), format!("W/{etag}"), format!("\"0\", {etag}"), "*".into()] {
+    for inm in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"0\", {etag}"),
+        "*".into(),
+    ] {
         let again = http(&env, &["-H", &format!("If-None-Match: {inm}")], &url);
         assert_eq!(again.status, 304, "If-None-Match: {inm}");
         assert!(again.body.is_empty());
@@ -368,7 +394,11 @@ fn the_listener_serves_der_crls_and_certs_with_caching_headers() -> TestResult {
     }
     let other = http(&env, &["-H", "If-None-Match: \"0\""], &url);
     assert_eq!(other.status, 200);
-    let ims = http(&env, &["-H", &format!("If-Modified-Since: {modified}")], &url);
+    let ims = http(
+        &env,
+        &["-H", &format!("If-Modified-Since: {modified}")],
+        &url,
+    );
     assert_eq!(ims.status, 304);
 
     // HEAD: the headers, no body.
@@ -379,10 +409,17 @@ fn the_listener_serves_der_crls_and_certs_with_caching_headers() -> TestResult {
 
     // The CA certificates for AIA, at the prefix and the bare path alike.
     for path in ["/pki/1/intermediate.crt", "/1/intermediate.crt"] {
-        let cert = http(&env, &[], &format!("http://127.0.0.1:{}{path}", port_of(&base)));
+        let cert = http(
+            &env,
+            &[],
+            &format!("http://127.0.0.1:{}{path}", port_of(&base)),
+        );
         assert_eq!(cert.status, 200, "{path}");
         assert_eq!(cert.headers["content-type"], "application/pkix-cert");
-        assert_eq!(cert.body, der_of_cert(&env, &pki.join("ca/1/intermediate.pem")));
+        assert_eq!(
+            cert.body,
+            der_of_cert(&env, &pki.join("ca/1/intermediate.pem"))
+        );
     }
     let root = http(&env, &[], &format!("{base}/1/root.crt"));
     assert_eq!(root.body, der_of_cert(&env, &pki.join("ca/1/root.pem")));
@@ -450,7 +487,9 @@ fn the_crl_listener_is_off_unless_asked_and_read_from_gateway_toml() -> TestResu
     env.init(&["--crl-url", &format!("http://127.0.0.1:{port}")]);
     let gw = Gateway::start(&env, &[])?;
     assert!(
-        gw.json_lines(0).iter().all(|v| v["message"] != "crl listening"),
+        gw.json_lines(0)
+            .iter()
+            .all(|v| v["message"] != "crl listening"),
         "{}",
         gw.dump()
     );
@@ -458,8 +497,10 @@ fn the_crl_listener_is_off_unless_asked_and_read_from_gateway_toml() -> TestResu
     let config = env.path("gateway.toml");
     std::fs::write(&config, format!("[crl]\nlisten = \"127.0.0.1:{port}\"\n"))?;
     let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
-    gw.wait_json(0, Duration::from_secs(5), |v| v["message"] == "crl listening")
-        .ok_or("no \"crl listening\" line")?;
+    gw.wait_json(0, Duration::from_secs(5), |v| {
+        v["message"] == "crl listening"
+    })
+    .ok_or("no \"crl listening\" line")?;
     let got = http(&env, &[], &format!("http://127.0.0.1:{port}/1/root.crl"));
     assert_eq!(got.status, 200);
     drop(gw);
@@ -470,7 +511,13 @@ fn the_crl_listener_is_off_unless_asked_and_read_from_gateway_toml() -> TestResu
     let out = Gateway::command(&env)
         .arg("--pki")
         .arg(env.pki())
-        .args(["serve", "--listen", "127.0.0.1:0", "--crl-listen", &busy_addr])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--crl-listen",
+            &busy_addr,
+        ])
         .output()?;
     assert!(!out.status.success());
     assert!(
@@ -494,16 +541,36 @@ fn openssl_fetches_and_verifies(env: &Env, name: &str) -> std::process::Output {
             "-CAfile",
             &pki.join("trust.pem").display().to_string(),
             "-untrusted",
-            &pki.join("certs").join(name).join("chain.pem").display().to_string(),
-            &pki.join("certs").join(name).join("cert.pem").display().to_string(),
+            &pki.join("certs")
+                .join(name)
+                .join("chain.pem")
+                .display()
+                .to_string(),
+            &pki.join("certs")
+                .join(name)
+                .join("cert.pem")
+                .display()
+                .to_string(),
         ],
     )
 }
 
 #[test]
 fn openssl_crl_download_accepts_a_good_certificate_and_refuses_a_revoked_one() -> TestResult {
-    let Served { env, gw, .. } = serve_pki("/crl", &[])?;
+    let Served { env, gw, base } = serve_pki("/crl", &[])?;
     env.issue(&["bob"]);
+    // The server certificate the gateway issued itself carries them too.
+    let server = std::fs::read_dir(env.pki().join("certs"))?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("gateway-"))
+        .ok_or("the gateway issued no server certificate")?;
+    assert_eq!(
+        extension_uris(env.dir.path(), &server.path().join("cert.pem")),
+        (
+            vec![format!("{base}/1/intermediate.crl")],
+            vec![format!("{base}/1/intermediate.crt")]
+        )
+    );
     let out = openssl_fetches_and_verifies(&env, "alice");
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &common::stderr(&out);
     assert!(out.status.success() && said.contains(": OK"), "{said}");
@@ -519,7 +586,10 @@ fn openssl_crl_download_accepts_a_good_certificate_and_refuses_a_revoked_one() -
         let out = openssl_fetches_and_verifies(&env, "alice");
         let said = String::from_utf8_lossy(&out.stdout).into_owned() + &common::stderr(&out);
         if !out.status.success() || Instant::now() > deadline {
-            assert!(!out.status.success(), "still accepted 5 s after revoke: {said}");
+            assert!(
+                !out.status.success(),
+                "still accepted 5 s after revoke: {said}"
+            );
             break said;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -544,7 +614,7 @@ fn java_fetches_crls_from_the_distribution_points() -> TestResult {
     let java = Command::new("java").arg("-version").output();
     assert!(
         java.is_ok_and(|o| o.status.success()),
-        "java is required: apt-get install default-jdk-headless"
+        "java is required: apt-get install default-jre-headless"
     );
     let Served { env, gw, .. } = serve_pki("", &[])?;
     let pki = env.pki();
@@ -567,5 +637,64 @@ fn java_fetches_crls_from_the_distribution_points() -> TestResult {
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("REVOKED"), "{said}");
     gw.assert_clean_log();
+    Ok(())
+}
+
+#[test]
+fn a_damaged_or_older_crl_file_leaves_the_last_good_one_served() -> TestResult {
+    let Served { env, gw, base } = serve_pki("", &[])?;
+    let pki = env.pki();
+    let file = pki.join("ca/1/intermediate.crl");
+    let url = format!("{base}/1/intermediate.crl");
+    let old = std::fs::read(&file)?;
+    env.cmd().args(["revoke", "alice"]).assert().success();
+    let good = http(&env, &[], &url);
+    assert_eq!(good.status, 200);
+    let good_tag = good.headers["etag"].clone();
+
+    // Garbage renamed into place: not served, the last good CRL is.
+    let mark = gw.mark();
+    let tmp = env.path("garbage.crl");
+    std::fs::write(
+        &tmp,
+        "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+    )?;
+    std::fs::rename(&tmp, &file)?;
+    let got = http(&env, &[], &url);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.headers["etag"], good_tag);
+    assert_eq!(got.body, good.body);
+    let line = gw
+        .wait_json(mark, Duration::from_secs(5), |v| {
+            v["message"] == "published file not served as it is"
+        })
+        .ok_or("no log line for the damaged CRL")?;
+    assert!(
+        line["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("intermediate.crl")),
+        "{line}"
+    );
+
+    // The CRL from before the revocation (a lower number): refused too.
+    let mark = gw.mark();
+    std::fs::write(&tmp, &old)?;
+    std::fs::rename(&tmp, &file)?;
+    let got = http(&env, &[], &url);
+    assert_eq!(got.headers["etag"], good_tag);
+    let line = gw
+        .wait_json(mark, Duration::from_secs(5), |v| {
+            v["message"] == "published file not served as it is"
+        })
+        .ok_or("no log line for the older CRL")?;
+    assert!(
+        line["error"].as_str().is_some_and(|e| e.contains("older")),
+        "{line}"
+    );
+
+    // `mtlsctl crl` repairs the file; the new CRL is served.
+    env.cmd().arg("crl").assert().success();
+    let got = http(&env, &[], &url);
+    assert_ne!(got.headers["etag"], good_tag);
     Ok(())
 }

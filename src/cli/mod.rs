@@ -260,7 +260,11 @@ pub struct CaSetArgs {
     #[arg(value_enum)]
     pub key: CaSetKey,
     /// The base URL, http://HOST[:PORT][/PATH] (certificates carry URL/<generation>/<root|intermediate>.crl or .crt).
-    #[arg(value_name = "URL", required_unless_present = "clear", conflicts_with = "clear")]
+    #[arg(
+        value_name = "URL",
+        required_unless_present = "clear",
+        conflicts_with = "clear"
+    )]
     pub url: Option<crate::pki::distribution::BaseUrl>,
     /// Remove the URL: certificates issued from now on carry no such extension.
     #[arg(long)]

@@ -166,8 +166,18 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
         encrypted: settings.ca.encrypted,
         trust_path: layout.trust().display().to_string(),
         crls_path: layout.crls().display().to_string(),
-        crl_url: settings.ca.distribution.crl_url.as_ref().map(|u| u.to_string()),
-        aia_url: settings.ca.distribution.aia_url.as_ref().map(|u| u.to_string()),
+        crl_url: settings
+            .ca
+            .distribution
+            .crl_url
+            .as_ref()
+            .map(|u| u.to_string()),
+        aia_url: settings
+            .ca
+            .distribution
+            .aia_url
+            .as_ref()
+            .map(|u| u.to_string()),
         generations: rows
             .iter()
             .map(|(g, root, inter)| GenerationJson {

@@ -208,11 +208,7 @@ fn answer(
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        let body = if head {
-            Bytes::new()
-        } else {
-            file.der.clone()
-        };
+        let body = if head { Bytes::new() } else { file.der.clone() };
         let mut r = Response::new(Full::new(body));
         let headers = r.headers_mut();
         headers.insert(
@@ -233,22 +229,28 @@ fn answer(
     response
 }
 
-/// `public, max-age=N`: at most [`CRL_MAX_AGE`] for a CRL and never past
-/// its nextUpdate (`no-cache` once past it); [`CERT_MAX_AGE`] for a
-/// certificate.
+/// `public, max-age=N` with N from [`max_age`], `no-cache` when it is 0.
 fn cache_control(file: &PublishedFile, now: OffsetDateTime) -> HeaderValue {
-    let max_age = match file.kind {
-        FileKind::Cert => CERT_MAX_AGE,
-        FileKind::Crl => match file.next_update {
-            Some(next) => (next - now).whole_seconds().min(CRL_MAX_AGE),
-            None => CRL_MAX_AGE,
-        },
-    };
-    if max_age <= 0 {
+    let max_age = max_age(file.kind, file.next_update, now);
+    if max_age == 0 {
         return HeaderValue::from_static("no-cache");
     }
     HeaderValue::from_str(&format!("public, max-age={max_age}"))
         .unwrap_or(HeaderValue::from_static("no-cache"))
+}
+
+/// How long a file may be cached, in seconds: at most [`CRL_MAX_AGE`] for
+/// a CRL and never past its nextUpdate (0 once past it); [`CERT_MAX_AGE`]
+/// for a certificate.
+fn max_age(kind: FileKind, next_update: Option<OffsetDateTime>, now: OffsetDateTime) -> i64 {
+    match kind {
+        FileKind::Cert => CERT_MAX_AGE,
+        FileKind::Crl => next_update
+            .map_or(CRL_MAX_AGE, |next| {
+                (next - now).whole_seconds().min(CRL_MAX_AGE)
+            })
+            .max(0),
+    }
 }
 
 /// True when the client's copy is current: an `If-None-Match` that lists
@@ -270,7 +272,9 @@ fn not_modified(headers: &HeaderMap, file: &PublishedFile) -> bool {
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| time::PrimitiveDateTime::parse(v.trim(), HTTP_DATE).ok())
-        .is_some_and(|since| file.last_modified.unix_timestamp() <= since.assume_utc().unix_timestamp())
+        .is_some_and(|since| {
+            file.last_modified.unix_timestamp() <= since.assume_utc().unix_timestamp()
+        })
 }
 
 fn http_date(t: OffsetDateTime) -> Option<HeaderValue> {
@@ -291,6 +295,18 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_age_is_capped_and_never_reaches_past_next_update() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        let at = |s: i64| Some(now + time::Duration::seconds(s));
+        assert_eq!(max_age(FileKind::Crl, at(30 * 86_400), now), 300);
+        assert_eq!(max_age(FileKind::Crl, at(120), now), 120);
+        assert_eq!(max_age(FileKind::Crl, at(0), now), 0);
+        assert_eq!(max_age(FileKind::Crl, at(-5), now), 0);
+        assert_eq!(max_age(FileKind::Crl, None, now), 300);
+        assert_eq!(max_age(FileKind::Cert, at(-5), now), 86_400);
+    }
 
     #[test]
     fn http_dates_round_trip_in_imf_fixdate() {

@@ -312,7 +312,9 @@ fn read_crl(
     Ok(Some(PublishedFile {
         etag: format!(
             "\"{}\"",
-            number.as_ref().map_or_else(|| "0".to_owned(), BigUint::to_string)
+            number
+                .as_ref()
+                .map_or_else(|| "0".to_owned(), BigUint::to_string)
         ),
         last_modified: from_unix(crl.last_update().timestamp()),
         next_update: crl.next_update().map(|t| from_unix(t.timestamp())),

@@ -505,6 +505,20 @@ fn the_crl_listener_is_off_unless_asked_and_read_from_gateway_toml() -> TestResu
     assert_eq!(got.status, 200);
     drop(gw);
 
+    // Serving a PKI whose certificates name no CDP: said at start.
+    let plain = Env::new();
+    plain.init(&[]);
+    let gw = Gateway::start(&plain, &["--crl-listen", "127.0.0.1:0"])?;
+    let warning = gw
+        .wait_json(0, Duration::from_secs(5), |v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("sets no crl_url"))
+        })
+        .ok_or("no warning about the missing crl_url")?;
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    drop(gw);
+
     // A port in use is a startup error that names the flag.
     let busy = TcpListener::bind("127.0.0.1:0")?;
     let busy_addr = busy.local_addr()?.to_string();

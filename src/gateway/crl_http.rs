@@ -92,6 +92,7 @@ pub async fn spawn(addr: SocketAddr, source: Source) -> Result<SocketAddr, Gatew
         addr = %bound,
         loopback_only = bound.ip().is_loopback(),
         files = publication.len(),
+        crl_url = publication.crl_url().unwrap_or(""),
         paths = %publication
             .prefixes()
             .iter()
@@ -99,6 +100,14 @@ pub async fn spawn(addr: SocketAddr, source: Source) -> Result<SocketAddr, Gatew
             .collect::<Vec<_>>()
             .join(" "),
     );
+    if publication.crl_url().is_none() {
+        tracing::warn!(
+            target: "mtlsctl::crl",
+            message = "the PKI sets no crl_url: its certificates name no CRL Distribution Point, \
+                       so relying parties will not look here; run `mtlsctl ca set crl-url \
+                       http://HOST:PORT` (docs/crl.md)",
+        );
+    }
     tokio::spawn(accept_loop(listener, state));
     Ok(bound)
 }

@@ -101,8 +101,17 @@ pub enum PublishProblem {
         /// Offered.
         offered: BigUint,
     },
+    /// A file could not be read (other than missing: a generation holds
+    /// one level or two).
+    #[error("{path}: {source}", path = .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// mtlsctl.toml could not be read: the URL path prefixes are unknown.
-    #[error("{0}; serving at the bare paths /<generation>/<file> only")]
+    #[error("{0}; keeping the URL paths read before")]
     Settings(#[from] crate::pki::settings::SettingsError),
 }
 
@@ -113,6 +122,8 @@ pub struct Publication {
     files: HashMap<(u32, CaLevel, FileKind), PublishedFile>,
     /// `""` and the paths of `crl_url` and `aia_url`.
     prefixes: Vec<String>,
+    /// The settings' `crl_url`, for the start line.
+    crl_url: Option<String>,
     stamp: Option<PublicationStamp>,
 }
 
@@ -145,9 +156,11 @@ impl Publication {
         let layout = &source.layout;
         let mut problems = Vec::new();
         let mut prefixes = vec![String::new()];
+        let mut crl_url = previous.crl_url.clone();
         match Settings::load(&layout.settings()) {
             Ok(settings) => {
                 let urls = &settings.ca.distribution;
+                crl_url = urls.crl_url.as_ref().map(|u| u.as_str().to_owned());
                 for url in [&urls.crl_url, &urls.aia_url].into_iter().flatten() {
                     let path = url.path().to_owned();
                     if !prefixes.contains(&path) {
@@ -199,6 +212,7 @@ impl Publication {
         let publication = Publication {
             files,
             prefixes,
+            crl_url,
             stamp: Some(stamp),
         };
         (publication, problems)
@@ -209,6 +223,11 @@ impl Publication {
         let prefixes: Vec<&str> = self.prefixes.iter().map(String::as_str).collect();
         let key = distribution::route(path, &prefixes)?;
         self.files.get(&key)
+    }
+
+    /// The `crl_url` of the PKI's settings, if set.
+    pub fn crl_url(&self) -> Option<&str> {
+        self.crl_url.as_deref()
     }
 
     /// The path prefixes served under (`""` first).
@@ -247,12 +266,19 @@ fn candidates(layout: &Layout) -> Vec<((u32, CaLevel, FileKind), PathBuf)> {
 }
 
 /// A missing file is `Ok(None)`: a generation holds one level or two.
-fn read_pem(path: &std::path::Path) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
+fn read_pem(path: &std::path::Path) -> Result<Option<Vec<u8>>, PublishProblem> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PublishProblem::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 fn read_cert(path: &std::path::Path) -> Result<Option<PublishedFile>, PublishProblem> {
-    let Some(bytes) = read_pem(path) else {
+    let Some(bytes) = read_pem(path)? else {
         return Ok(None);
     };
     let der = CertificateDer::from_pem_slice(&bytes).map_err(|source| PublishProblem::Pem {
@@ -278,7 +304,7 @@ fn read_crl(
     path: &std::path::Path,
     ca_path: &std::path::Path,
 ) -> Result<Option<PublishedFile>, PublishProblem> {
-    let Some(bytes) = read_pem(path) else {
+    let Some(bytes) = read_pem(path)? else {
         return Ok(None);
     };
     let der = CertificateRevocationListDer::from_pem_slice(&bytes).map_err(|source| {
@@ -293,7 +319,10 @@ fn read_crl(
             source,
         }
     })?;
-    let ca_pem = read_pem(ca_path).unwrap_or_default();
+    let ca_pem = read_pem(ca_path)?.ok_or_else(|| PublishProblem::Read {
+        path: ca_path.to_owned(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    })?;
     let ca_der = CertificateDer::from_pem_slice(&ca_pem).map_err(|source| PublishProblem::Pem {
         path: ca_path.to_owned(),
         source,

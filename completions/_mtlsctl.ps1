@@ -65,6 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the CA generations and their certificates')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Start a new CA generation: a new intermediate, or with --root a new root')
             [CompletionResult]::new('retire', 'retire', [CompletionResultType]::ParameterValue, 'Take an old generation out of service (trust.pem, CRLs)')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set or clear the CRL or CA certificate URL put in certificates issued from now on')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -75,6 +76,8 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--permit-dns', '--permit-dns', [CompletionResultType]::ParameterName, 'Permit only this DNS subtree (name constraint; repeatable; .example.com = subdomains only)')
             [CompletionResult]::new('--permit-ip', '--permit-ip', [CompletionResultType]::ParameterName, 'Permit only this IP network (name constraint; repeatable)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Encrypt the CA keys with the passphrase on the first line of FILE')
+            [CompletionResult]::new('--crl-url', '--crl-url', [CompletionResultType]::ParameterName, 'Put a CRLDistributionPoint URL/<generation>/<root|intermediate>.crl in every certificate the CAs issue (http:// only; serve it with `serve --crl-listen`)')
+            [CompletionResult]::new('--aia-url', '--aia-url', [CompletionResultType]::ParameterName, 'Put an AuthorityInfoAccess caIssuers URL/<generation>/<root|intermediate>.crt in every certificate the CAs issue (http:// only)')
             [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
             [CompletionResult]::new('--single-tier', '--single-tier', [CompletionResultType]::ParameterName, 'Make only a root, which issues leaves itself')
             [CompletionResult]::new('--no-passphrase', '--no-passphrase', [CompletionResultType]::ParameterName, 'Store the CA keys unencrypted (mode 0600)')
@@ -132,11 +135,26 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'mtlsctl;ca;set' {
+            [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
+            [CompletionResult]::new('--clear', '--clear', [CompletionResultType]::ParameterName, 'Remove the URL: certificates issued from now on carry no such extension')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (for scripts)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'mtlsctl;ca;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the CA generations and their certificates')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Start a new CA generation: a new intermediate, or with --root a new root')
             [CompletionResult]::new('retire', 'retire', [CompletionResultType]::ParameterValue, 'Take an old generation out of service (trust.pem, CRLs)')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set or clear the CRL or CA certificate URL put in certificates issued from now on')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -150,6 +168,9 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             break
         }
         'mtlsctl;ca;help;retire' {
+            break
+        }
+        'mtlsctl;ca;help;set' {
             break
         }
         'mtlsctl;ca;help;help' {
@@ -413,6 +434,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most concurrent connections [default: 4096]')
             [CompletionResult]::new('--upstream-timeout', '--upstream-timeout', [CompletionResultType]::ParameterName, 'Deadline for the upstream''s response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s]')
             [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'How long SIGTERM/SIGINT waits for requests in flight [default: 10s]')
+            [CompletionResult]::new('--crl-listen', '--crl-listen', [CompletionResultType]::ParameterName, 'Serve the PKI''s CRLs and CA certificates over plain HTTP on this address, at the paths of `ca init --crl-url` (off by default; any address: relying parties fetch from it)')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads (default: one per CPU)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)')
             [CompletionResult]::new('--pki', '--pki', [CompletionResultType]::ParameterName, 'The PKI directory')
@@ -500,6 +522,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the CA generations and their certificates')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Start a new CA generation: a new intermediate, or with --root a new root')
             [CompletionResult]::new('retire', 'retire', [CompletionResultType]::ParameterValue, 'Take an old generation out of service (trust.pem, CRLs)')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set or clear the CRL or CA certificate URL put in certificates issued from now on')
             break
         }
         'mtlsctl;help;ca;init' {
@@ -512,6 +535,9 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             break
         }
         'mtlsctl;help;ca;retire' {
+            break
+        }
+        'mtlsctl;help;ca;set' {
             break
         }
         'mtlsctl;help;issue' {

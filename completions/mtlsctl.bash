@@ -79,6 +79,9 @@ _mtlsctl() {
             mtlsctl__subcmd__ca,rotate)
                 cmd="mtlsctl__subcmd__ca__subcmd__rotate"
                 ;;
+            mtlsctl__subcmd__ca,set)
+                cmd="mtlsctl__subcmd__ca__subcmd__set"
+                ;;
             mtlsctl__subcmd__ca,show)
                 cmd="mtlsctl__subcmd__ca__subcmd__show"
                 ;;
@@ -93,6 +96,9 @@ _mtlsctl() {
                 ;;
             mtlsctl__subcmd__ca__subcmd__help,rotate)
                 cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__rotate"
+                ;;
+            mtlsctl__subcmd__ca__subcmd__help,set)
+                cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__set"
                 ;;
             mtlsctl__subcmd__ca__subcmd__help,show)
                 cmd="mtlsctl__subcmd__ca__subcmd__help__subcmd__show"
@@ -156,6 +162,9 @@ _mtlsctl() {
                 ;;
             mtlsctl__subcmd__help__subcmd__ca,rotate)
                 cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__rotate"
+                ;;
+            mtlsctl__subcmd__help__subcmd__ca,set)
+                cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__set"
                 ;;
             mtlsctl__subcmd__help__subcmd__ca,show)
                 cmd="mtlsctl__subcmd__help__subcmd__ca__subcmd__show"
@@ -248,7 +257,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca)
-            opts="-q -y -h -V --pki --json --quiet --yes --help --version init show rotate retire help"
+            opts="-q -y -h -V --pki --json --quiet --yes --help --version init show rotate retire set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,7 +275,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca__subcmd__help)
-            opts="init show rotate retire help"
+            opts="init show rotate retire set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -335,6 +344,20 @@ _mtlsctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mtlsctl__subcmd__ca__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mtlsctl__subcmd__ca__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -350,7 +373,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__ca__subcmd__init)
-            opts="-q -y -h -V --name --key-type --validity --single-tier --permit-dns --permit-ip --passphrase-file --no-passphrase --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --name --key-type --validity --single-tier --permit-dns --permit-ip --passphrase-file --no-passphrase --crl-url --aia-url --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +400,14 @@ _mtlsctl() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crl-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aia-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -424,6 +455,24 @@ _mtlsctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pki)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__ca__subcmd__set)
+            opts="-q -y -h -V --clear --pki --json --quiet --yes --help --version crl-url aia-url"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --pki)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -604,7 +653,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help__subcmd__ca)
-            opts="init show rotate retire"
+            opts="init show rotate retire set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +695,20 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__help__subcmd__ca__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mtlsctl__subcmd__help__subcmd__ca__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1250,7 +1313,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__serve)
-            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --allow-plaintext-upstream --drain-timeout --workers --passphrase-file --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --allow-plaintext-upstream --drain-timeout --crl-listen --workers --passphrase-file --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1305,6 +1368,10 @@ _mtlsctl() {
                     return 0
                     ;;
                 --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crl-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

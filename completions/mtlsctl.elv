@@ -61,6 +61,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand show 'Show the CA generations and their certificates'
             cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
             cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+            cand set 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mtlsctl;ca;init'= {
@@ -70,6 +71,8 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand --permit-dns 'Permit only this DNS subtree (name constraint; repeatable; .example.com = subdomains only)'
             cand --permit-ip 'Permit only this IP network (name constraint; repeatable)'
             cand --passphrase-file 'Encrypt the CA keys with the passphrase on the first line of FILE'
+            cand --crl-url 'Put a CRLDistributionPoint URL/<generation>/<root|intermediate>.crl in every certificate the CAs issue (http:// only; serve it with `serve --crl-listen`)'
+            cand --aia-url 'Put an AuthorityInfoAccess caIssuers URL/<generation>/<root|intermediate>.crt in every certificate the CAs issue (http:// only)'
             cand --pki 'The PKI directory'
             cand --single-tier 'Make only a root, which issues leaves itself'
             cand --no-passphrase 'Store the CA keys unencrypted (mode 0600)'
@@ -123,11 +126,25 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mtlsctl;ca;set'= {
+            cand --pki 'The PKI directory'
+            cand --clear 'Remove the URL: certificates issued from now on carry no such extension'
+            cand --json 'Print one JSON document on stdout instead of tables'
+            cand -q 'Print nothing on success (errors still go to stderr)'
+            cand --quiet 'Print nothing on success (errors still go to stderr)'
+            cand -y 'Answer yes to confirmations (for scripts)'
+            cand --yes 'Answer yes to confirmations (for scripts)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mtlsctl;ca;help'= {
             cand init 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
             cand show 'Show the CA generations and their certificates'
             cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
             cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+            cand set 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mtlsctl;ca;help;init'= {
@@ -137,6 +154,8 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
         &'mtlsctl;ca;help;rotate'= {
         }
         &'mtlsctl;ca;help;retire'= {
+        }
+        &'mtlsctl;ca;help;set'= {
         }
         &'mtlsctl;ca;help;help'= {
         }
@@ -379,6 +398,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand --max-connections 'Most concurrent connections [default: 4096]'
             cand --upstream-timeout 'Deadline for the upstream''s response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s]'
             cand --drain-timeout 'How long SIGTERM/SIGINT waits for requests in flight [default: 10s]'
+            cand --crl-listen 'Serve the PKI''s CRLs and CA certificates over plain HTTP on this address, at the paths of `ca init --crl-url` (off by default; any address: relying parties fetch from it)'
             cand --workers 'Runtime worker threads (default: one per CPU)'
             cand --passphrase-file 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)'
             cand --pki 'The PKI directory'
@@ -461,6 +481,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand show 'Show the CA generations and their certificates'
             cand rotate 'Start a new CA generation: a new intermediate, or with --root a new root'
             cand retire 'Take an old generation out of service (trust.pem, CRLs)'
+            cand set 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
         }
         &'mtlsctl;help;ca;init'= {
         }
@@ -469,6 +490,8 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
         &'mtlsctl;help;ca;rotate'= {
         }
         &'mtlsctl;help;ca;retire'= {
+        }
+        &'mtlsctl;help;ca;set'= {
         }
         &'mtlsctl;help;issue'= {
         }

@@ -47,23 +47,26 @@ complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "export-config" -d '
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "generate-docs" -d 'Regenerate man/ and completions/ under DIR (for maintainers)'
 complete -c mtlsctl -n "__fish_mtlsctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -l pki -d 'The PKI directory' -r -F
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -l json -d 'Print one JSON document on stdout instead of tables'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -s h -l help -d 'Print help'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -s V -l version -d 'Print version'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -f -a "init" -d 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -f -a "show" -d 'Show the CA generations and their certificates'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -f -a "rotate" -d 'Start a new CA generation: a new intermediate, or with --root a new root'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -f -a "retire" -d 'Take an old generation out of service (trust.pem, CRLs)'
-complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -s h -l help -d 'Print help'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "init" -d 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "show" -d 'Show the CA generations and their certificates'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "rotate" -d 'Start a new CA generation: a new intermediate, or with --root a new root'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "retire" -d 'Take an old generation out of service (trust.pem, CRLs)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "set" -d 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and not __fish_seen_subcommand_from init show rotate retire set help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l name -d 'The CA\'s name; the root and intermediate common names derive from it' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l key-type -d 'Key type of the CA keys' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l validity -d 'Validity of the root (the intermediate ends with it)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l permit-dns -d 'Permit only this DNS subtree (name constraint; repeatable; .example.com = subdomains only)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l permit-ip -d 'Permit only this IP network (name constraint; repeatable)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l passphrase-file -d 'Encrypt the CA keys with the passphrase on the first line of FILE' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l crl-url -d 'Put a CRLDistributionPoint URL/<generation>/<root|intermediate>.crl in every certificate the CAs issue (http:// only; serve it with `serve --crl-listen`)' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l aia-url -d 'Put an AuthorityInfoAccess caIssuers URL/<generation>/<root|intermediate>.crt in every certificate the CAs issue (http:// only)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l pki -d 'The PKI directory' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l single-tier -d 'Make only a root, which issues leaves itself'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from init" -l no-passphrase -d 'Store the CA keys unencrypted (mode 0600)'
@@ -94,10 +97,18 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subc
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from retire" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from retire" -s h -l help -d 'Print help'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from retire" -s V -l version -d 'Print version'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -l pki -d 'The PKI directory' -r -F
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -l clear -d 'Remove the URL: certificates issued from now on carry no such extension'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -l json -d 'Print one JSON document on stdout instead of tables'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -s y -l yes -d 'Answer yes to confirmations (for scripts)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a new PKI: root and issuing intermediate (or one root with --single-tier)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the CA generations and their certificates'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Start a new CA generation: a new intermediate, or with --root a new root'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "retire" -d 'Take an old generation out of service (trust.pem, CRLs)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand ca; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l profile -d 'What the certificate is for' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand issue" -l cn -d 'Subject common name (default: NAME)' -r
@@ -249,6 +260,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-header-byt
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l max-connections -d 'Most concurrent connections [default: 4096]' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l upstream-timeout -d 'Deadline for the upstream\'s response headers (504 after it) and longest pause in a response body (the response is aborted after it) [default: 30s]' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l drain-timeout -d 'How long SIGTERM/SIGINT waits for requests in flight [default: 10s]' -r
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l crl-listen -d 'Serve the PKI\'s CRLs and CA certificates over plain HTTP on this address, at the paths of `ca init --crl-url` (off by default; any address: relying parties fetch from it)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l workers -d 'Runtime worker threads (default: one per CPU)' -r
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l passphrase-file -d 'Read the CA key passphrase from the first line of FILE (else MTLSCTL_CA_PASSPHRASE, else a prompt on a terminal)' -r -F
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l pki -d 'The PKI directory' -r -F
@@ -305,6 +317,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_su
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "show" -d 'Show the CA generations and their certificates'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "rotate" -d 'Start a new CA generation: a new intermediate, or with --root a new root'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "retire" -d 'Take an old generation out of service (trust.pem, CRLs)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from ca" -f -a "set" -d 'Set or clear the CRL or CA certificate URL put in certificates issued from now on'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "grant" -d 'Give NAME these roles (roles it already holds are left as they are)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "revoke" -d 'Take these roles from NAME (roles it does not hold are left as they are)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand help; and __fish_seen_subcommand_from role" -f -a "list" -d 'List the names holding roles, one line per name'

@@ -300,3 +300,55 @@ fn pkilint_accepts_crls_with_every_reason_and_ca_rotation() -> TestResult {
     assert!(root_crl.contains("Cessation Of Operation"), "{root_crl}");
     Ok(())
 }
+
+#[test]
+fn pkilint_accepts_crl_distribution_points_and_aia() -> TestResult {
+    // Roots (own CDP), intermediates (the root's CDP and AIA) and leaves
+    // (the intermediate's), in both tiers and after a root rotation.
+    for single in [false, true] {
+        let env = Env::new();
+        let mut args = vec![
+            "--crl-url",
+            "http://pki.example.com/crl",
+            "--aia-url",
+            "http://127.0.0.1:8080/",
+        ];
+        if single {
+            args.push("--single-tier");
+        }
+        env.init(&args);
+        env.issue(&["client", "--uri", "spiffe://acme/client"]);
+        env.issue(&["server", "--profile", "server", "--dns", "api.example.com"]);
+        env.cmd()
+            .args(["ca", "rotate", "--root"])
+            .assert()
+            .success()
+            .stderr("");
+        env.issue(&["after", "--profile", "peer", "--dns", "node.example.com"]);
+        let pki = env.pki();
+        let mut bad = lint_pki(&env, &["client", "server", "after"]);
+        for ca in ["ca/2/root.pem", "ca/2/intermediate.pem"] {
+            if pki.join(ca).exists() {
+                bad.extend(lint("lint_pkix_cert", &pki.join(ca)));
+            }
+        }
+        let leaf = std::fs::read_to_string(pki.join("certs/after/cert.pem"))?;
+        assert!(leaf.contains("-----BEGIN CERTIFICATE-----"));
+        let text = common::openssl_ok(
+            env.dir.path(),
+            &["x509", "-in", "pki/certs/after/cert.pem", "-noout", "-text"],
+        );
+        let level = if single { "root" } else { "intermediate" };
+        assert!(
+            text.contains(&format!("http://pki.example.com/crl/2/{level}.crl"))
+                && text.contains(&format!("http://127.0.0.1:8080/2/{level}.crt")),
+            "{text}"
+        );
+        assert!(
+            bad.is_empty(),
+            "single-tier {single}: pkilint findings:\n{}",
+            bad.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -205,6 +205,9 @@ pub struct ServeArgs {
     /// How long SIGTERM/SIGINT waits for requests in flight [default: 10s].
     #[arg(long, value_name = "DUR")]
     pub drain_timeout: Option<Validity>,
+    /// Serve the PKI's CRLs and CA certificates over plain HTTP on this address, at the paths of `ca init --crl-url` (off by default; any address: relying parties fetch from it).
+    #[arg(long, value_name = "ADDR")]
+    pub crl_listen: Option<std::net::SocketAddr>,
     /// Runtime worker threads (default: one per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
@@ -274,6 +277,35 @@ pub enum CaCommand {
     Rotate(CaRotateArgs),
     /// Take an old generation out of service (trust.pem, CRLs).
     Retire(CaRetireArgs),
+    /// Set or clear the CRL or CA certificate URL put in certificates issued from now on.
+    Set(CaSetArgs),
+}
+
+/// `ca set`.
+#[derive(Debug, Args)]
+pub struct CaSetArgs {
+    /// The setting: crl-url (CRLDistributionPoints) or aia-url (AuthorityInfoAccess caIssuers).
+    #[arg(value_enum)]
+    pub key: CaSetKey,
+    /// The base URL, http://HOST[:PORT][/PATH] (certificates carry URL/<generation>/<root|intermediate>.crl or .crt).
+    #[arg(
+        value_name = "URL",
+        required_unless_present = "clear",
+        conflicts_with = "clear"
+    )]
+    pub url: Option<crate::pki::distribution::BaseUrl>,
+    /// Remove the URL: certificates issued from now on carry no such extension.
+    #[arg(long)]
+    pub clear: bool,
+}
+
+/// The settings `ca set` changes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CaSetKey {
+    /// CRLDistributionPoints base URL.
+    CrlUrl,
+    /// AuthorityInfoAccess caIssuers base URL.
+    AiaUrl,
 }
 
 /// `ca rotate`.
@@ -458,6 +490,12 @@ pub struct CaInitArgs {
     /// Store the CA keys unencrypted (mode 0600).
     #[arg(long)]
     pub no_passphrase: bool,
+    /// Put a CRLDistributionPoint URL/<generation>/<root|intermediate>.crl in every certificate the CAs issue (http:// only; serve it with `serve --crl-listen`).
+    #[arg(long, value_name = "URL")]
+    pub crl_url: Option<crate::pki::distribution::BaseUrl>,
+    /// Put an AuthorityInfoAccess caIssuers URL/<generation>/<root|intermediate>.crt in every certificate the CAs issue (http:// only).
+    #[arg(long, value_name = "URL")]
+    pub aia_url: Option<crate::pki::distribution::BaseUrl>,
 }
 
 /// `issue`.

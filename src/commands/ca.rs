@@ -4,12 +4,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::{CaInitArgs, CaRetireArgs, CaRotateArgs};
+use crate::cli::{CaInitArgs, CaRetireArgs, CaRotateArgs, CaSetArgs, CaSetKey};
 use crate::commands::{PASSPHRASE_ENV, ca_passphrase, secret_from_file};
 use crate::error::{Error, UsageError};
 use crate::output::json::CertInfoJson;
 use crate::output::{Printer, prompt, table};
 use crate::pki::ca::{self, CaInitRequest};
+use crate::pki::distribution::{self, Distribution, UrlSetting};
 use crate::pki::inspect::CertInfo;
 use crate::pki::inventory::Inventory;
 use crate::pki::keys::Passphrase;
@@ -39,6 +40,10 @@ pub fn init(dir: &Path, args: CaInitArgs, printer: Printer) -> Result<(), Error>
             permit_dns: args.permit_dns,
             permit_ip: args.permit_ip,
             passphrase,
+            distribution: Distribution {
+                crl_url: args.crl_url,
+                aia_url: args.aia_url,
+            },
         },
     )?;
     let json = CaJson {
@@ -127,6 +132,8 @@ struct ShowJson {
     encrypted: bool,
     trust_path: String,
     crls_path: String,
+    crl_url: Option<String>,
+    aia_url: Option<String>,
     generations: Vec<GenerationJson>,
 }
 
@@ -159,6 +166,18 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
         encrypted: settings.ca.encrypted,
         trust_path: layout.trust().display().to_string(),
         crls_path: layout.crls().display().to_string(),
+        crl_url: settings
+            .ca
+            .distribution
+            .crl_url
+            .as_ref()
+            .map(|u| u.to_string()),
+        aia_url: settings
+            .ca
+            .distribution
+            .aia_url
+            .as_ref()
+            .map(|u| u.to_string()),
         generations: rows
             .iter()
             .map(|(g, root, inter)| GenerationJson {
@@ -185,6 +204,11 @@ pub fn show(dir: &Path, printer: Printer) -> Result<(), Error> {
             layout.trust().display(),
             layout.crls().display()
         );
+        for (key, url) in [("crl url:", &json.crl_url), ("aia url:", &json.aia_url)] {
+            if let Some(url) = url {
+                out.push_str(&format!("{key} {url}/<generation>/<root|intermediate>\n"));
+            }
+        }
         for (g, root, inter) in &rows {
             let state = match (g.generation == settings.ca.generation, g.retired_at) {
                 (true, _) => "current".to_owned(),
@@ -294,6 +318,40 @@ pub fn retire(dir: &Path, args: CaRetireArgs, printer: Printer) -> Result<(), Er
                 json.forced_leaves.join(", ")
             ));
         }
+        out
+    })
+}
+
+#[derive(Serialize)]
+struct SetJson<'a> {
+    key: &'static str,
+    value: Option<&'a str>,
+    previous: Option<&'a str>,
+}
+
+/// `ca set crl-url|aia-url URL` and `--clear`.
+pub fn set(dir: &Path, args: CaSetArgs, printer: Printer) -> Result<(), Error> {
+    let pki = Pki::open(dir)?;
+    let which = match args.key {
+        CaSetKey::CrlUrl => UrlSetting::CrlUrl,
+        CaSetKey::AiaUrl => UrlSetting::AiaUrl,
+    };
+    let change = distribution::set_url(&pki, which, args.url)?;
+    let json = SetJson {
+        key: which.key(),
+        value: change.current.as_ref().map(|u| u.as_str()),
+        previous: change.previous.as_ref().map(|u| u.as_str()),
+    };
+    printer.emit(&json, || {
+        let shown = |u: Option<&str>| u.unwrap_or("(none)").to_owned();
+        let mut out = table::details(&[
+            (which.key(), shown(json.value)),
+            ("previous", shown(json.previous)),
+        ]);
+        out.push_str(
+            "\ncertificates issued from now on follow this; those issued before keep what they carry \
+             (`mtlsctl rotate --all` reissues them)\n",
+        );
         out
     })
 }

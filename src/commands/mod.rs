@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Ca(CaCommand::Show) => ca::show(&cli.pki, printer),
         Command::Ca(CaCommand::Rotate(args)) => ca::rotate(&cli.pki, args, printer),
         Command::Ca(CaCommand::Retire(args)) => ca::retire(&cli.pki, args, printer),
+        Command::Ca(CaCommand::Set(args)) => ca::set(&cli.pki, args, printer),
         Command::Revoke(args) => revoke::run(&cli.pki, args, printer),
         Command::Crl(args) => crl::run(&cli.pki, args, printer),
         Command::Rotate(args) => rotate::run(&cli.pki, args, printer),

@@ -131,6 +131,7 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
             .or(config.listen)
             .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8443))),
         admin: args.admin.or(config.admin.listen),
+        crl_listen: args.crl_listen.or(config.crl.listen),
         config: config_source,
         anonymous_max_connections: config.anonymous.max_connections() as usize,
         server_cert,
@@ -477,6 +478,7 @@ fn make_demo() -> Result<Demo, Error> {
             permit_dns: Vec::new(),
             permit_ip: Vec::new(),
             passphrase: None,
+            distribution: Default::default(),
         },
     )?;
     let pki = Pki::open(&pki_dir)?;

@@ -18,6 +18,9 @@ pub struct GatewayOptions {
     pub listen: SocketAddr,
     /// The admin listener's address (loopback only); none unless asked for.
     pub admin: Option<SocketAddr>,
+    /// The CRL listener's address (`--crl-listen`, `[crl] listen`); none
+    /// unless asked for.
+    pub crl_listen: Option<SocketAddr>,
     /// The gateway config (routes, rules, the default upstream): its file
     /// and the command line's overrides, read again on every reload.
     pub config: ConfigSource,
@@ -76,6 +79,17 @@ pub enum GatewayError {
         "cannot listen on {addr} for the admin endpoints (--admin): {source}; pick a free port, or 127.0.0.1:0"
     )]
     AdminBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The CRL listener's address could not be bound.
+    #[error(
+        "cannot listen on {addr} for the CRL listener (--crl-listen): {source}; pick a free port, \
+         or another address"
+    )]
+    CrlBind {
         /// The address.
         addr: SocketAddr,
         /// The error.

@@ -21,6 +21,7 @@ pub mod client_io;
 pub mod config;
 pub mod conn;
 pub mod context;
+pub mod crl_http;
 pub mod echo;
 pub mod handshake_log;
 pub mod headers;
@@ -104,6 +105,9 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     shutdown::spawn_signal_handler(stop_tx.clone())?;
     let _admin = admin::start(&options, &metrics, &shared, &stop_rx).await?;
+    if let Some(addr) = options.crl_listen {
+        crl_http::spawn(addr, source.clone()).await?;
+    }
     let (generations_tx, generations) = watch::channel(1u64);
     let _reload = reload::spawn(
         source,

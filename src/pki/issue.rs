@@ -265,19 +265,23 @@ pub fn sign(
         });
     }
     let issuer = ca.issuer()?;
+    // CRLDistributionPoints and AIA as the settings say now (`ca set`).
+    let distribution = &pki.settings().ca.distribution;
     let from_csr = matches!(key, KeySource::Csr(_));
     let (key, cert) = match key {
         KeySource::Generate(key_type) => {
             let key_type = key_type.unwrap_or(pki.settings().defaults.key_type);
             let key = SecretKey::generate(key_type)?;
             let key_id = key_identifier(key.pair().public_key_raw());
-            let params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
+            let mut params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
+            distribution.apply(&mut params, ca.files);
             let cert = params.signed_by(key.pair(), &issuer)?;
             (Some(key), cert)
         }
         KeySource::Csr(path) => {
             let (spki, key_type, key_id) = read_csr(path)?;
-            let params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
+            let mut params = leaf_params(spec, key_type, key_id, now - BACKDATE, not_after)?;
+            distribution.apply(&mut params, ca.files);
             (None, params.signed_by(&spki, &issuer)?)
         }
     };

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::pki::model::{CertName, Serial};
 
 /// The two CA levels a generation may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CaLevel {
     /// The self-signed root.
     Root,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod ca;
+pub mod distribution;
 pub mod dn;
 mod error;
 pub mod expiry;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::pki::distribution::{BaseUrl, Distribution};
 use crate::pki::fsio::{self, FsError, Mode};
 use crate::pki::model::{KeyType, ParseError, Profile, Validity};
 
@@ -58,6 +59,11 @@ struct RawCa {
     single_tier: bool,
     key_type: String,
     encrypted: bool,
+    /// Absent in files written before CRL distribution points existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crl_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aia_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -83,6 +89,9 @@ pub struct CaSettings {
     pub key_type: KeyType,
     /// True when the CA keys are encrypted at rest.
     pub encrypted: bool,
+    /// The CRL and CA certificate URLs put in issued certificates
+    /// (`crl_url`, `aia_url`; docs/crl.md).
+    pub distribution: Distribution,
 }
 
 /// Defaults for `issue` and the CRLs.
@@ -171,6 +180,22 @@ impl Settings {
                     .parse()
                     .map_err(|e| value("ca.key_type", e))?,
                 encrypted: raw.ca.encrypted,
+                distribution: Distribution {
+                    crl_url: raw
+                        .ca
+                        .crl_url
+                        .as_deref()
+                        .map(str::parse::<BaseUrl>)
+                        .transpose()
+                        .map_err(|e| value("ca.crl_url", e))?,
+                    aia_url: raw
+                        .ca
+                        .aia_url
+                        .as_deref()
+                        .map(str::parse::<BaseUrl>)
+                        .transpose()
+                        .map_err(|e| value("ca.aia_url", e))?,
+                },
             },
             defaults: Defaults {
                 key_type: raw
@@ -211,6 +236,18 @@ impl Settings {
                 single_tier: self.ca.single_tier,
                 key_type: self.ca.key_type.to_string(),
                 encrypted: self.ca.encrypted,
+                crl_url: self
+                    .ca
+                    .distribution
+                    .crl_url
+                    .as_ref()
+                    .map(|u| u.as_str().to_owned()),
+                aia_url: self
+                    .ca
+                    .distribution
+                    .aia_url
+                    .as_ref()
+                    .map(|u| u.as_str().to_owned()),
             },
             defaults: RawDefaults {
                 key_type: self.defaults.key_type.to_string(),

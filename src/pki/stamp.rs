@@ -73,7 +73,7 @@ impl SourceStamp {
 }
 
 impl FileStamp {
-    fn of(path: &Path, sqlite: bool) -> Option<FileStamp> {
+    pub(crate) fn of(path: &Path, sqlite: bool) -> Option<FileStamp> {
         let meta = std::fs::metadata(path).ok()?;
         let sqlite_changes = if sqlite { change_counter(path) } else { None };
         Some(FileStamp {

@@ -81,6 +81,8 @@ pub struct GatewayConfig {
     pub passphrase_file: Option<PathBuf>,
     /// `[admin]`.
     pub admin: AdminConfig,
+    /// `[crl]`.
+    pub crl: CrlConfig,
     /// `[anonymous]`.
     pub anonymous: AnonymousConfig,
     /// How upstreams are reached, for every route (a route's own keys
@@ -96,6 +98,13 @@ pub struct GatewayConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdminConfig {
     /// `listen` (`--admin`): a loopback address; off when `None`.
+    pub listen: Option<SocketAddr>,
+}
+
+/// `[crl]`: the CRL listener (docs/crl.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrlConfig {
+    /// `listen` (`--crl-listen`): any address; off when `None`.
     pub listen: Option<SocketAddr>,
 }
 
@@ -500,6 +509,7 @@ struct Raw {
     upstream_insecure: Option<Spanned<bool>>,
     allow_plaintext_upstream: Option<Spanned<bool>>,
     admin: Option<RawAdmin>,
+    crl: Option<RawCrl>,
     anonymous: Option<RawAnonymous>,
     #[serde(default)]
     route: Vec<Spanned<RawRoute>>,
@@ -515,6 +525,12 @@ enum RawStaleCrl {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCrl {
     listen: Option<Spanned<String>>,
 }
 
@@ -681,6 +697,12 @@ impl GatewayConfig {
                 Some(addr)
             }
         };
+        let crl_listen = raw
+            .crl
+            .as_ref()
+            .and_then(|c| c.listen.as_ref())
+            .map(|v| parse_address(v).map_err(|p| src.invalid(v, "crl.listen", p)))
+            .transpose()?;
         let upstream = raw
             .upstream
             .as_ref()
@@ -760,6 +782,7 @@ impl GatewayConfig {
             admin: AdminConfig {
                 listen: admin_listen,
             },
+            crl: CrlConfig { listen: crl_listen },
             anonymous,
             upstream_keys,
             routes,
@@ -1128,6 +1151,9 @@ passphrase_file = "secret/pass"
 [admin]
 listen = "127.0.0.1:0"
 
+[crl]
+listen = "0.0.0.0:8080"
+
 [anonymous]
 max_connections = 5
 body_timeout = "3s"
@@ -1164,6 +1190,10 @@ body_timeout = "3s"
         assert_eq!(
             config.admin.listen,
             Some("127.0.0.1:0".parse().expect("addr"))
+        );
+        assert_eq!(
+            config.crl.listen,
+            Some("0.0.0.0:8080".parse().expect("addr"))
         );
         assert_eq!(config.anonymous.max_connections(), 5);
         assert_eq!(config.anonymous.body_timeout(), Duration::from_secs(3));
@@ -1241,11 +1271,22 @@ client_auth = "none"
              `header_timeout`, `idle_timeout`, `upstream_timeout`, `drain_timeout`, \
              `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, \
              `upstream_ca`, `upstream_server_name`, `preserve_host`, `upstream_cert`, \
-             `upstream_insecure`, `allow_plaintext_upstream`, `admin`, `anonymous`, `route`"
+             `upstream_insecure`, `allow_plaintext_upstream`, `admin`, `crl`, `anonymous`, \
+             `route`"
         );
         let e = error("[[route]]\npath = \"/\"\nclient-auth = \"none\"\n");
         assert!(
             e.starts_with("/etc/mtlsctl/gateway.toml:3:1: route.client-auth: unknown field"),
+            "{e}"
+        );
+        let e = error("[crl]\nport = 1\n");
+        assert!(
+            e.starts_with("/etc/mtlsctl/gateway.toml:2:1: crl.port: unknown field"),
+            "{e}"
+        );
+        let e = error("[crl]\nlisten = \"pki.example:80\"\n");
+        assert!(
+            e.starts_with("/etc/mtlsctl/gateway.toml:2: crl.listen = \"pki.example:80\""),
             "{e}"
         );
         let e = error("[admin]\nport = 1\n");

@@ -13,6 +13,7 @@ use super::crl::publish;
 use super::params::{NewCa, make_ca, name_constraints};
 use crate::pki::PkiError;
 use crate::pki::audit::{self, AuditEvent};
+use crate::pki::distribution::{Distribution, IssuerFiles};
 use crate::pki::fsio::{self, DirMode, Lock, Mode};
 use crate::pki::inspect::CertInfo;
 use crate::pki::inventory::{Generation, Inventory, lock_timeout};
@@ -37,6 +38,9 @@ pub struct CaInitRequest {
     pub permit_ip: Vec<IpNet>,
     /// Encrypts the CA keys when present.
     pub passphrase: Option<Passphrase>,
+    /// CRL and CA certificate URLs for issued certificates (`--crl-url`,
+    /// `--aia-url`).
+    pub distribution: Distribution,
 }
 
 /// What `ca init` made.
@@ -159,6 +163,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         single_tier: req.single_tier,
         key_type: req.key_type,
         encrypted: req.passphrase.is_some(),
+        distribution: req.distribution.clone(),
     });
     let crl_next = now + settings.defaults.crl_lifetime.duration();
     let spec = |level: CaLevel, common_name: String, path_len: u8| NewCa {
@@ -174,6 +179,7 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
         passphrase: req.passphrase.as_ref(),
         now,
         crl_next,
+        distribution: &req.distribution,
     };
     let root = make_ca(
         spec(
@@ -195,7 +201,13 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
                 format!("{} Intermediate G{generation}", req.name),
                 0,
             ),
-            Some(&root_issuer),
+            Some((
+                &root_issuer,
+                IssuerFiles {
+                    generation,
+                    level: CaLevel::Root,
+                },
+            )),
         )?;
         Some(made.info)
     };
@@ -220,6 +232,8 @@ fn build(staging: &Path, req: &CaInitRequest) -> Result<CaInitReport, PkiError> 
             "generation": generation,
             "key_type": req.key_type.as_str(),
             "single_tier": req.single_tier,
+            "crl_url": req.distribution.crl_url.as_ref().map(|u| u.as_str()),
+            "aia_url": req.distribution.aia_url.as_ref().map(|u| u.as_str()),
             "encrypted": req.passphrase.is_some(),
             "root_serial": root_info.serial.as_str(),
             "root_not_after": crate::pki::time::rfc3339(root_info.not_after),

@@ -13,6 +13,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::issuing_level;
+use crate::pki::distribution::IssuerFiles;
 use crate::pki::error::CaFileKind;
 use crate::pki::fsio;
 use crate::pki::inspect::{CertInfo, cert_info};
@@ -31,6 +32,9 @@ pub struct IssuingCa {
     pub chain: Vec<CertificateDer<'static>>,
     /// The generation it belongs to.
     pub generation: u32,
+    /// Its level and the `ca/` directory of its files: where the CRL and
+    /// certificate it publishes live (CRLDistributionPoints, AIA).
+    pub files: IssuerFiles,
     key: SecretKey,
 }
 
@@ -119,6 +123,10 @@ pub fn load_ca(
         info,
         chain,
         generation,
+        files: IssuerFiles {
+            generation: files_generation,
+            level,
+        },
         key,
     })
 }

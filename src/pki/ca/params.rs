@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::crl::sign_crl;
 use crate::pki::PkiError;
+use crate::pki::distribution::{Distribution, IssuerFiles};
 use crate::pki::fsio::{self, Mode};
 use crate::pki::inspect::{CertInfo, cert_info};
 use crate::pki::keys::{self, Passphrase, SecretKey};
@@ -33,6 +34,8 @@ pub(super) struct NewCa<'a> {
     pub(super) passphrase: Option<&'a Passphrase>,
     pub(super) now: OffsetDateTime,
     pub(super) crl_next: OffsetDateTime,
+    /// The CRL and CA certificate URLs an intermediate carries.
+    pub(super) distribution: &'a Distribution,
 }
 
 /// A CA that was made and written.
@@ -43,11 +46,12 @@ pub(super) struct MadeCa {
 }
 
 /// Makes a CA: a key, its certificate (self-signed for a root, else signed
-/// by `parent`) and its first, empty CRL; writes all three into its
-/// generation's directory.
+/// by `parent`, whose files are in `ca/<parent files>/`, with the
+/// distribution URLs pointing there) and its first, empty CRL; writes all
+/// three into its generation's directory.
 pub(super) fn make_ca(
     spec: NewCa<'_>,
-    parent: Option<&Issuer<'_, &KeyPair>>,
+    parent: Option<(&Issuer<'_, &KeyPair>, IssuerFiles)>,
 ) -> Result<MadeCa, PkiError> {
     let (layout, generation, level) = (spec.layout, spec.generation, spec.level);
     let key = SecretKey::generate(spec.key_type)?;
@@ -60,9 +64,26 @@ pub(super) fn make_ca(
         spec.constraints,
     )?;
     let cert = match parent {
-        None => params.self_signed(key.pair())?,
-        Some(parent) => {
+        None => {
+            // A root's CDP names its own CRL: relying parties that check
+            // every certificate of the path, the anchor included (openssl
+            // -crl_check_all), find one. No AIA: it has no issuer to fetch.
+            let own = Distribution {
+                crl_url: spec.distribution.crl_url.clone(),
+                aia_url: None,
+            };
+            own.apply(
+                &mut params,
+                IssuerFiles {
+                    generation,
+                    level: CaLevel::Root,
+                },
+            );
+            params.self_signed(key.pair())?
+        }
+        Some((parent, files)) => {
             params.use_authority_key_identifier_extension = true;
+            spec.distribution.apply(&mut params, files);
             params.signed_by(key.pair(), parent)?
         }
     };

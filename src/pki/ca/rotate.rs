@@ -70,6 +70,7 @@ pub fn rotate(
         passphrase,
         now,
         crl_next,
+        distribution: &settings.ca.distribution,
     };
     // Loaded either way: it signs the new intermediate, or its lifetime
     // and constraints carry over to the new root.
@@ -108,7 +109,7 @@ pub fn rotate(
                 0,
                 constraints_of(&root_ca.info),
             ),
-            Some(&root_ca.issuer()?),
+            Some((&root_ca.issuer()?, root_ca.files)),
         )?;
         Some(made.info)
     };

@@ -24,6 +24,7 @@
 mod ids;
 mod judge;
 mod load;
+mod published;
 mod server;
 
 use std::collections::{HashMap, HashSet};
@@ -34,6 +35,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem;
 use x509_parser::num_bigint::BigUint;
 
+pub use crate::pki::distribution::FileKind;
 use crate::pki::inventory::InventoryError;
 use crate::pki::layout::Layout;
 pub use crate::pki::model::Validity;
@@ -43,6 +45,7 @@ pub use crate::pki::{refusal, time};
 pub use ids::RevocationLink;
 use ids::{CaKey, SerialKey, canonical_serial};
 pub use judge::{Peer, StaleCrlPolicy, Usage};
+pub use published::{Publication, PublicationStamp, PublishProblem, PublishedFile};
 pub use server::{
     Offline, ServerCertSpec, ServerCredential, Serving, UnfitServerCert, dns_name_covers,
 };

@@ -216,7 +216,7 @@ fn go_binary(source: &str) -> Result<PathBuf, Error> {
 /// clients named.
 fn pki_with(clients: &[&str]) -> Env {
     let env = Env::new();
-    env.init(&[]);
+    env.init(&["--name", "Recipes CA"]);
     env.issue(&[
         "web",
         "--profile",
@@ -467,22 +467,81 @@ fn haproxy_recipe_verifies_clients_strips_spoofed_identity_and_honours_revoke() 
 // ---------------------------------------------------------------------------
 // Servers that check the PKI's CRLs themselves
 
-#[test]
-fn go_server_recipe_checks_crls_on_every_handshake() -> TestResult {
+/// How a recipe server picks up a new crls.pem.
+enum Reload {
+    /// It reads crls.pem on every handshake (go_server.go).
+    EveryHandshake,
+    /// SIGHUP builds a new TLS context (python_server.py, node_server.js).
+    Sighup,
+}
+
+/// A recipe server (`program SCRIPT... PKI web`, printing its port) on a
+/// PKI where bob was revoked before it started: alice gets "hello alice",
+/// bob and a client without a certificate are refused; carol, revoked
+/// while it runs, is refused once it reloaded, and alice still gets in.
+fn assert_enforces_crls(
+    program: &Path,
+    script: &[PathBuf],
+    reload: Reload,
+) -> Result<PortServer, Error> {
     let env = pki_with(&["alice", "bob", "carol"]);
     mtlsctl_ok(&env, &["revoke", "bob"])?;
-    let server_bin = go_binary("go_server.go")?;
-    let client_bin = go_binary("go_client.go")?;
-    let mut cmd = Command::new(&server_bin);
-    cmd.arg(env.pki()).arg("web");
+    let mut cmd = Command::new(program);
+    cmd.args(script).arg(env.pki()).arg("web");
     let server = PortServer::spawn(cmd)?;
     let port = server.port;
     let url = format!("https://localhost:{port}/");
+    let what = format!(
+        "{}",
+        script.first().map_or(program, |p| p.as_path()).display()
+    );
 
-    // The Go client recipe against the Go server: HTTP/2, alice's CN.
+    let r = curl_as(&env, port, Some("alice"), &[], &url);
+    r.assert_status(200);
+    assert_eq!(r.body, "hello alice\n", "{what}");
+    curl_as(&env, port, Some("bob"), &[], &url).assert_refused(&format!("{what}: bob, revoked"));
+    curl_as(&env, port, None, &[], &url).assert_refused(&format!("{what}: no client certificate"));
+
+    curl_as(&env, port, Some("carol"), &[], &url).assert_status(200);
+    mtlsctl_ok(&env, &["revoke", "carol"])?;
+    if let Reload::Sighup = reload {
+        run_ok(
+            Command::new("kill").args(["-HUP", &server.proc.pid().to_string()]),
+            Duration::from_secs(5),
+        )?;
+    }
+    let r = poll(
+        || curl_as(&env, port, Some("carol"), &[], &url),
+        |r| r.status != 200,
+    );
+    r.assert_refused(&format!("{what}: carol, revoked while it runs"));
+    let r = curl_as(&env, port, Some("alice"), &[], &url);
+    r.assert_status(200);
+    Ok(server)
+}
+
+#[test]
+fn go_server_recipe_checks_crls_on_every_handshake() -> TestResult {
+    let server_bin = go_binary("go_server.go")?;
+    let server = assert_enforces_crls(&server_bin, &[], Reload::EveryHandshake)?;
+    let log = server.stderr();
+    assert!(
+        log.contains("certificate revoked: CN=bob")
+            && log.contains("certificate revoked: CN=carol"),
+        "the server logs why: {log}"
+    );
+    Ok(())
+}
+
+#[test]
+fn go_client_recipe_talks_to_the_go_server_recipe() -> TestResult {
+    let env = pki_with(&["alice"]);
+    let mut cmd = Command::new(go_binary("go_server.go")?);
+    cmd.arg(env.pki()).arg("web");
+    let server = PortServer::spawn(cmd)?;
     let out = run(
-        Command::new(&client_bin)
-            .arg(&url)
+        Command::new(go_binary("go_client.go")?)
+            .arg(format!("https://localhost:{}/", server.port))
             .arg(env.pki())
             .arg("alice"),
         Duration::from_secs(20),
@@ -494,69 +553,44 @@ fn go_server_recipe_checks_crls_on_every_handshake() -> TestResult {
         both(&out),
         server.stderr()
     );
-    // bob was revoked before the server started; no certificate is refused.
-    curl_as(&env, port, Some("bob"), &[], &url).assert_refused("bob, revoked");
-    curl_as(&env, port, None, &[], &url).assert_refused("no client certificate");
-    // carol is revoked while the server runs: crls.pem is read again on
-    // the next handshake.
-    curl_as(&env, port, Some("carol"), &[], &url).assert_status(200);
-    mtlsctl_ok(&env, &["revoke", "carol"])?;
-    curl_as(&env, port, Some("carol"), &[], &url).assert_refused("carol, revoked");
-    curl_as(&env, port, Some("alice"), &[], &url).assert_status(200);
-    let log = server.stderr();
-    assert!(
-        log.contains("certificate revoked: CN=bob")
-            && log.contains("certificate revoked: CN=carol"),
-        "the server logs why: {log}"
-    );
-    drop(server.proc);
     Ok(())
 }
 
 #[test]
 fn python_server_recipe_checks_every_crl_level_and_reloads_on_sighup() -> TestResult {
-    let env = pki_with(&["alice", "bob", "carol"]);
-    mtlsctl_ok(&env, &["revoke", "bob"])?;
-    let mut cmd = Command::new("python3");
-    cmd.arg(recipe("python_server.py"))
-        .arg(env.pki())
-        .arg("web");
-    let server = PortServer::spawn(cmd)?;
-    let port = server.port;
-    let url = format!("https://localhost:{port}/");
-
-    let r = curl_as(&env, port, Some("alice"), &[], &url);
-    r.assert_status(200);
-    assert_eq!(r.body, "hello alice\n");
-    curl_as(&env, port, Some("bob"), &[], &url).assert_refused("bob, revoked");
-    curl_as(&env, port, None, &[], &url).assert_refused("no client certificate");
-
-    // carol revoked while it runs: refused once SIGHUP rebuilt the context.
-    curl_as(&env, port, Some("carol"), &[], &url).assert_status(200);
-    mtlsctl_ok(&env, &["revoke", "carol"])?;
-    run_ok(
-        Command::new("kill").args(["-HUP", &server.proc.pid().to_string()]),
-        Duration::from_secs(5),
+    let server = assert_enforces_crls(
+        Path::new("python3"),
+        &[recipe("python_server.py")],
+        Reload::Sighup,
     )?;
-    let r = poll(
-        || curl_as(&env, port, Some("carol"), &[], &url),
-        |r| r.status != 200,
-    );
-    r.assert_refused("carol, revoked, after SIGHUP");
-    curl_as(&env, port, Some("alice"), &[], &url).assert_status(200);
-    let log = server.stderr();
     assert!(
-        log.contains("certificate revoked"),
-        "Python's ssl names the CRL as the reason: {log}"
+        poll_text(|| server.stderr(), "certificate revoked"),
+        "Python's ssl names the CRL as the reason: {}",
+        server.stderr()
     );
     Ok(())
 }
 
 #[test]
-fn python_server_recipe_needs_the_root_crl_too() -> TestResult {
-    // VERIFY_CRL_CHECK_CHAIN: a crls.pem without the root's CRL (which
-    // covers the intermediate) refuses every client, so "unknown status"
-    // never passes. This is why the recipe loads crls.pem, not one file.
+fn node_server_recipe_checks_every_crl_level_and_reloads_on_sighup() -> TestResult {
+    let server = assert_enforces_crls(
+        Path::new("node"),
+        &[recipe("node_server.js")],
+        Reload::Sighup,
+    )?;
+    assert!(
+        poll_text(|| server.stderr(), "handshake refused"),
+        "the server logs the refusals: {}",
+        server.stderr()
+    );
+    Ok(())
+}
+
+#[test]
+fn server_recipes_refuse_everyone_when_the_root_crl_is_missing() -> TestResult {
+    // A crls.pem without the root's CRL (which covers the intermediate):
+    // each recipe refuses every client, so "unknown status" never passes.
+    // This is why the recipes load crls.pem, not the intermediate's CRL.
     let env = pki_with(&["alice"]);
     let crls = std::fs::read_to_string(env.pki().join("crls.pem"))?;
     let inter = std::fs::read_to_string(env.pki().join("ca/1/intermediate.crl"))?;
@@ -567,17 +601,62 @@ fn python_server_recipe_needs_the_root_crl_too() -> TestResult {
     let partial = env.path("partial");
     common::copy_dir(&env.pki(), &partial);
     std::fs::write(partial.join("crls.pem"), inter)?;
+    let go_server = go_binary("go_server.go")?;
+    let servers: [(&Path, Option<PathBuf>, &str); 3] = [
+        (&go_server, None, "no CRL from CN=Recipes CA Root"),
+        (
+            Path::new("python3"),
+            Some(recipe("python_server.py")),
+            "unable to get certificate CRL",
+        ),
+        (
+            Path::new("node"),
+            Some(recipe("node_server.js")),
+            "handshake refused",
+        ),
+    ];
+    for (program, script, says) in servers {
+        let mut cmd = Command::new(program);
+        cmd.args(&script).arg(&partial).arg("web");
+        let server = PortServer::spawn(cmd)?;
+        let url = format!("https://localhost:{}/", server.port);
+        curl_as(&env, server.port, Some("alice"), &[], &url).assert_refused(&format!(
+            "{} {script:?}: alice, with the root's CRL missing",
+            program.display()
+        ));
+        assert!(
+            poll_text(|| server.stderr(), says),
+            "{} {script:?} says {says:?}: {}",
+            program.display(),
+            server.stderr()
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn curl_crlfile_refuses_a_revoked_server_certificate() -> TestResult {
+    // curl checks no revocation unless given --crlfile; with crls.pem it
+    // checks every level and refuses a server whose certificate is revoked.
+    let env = pki_with(&["alice"]);
+    mtlsctl_ok(&env, &["revoke", "web"])?;
     let mut cmd = Command::new("python3");
-    cmd.arg(recipe("python_server.py")).arg(&partial).arg("web");
+    cmd.arg(recipe("python_server.py"))
+        .arg(env.pki())
+        .arg("web");
     let server = PortServer::spawn(cmd)?;
     let url = format!("https://localhost:{}/", server.port);
-    curl_as(&env, server.port, Some("alice"), &[], &url)
-        .assert_refused("alice, with the root's CRL missing");
-    assert!(
-        poll_text(|| server.stderr(), "unable to get certificate CRL"),
-        "{}",
-        server.stderr()
+    let crls = env.pki().join("crls.pem").display().to_string();
+    curl_as(&env, server.port, Some("alice"), &[], &url).assert_status(200);
+    let r = curl_as(
+        &env,
+        server.port,
+        Some("alice"),
+        &["--crlfile", &crls],
+        &url,
     );
+    assert_eq!(r.exit, Some(60), "curl --crlfile: {r:?}");
+    assert!(r.stderr.contains("certificate revoked"), "{r:?}");
     Ok(())
 }
 

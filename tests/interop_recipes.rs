@@ -376,6 +376,13 @@ fn haproxy_recipe_verifies_clients_strips_spoofed_identity_and_honours_revoke() 
                 "-H",
                 "X-Forwarded-For: 10.0.0.1",
             ])
+            .args([
+                "-H",
+                "X-SSL-Client-Verify: SUCCESS",
+                "-H",
+                "Remote_User: admin",
+            ])
+            .args(["-H", "X-Forwarded-Proto: http"])
             .arg(&url)
             .env("PKI", &pki)
             .env("NAME", "alice")
@@ -405,6 +412,17 @@ fn haproxy_recipe_verifies_clients_strips_spoofed_identity_and_honours_revoke() 
     assert_eq!(
         header_values(&headers, "x-forwarded-for"),
         ["127.0.0.1"],
+        "{seen}"
+    );
+    for spoofed in ["x-ssl-client-verify", "remote-user"] {
+        assert!(
+            header_values(&headers, spoofed).is_empty(),
+            "{spoofed} went through: {seen}"
+        );
+    }
+    assert_eq!(
+        header_values(&headers, "x-forwarded-proto"),
+        ["https"],
         "{seen}"
     );
     let client_cert = header_values(&headers, "client-cert");

@@ -9,8 +9,12 @@
 //!   client gets 200 and its identity reaches the upstream, spoofed
 //!   identity headers do not, no certificate is refused, Host ≠ SNI is
 //!   421, and a client revoked while HAProxy runs is refused after a reload.
-//! - A Go server (stdlib, a CRL check in `VerifyPeerCertificate`) and a
-//!   Python `ssl` server (`VERIFY_CRL_CHECK_CHAIN`) refuse revoked clients.
+//! - A Go server (stdlib, a CRL check in `VerifyPeerCertificate`), a
+//!   Python `ssl` server (`VERIFY_CRL_CHECK_CHAIN`) and a Node https server
+//!   (`crl:`) refuse revoked clients, also one revoked while they run,
+//!   refuse everyone when the root's CRL is missing, and resume no TLS
+//!   session (a resumed one would skip the CRL). curl `--crlfile` refuses
+//!   a revoked server certificate.
 //! - Clients of `mtlsctl serve`: curl, Go, Python (`ssl`, `requests`),
 //!   Node and Java (`java JavaClient.java` with a PKCS#12 from `bundle`
 //!   and a truststore from keytool) get 200 with their identity, and each
@@ -202,6 +206,8 @@ fn go_binary(source: &str) -> Result<PathBuf, Error> {
             .env("GOPATH", root.join("gopath"))
             .env("GOPROXY", "off")
             .env("GOFLAGS", "")
+            .env("GOENV", "off")
+            .env("GOTOOLCHAIN", "local")
             .env("CGO_ENABLED", "0"),
         Duration::from_secs(300),
     )?;
@@ -851,6 +857,15 @@ fn go_client_recipe_is_a_client_of_serve() -> TestResult {
 
 #[test]
 fn python_client_recipes_are_clients_of_serve() -> TestResult {
+    let probe = run(
+        Command::new("python3").args(["-c", "import requests"]),
+        Duration::from_secs(20),
+    )?;
+    assert!(
+        probe.status.success(),
+        "python3 cannot import requests: install the Debian package python3-requests\n{}",
+        both(&probe)
+    );
     let s = serve_setup()?;
     for script in ["python_client.py", "python_requests.py"] {
         let cmd = |pki: &Path| {

@@ -857,19 +857,21 @@ fn go_client_recipe_is_a_client_of_serve() -> TestResult {
 
 #[test]
 fn python_client_recipes_are_clients_of_serve() -> TestResult {
+    // The project's .venv (.ci/test installs requests there).
+    let python = common::venv_python()?;
     let probe = run(
-        Command::new("python3").args(["-c", "import requests"]),
+        Command::new(&python).args(["-c", "import requests"]),
         Duration::from_secs(20),
     )?;
     assert!(
         probe.status.success(),
-        "python3 cannot import requests: install the Debian package python3-requests\n{}",
+        "the .venv python cannot import requests: run .ci/test, which installs it\n{}",
         both(&probe)
     );
     let s = serve_setup()?;
     for script in ["python_client.py", "python_requests.py"] {
         let cmd = |pki: &Path| {
-            let mut cmd = Command::new("python3");
+            let mut cmd = Command::new(&python);
             cmd.arg(recipe(script)).arg(s.url()).arg(pki).arg("alice");
             cmd
         };

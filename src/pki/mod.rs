@@ -8,6 +8,7 @@ pub mod dn;
 mod error;
 pub mod expiry;
 pub mod fsio;
+pub mod hooks;
 pub mod inspect;
 pub mod inventory;
 pub mod issue;

@@ -156,6 +156,8 @@ struct Status {
     server_cert: ServerCertStatus,
     routes: Vec<RouteStatus>,
     last_reload_error: Option<ReloadError>,
+    crl_resign: String,
+    warnings: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,6 +466,9 @@ fn status_describes_the_snapshot_and_the_default_route() -> TestResult {
         }]
     );
     assert!(s.last_reload_error.is_none());
+    // An unencrypted CA key: serve re-signs the CRLs itself; nothing to warn.
+    assert_eq!(s.crl_resign, "automatic");
+    assert!(s.warnings.is_empty(), "{s:?}");
 
     // GET only, known paths only, JSON either way.
     let (code, head, body) = admin_request(admin, "POST", "/status");

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod ca;
+pub mod crl_refresh;
 pub mod dn;
 mod error;
 pub mod expiry;

@@ -150,7 +150,7 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         upstream_timeout: duration(args.upstream_timeout, config.upstream_timeout, 30),
         connect_timeout: Duration::from_secs(5),
         drain_timeout: duration(args.drain_timeout, config.drain_timeout, 10),
-        crl_resign: crl_resign_mode(&pki, passphrase_file.as_deref()),
+        crl_resign: crl_resign_mode(&pki, passphrase_file.as_deref(), args.no_crl_resign),
     };
     let mut runtime = match args.workers.or(config.workers) {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -259,31 +259,41 @@ fn spawn_renewal(
     });
 }
 
-/// Whether `serve` can re-sign the CRLs itself: the CA keys are not
-/// encrypted, or the passphrase (--passphrase-file, the config's
-/// `passphrase_file`, MTLSCTL_CA_PASSPHRASE; never a prompt) unlocks the
-/// issuing CA now. Says which in the log.
-fn crl_resign_mode(pki: &Pki, passphrase_file: Option<&Path>) -> CrlResign {
-    if !ca::issuing_key_encrypted(pki) {
-        tracing::info!(target: "mtlsctl::crl", message = "serve re-signs the CRLs once a third of their lifetime is left", crl_resign = "automatic");
-        return CrlResign::Automatic;
-    }
-    let unlocked = ca_passphrase_with(pki, passphrase_file, Prompt::Never).and_then(|p| {
-        ca::load_issuing_ca(pki, p.as_ref())
-            .map(drop)
-            .map_err(Error::from)
-    });
+/// Whether `serve` re-signs the CRLs itself: unless `never`
+/// (--no-crl-resign), when the PKI directory is writable and the issuing
+/// CA's key is here and unlocks now (unencrypted,
+/// or with the passphrase from --passphrase-file, the config's
+/// `passphrase_file` or MTLSCTL_CA_PASSPHRASE; never a prompt). Says which
+/// in the log.
+fn crl_resign_mode(pki: &Pki, passphrase_file: Option<&Path>, never: bool) -> CrlResign {
+    let unlocked = if never {
+        Err("--no-crl-resign was given".to_owned())
+    } else if crate::pki::fsio::on_read_only_mount(pki.layout().root()) {
+        Err("the PKI directory is on a read-only mount".to_owned())
+    } else {
+        ca_passphrase_with(pki, passphrase_file, Prompt::Never)
+            .and_then(|p| {
+                ca::load_issuing_ca(pki, p.as_ref())
+                    .map(drop)
+                    .map_err(Error::from)
+            })
+            .map_err(|e| e.to_string())
+    };
     match unlocked {
         Ok(()) => {
-            tracing::info!(target: "mtlsctl::crl", message = "serve re-signs the CRLs once a third of their lifetime is left", crl_resign = "automatic");
+            tracing::info!(
+                target: "mtlsctl::crl_resign",
+                message = "serve re-signs the CRLs once a third of their lifetime is left",
+                crl_resign = "automatic",
+            );
             CrlResign::Automatic
         }
-        Err(e) => {
+        Err(why) => {
             tracing::info!(
-                target: "mtlsctl::crl",
-                message = "serve cannot unlock the CA key and will not re-sign the CRLs: run `mtlsctl crl` from cron, or give serve --passphrase-file; it warns from 7 days before a CRL's nextUpdate",
+                target: "mtlsctl::crl_resign",
+                message = "serve will not re-sign the CRLs: run `mtlsctl crl` from cron (or, unless --no-crl-resign, give serve the CA passphrase with --passphrase-file); it warns from 7 days before a CRL's nextUpdate",
                 crl_resign = "manual",
-                why = %e,
+                why,
             );
             CrlResign::Manual
         }
@@ -355,7 +365,7 @@ fn spawn_crl_refresh(
                     pause
                 }
                 Err(e) => {
-                    tracing::error!(target: "mtlsctl::crl", message = "CRL watch task failed", error = %e);
+                    tracing::error!(target: "mtlsctl::crl_resign", message = "CRL watch task failed", error = %e);
                     watch = CrlWatch::default();
                     CRL_WATCH_PERIOD
                 }
@@ -378,7 +388,7 @@ fn refresh_crls(
         Ok(found) => found,
         Err(e) => {
             let retry = watch.back_off();
-            tracing::error!(target: "mtlsctl::crl", message = "could not read the CRLs to keep them fresh", error = %e, retry_in_s = retry.as_secs());
+            tracing::error!(target: "mtlsctl::crl_resign", message = "could not read the CRLs to keep them fresh", error = %e, retry_in_s = retry.as_secs());
             return retry;
         }
     };
@@ -394,7 +404,7 @@ fn refresh_crls(
                         watch.failures = 0;
                         let next_update = signed.iter().map(|c| c.next_update).min();
                         tracing::info!(
-                            target: "mtlsctl::crl",
+                            target: "mtlsctl::crl_resign",
                             message = "re-signed the CRLs before they went stale",
                             crls = signed.len(),
                             next_update = next_update.map(crate::pki::time::rfc3339).unwrap_or_default(),
@@ -404,7 +414,7 @@ fn refresh_crls(
                     Err(e) => {
                         let retry = watch.back_off();
                         tracing::error!(
-                            target: "mtlsctl::crl",
+                            target: "mtlsctl::crl_resign",
                             message = "could not re-sign the CRLs; run `mtlsctl crl` (retried automatically)",
                             error = %e,
                             retry_in_s = retry.as_secs(),
@@ -424,11 +434,11 @@ fn refresh_crls(
                 let stale = next_update <= now;
                 if watch.should_warn(stale, next_update) {
                     tracing::warn!(
-                        target: "mtlsctl::crl",
+                        target: "mtlsctl::crl_resign",
                         message = if stale {
                             "a CRL is past its nextUpdate and serve cannot re-sign it: run `mtlsctl crl`"
                         } else {
-                            "a CRL goes stale soon and serve cannot re-sign it (the CA key is encrypted and no passphrase was given): run `mtlsctl crl` from cron, or give serve --passphrase-file"
+                            "a CRL goes stale soon and serve cannot re-sign it (it cannot use the CA key; its start log says why): run `mtlsctl crl` from cron, or give serve the CA passphrase (--passphrase-file)"
                         },
                         crl = %crl.path.display(),
                         next_update = crate::pki::time::rfc3339(next_update),

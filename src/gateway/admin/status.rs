@@ -160,7 +160,7 @@ impl StatusWarning {
                 let (kind, message) = if next_update <= now {
                     let fix = match resign {
                         CrlResign::Automatic => {
-                            "serve re-signs it itself but has not managed to: see its log (target mtlsctl::crl)"
+                            "serve re-signs it itself but has not managed to: see its log (target mtlsctl::crl_resign)"
                         }
                         CrlResign::Manual => "run `mtlsctl crl`",
                     };
@@ -173,7 +173,7 @@ impl StatusWarning {
                     (
                         "crl_manual_resign",
                         format!(
-                            "the CRL of {issuer} goes stale at {when} and serve cannot re-sign it (the CA key is encrypted and no passphrase was given): run `mtlsctl crl` before then (cron), or start serve with --passphrase-file"
+                            "the CRL of {issuer} goes stale at {when} and serve cannot re-sign it (it cannot use the CA key; its start log says why): run `mtlsctl crl` before then (cron), or start serve with the CA passphrase (--passphrase-file)"
                         ),
                     )
                 } else {

@@ -418,6 +418,7 @@ Register-ArgumentCompleter -Native -CommandName 'mtlsctl' -ScriptBlock {
             [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Make a throwaway PKI with a client certificate, serve it, and print curl commands')
             [CompletionResult]::new('--tls12', '--tls12', [CompletionResultType]::ParameterName, 'Also accept TLS 1.2 (TLS 1.3 only by default)')
+            [CompletionResult]::new('--no-crl-resign', '--no-crl-resign', [CompletionResultType]::ParameterName, 'Never re-sign the CRLs, even when the CA key can be used (a cron job or another host signs them); the log and /status then warn from 7 days before a CRL''s nextUpdate. Without it, serve re-signs each CRL once a third of its lifetime is left whenever it can use the CA key')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of tables')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success (errors still go to stderr)')

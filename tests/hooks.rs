@@ -418,7 +418,11 @@ fn serve_resigns_short_lived_crls_before_they_go_stale() -> TestResult {
         .filter(|v| v["message"] == "re-signed the CRLs before they went stale")
         .collect();
     assert!(resigned.len() >= 2, "log:\n{}", gw.dump());
-    assert!(resigned.iter().all(|v| v["target"] == "mtlsctl::crl"));
+    assert!(
+        resigned
+            .iter()
+            .all(|v| v["target"] == "mtlsctl::crl_resign")
+    );
     let now_status = status(admin);
     assert!(
         earliest_next_update(&now_status) > original,
@@ -488,10 +492,19 @@ fn serve_without_the_ca_key_warns_before_and_when_a_crl_goes_stale() -> TestResu
     cmd.arg("--pki").arg(env.pki());
     let gw = Gateway::launch(&env, cmd, &["--admin", "127.0.0.1:0"])?;
     let admin = admin_addr(&gw);
-    gw.wait_json(0, LOG_WAIT, |v| {
-        v["target"] == "mtlsctl::crl" && v["crl_resign"] == "manual" && v["level"] == "INFO"
-    })
-    .unwrap_or_else(|| panic!("no start line saying manual; log:\n{}", gw.dump()));
+    let start = gw
+        .wait_json(0, LOG_WAIT, |v| {
+            v["target"] == "mtlsctl::crl_resign"
+                && v["crl_resign"] == "manual"
+                && v["level"] == "INFO"
+        })
+        .unwrap_or_else(|| panic!("no start line saying manual; log:\n{}", gw.dump()));
+    assert!(
+        start["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("no passphrase")),
+        "{start}"
+    );
     let soon = gw
         .wait_json(0, LOG_WAIT, |v| {
             v["level"] == "WARN"

@@ -150,7 +150,11 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         upstream_timeout: duration(args.upstream_timeout, config.upstream_timeout, 30),
         connect_timeout: Duration::from_secs(5),
         drain_timeout: duration(args.drain_timeout, config.drain_timeout, 10),
-        crl_resign: crl_resign_mode(&pki, passphrase_file.as_deref(), args.no_crl_resign),
+        crl_resign: crl_resign_mode(
+            &pki,
+            passphrase_file.as_deref(),
+            args.no_crl_resign || config.no_crl_resign.unwrap_or(false),
+        ),
     };
     let mut runtime = match args.workers.or(config.workers) {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -267,7 +271,7 @@ fn spawn_renewal(
 /// in the log.
 fn crl_resign_mode(pki: &Pki, passphrase_file: Option<&Path>, never: bool) -> CrlResign {
     let unlocked = if never {
-        Err("--no-crl-resign was given".to_owned())
+        Err("--no-crl-resign (or no_crl_resign = true) was given".to_owned())
     } else if crate::pki::fsio::on_read_only_mount(pki.layout().root()) {
         Err("the PKI directory is on a read-only mount".to_owned())
     } else {

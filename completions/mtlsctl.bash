@@ -1313,7 +1313,7 @@ _mtlsctl() {
             return 0
             ;;
         mtlsctl__subcmd__serve)
-            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --allow-plaintext-upstream --drain-timeout --crl-listen --workers --passphrase-file --pki --json --quiet --yes --help --version"
+            opts="-q -y -h -V --config --check-config --listen --admin --upstream --server-name --demo --tls12 --stale-crl --no-crl-resign --handshake-timeout --header-timeout --idle-timeout --max-header-bytes --max-connections --upstream-timeout --allow-plaintext-upstream --drain-timeout --crl-listen --workers --passphrase-file --pki --json --quiet --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

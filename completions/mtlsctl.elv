@@ -405,6 +405,7 @@ set edit:completion:arg-completer[mtlsctl] = {|@words|
             cand --check-config 'Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`)'
             cand --demo 'Make a throwaway PKI with a client certificate, serve it, and print curl commands'
             cand --tls12 'Also accept TLS 1.2 (TLS 1.3 only by default)'
+            cand --no-crl-resign 'Never re-sign the CRLs, even when the CA key can be used (a cron job or another host signs them); the log and /status then warn from 7 days before a CRL''s nextUpdate. Without it, serve re-signs each CRL once a third of its lifetime is left whenever it can use the CA key'
             cand --allow-plaintext-upstream 'Allow http:// upstreams beyond loopback (plaintext across the network); without it such an upstream is a config error: use https:// (upstream mTLS) instead'
             cand --json 'Print one JSON document on stdout instead of tables'
             cand -q 'Print nothing on success (errors still go to stderr)'

@@ -267,6 +267,7 @@ complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l pki -d 'The PK
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l check-config -d 'Check the gateway config and exit: 0 when it is usable, 7 with the file, line and key of the first problem otherwise (like `nginx -t`)'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l demo -d 'Make a throwaway PKI with a client certificate, serve it, and print curl commands'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l tls12 -d 'Also accept TLS 1.2 (TLS 1.3 only by default)'
+complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l no-crl-resign -d 'Never re-sign the CRLs, even when the CA key can be used (a cron job or another host signs them); the log and /status then warn from 7 days before a CRL\'s nextUpdate. Without it, serve re-signs each CRL once a third of its lifetime is left whenever it can use the CA key'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l allow-plaintext-upstream -d 'Allow http:// upstreams beyond loopback (plaintext across the network); without it such an upstream is a config error: use https:// (upstream mTLS) instead'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -l json -d 'Print one JSON document on stdout instead of tables'
 complete -c mtlsctl -n "__fish_mtlsctl_using_subcommand serve" -s q -l quiet -d 'Print nothing on success (errors still go to stderr)'

@@ -156,6 +156,8 @@ struct Status {
     server_cert: ServerCertStatus,
     routes: Vec<RouteStatus>,
     last_reload_error: Option<ReloadError>,
+    crl_resign: String,
+    warnings: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,6 +466,9 @@ fn status_describes_the_snapshot_and_the_default_route() -> TestResult {
         }]
     );
     assert!(s.last_reload_error.is_none());
+    // An unencrypted CA key: serve re-signs the CRLs itself; nothing to warn.
+    assert_eq!(s.crl_resign, "automatic");
+    assert!(s.warnings.is_empty(), "{s:?}");
 
     // GET only, known paths only, JSON either way.
     let (code, head, body) = admin_request(admin, "POST", "/status");
@@ -521,13 +526,31 @@ fn healthz_is_503_on_a_stale_crl_under_deny_only() -> TestResult {
     let env = Env::new();
     env.init(&[]);
     let stale_at = crls_going_stale(&env)?;
-    let deny = Gateway::start(&env, &["--admin", "127.0.0.1:0"])?;
-    let warn = Gateway::start(&env, &["--admin", "127.0.0.1:0", "--stale-crl", "warn"])?;
+    // --no-crl-resign: serve would otherwise keep the CRLs fresh itself.
+    let deny = Gateway::start(&env, &["--admin", "127.0.0.1:0", "--no-crl-resign"])?;
+    let warn = Gateway::start(
+        &env,
+        &[
+            "--admin",
+            "127.0.0.1:0",
+            "--stale-crl",
+            "warn",
+            "--no-crl-resign",
+        ],
+    )?;
     let (deny_admin, warn_admin) = (admin_addr(&deny), admin_addr(&warn));
     std::thread::sleep(stale_at.saturating_duration_since(Instant::now()));
 
     let (code, body) = admin_get(deny_admin, "/healthz");
     assert_eq!(code, 503, "{body}");
+    let status = status_of(deny_admin);
+    assert_eq!(status["crl_resign"], "manual", "{status}");
+    assert!(
+        status["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w["kind"] == "crl_stale")),
+        "{status}"
+    );
     assert_eq!(body["status"], "stale_crl");
     assert!(
         body["message"]

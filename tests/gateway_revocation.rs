@@ -193,8 +193,9 @@ fn stale_crl_policy_deny_refuses_and_warn_serves() -> TestResult {
     // CRLs that go stale 2 seconds after they are signed.
     let stale_at = crls_going_stale(&env)?;
     let settings = env.pki().join("mtlsctl.toml");
-    let deny = Gateway::start(&env, &[])?;
-    let warn = Gateway::start(&env, &["--stale-crl", "warn"])?;
+    // --no-crl-resign: serve would otherwise keep the CRLs fresh itself.
+    let deny = Gateway::start(&env, &["--no-crl-resign"])?;
+    let warn = Gateway::start(&env, &["--stale-crl", "warn", "--no-crl-resign"])?;
     let c = cred(&env, "alice");
     deny.curl(Some(&c), &deny.url("localhost", "/"), &[])
         .assert_status(200);
@@ -236,7 +237,7 @@ fn stale_crl_warn_logs_once_per_crl() -> TestResult {
     env.init(&[]);
     env.issue(&["alice"]);
     let stale_at = crls_going_stale(&env)?;
-    let gw = Gateway::start(&env, &["--stale-crl", "warn"])?;
+    let gw = Gateway::start(&env, &["--stale-crl", "warn", "--no-crl-resign"])?;
     let c = cred(&env, "alice");
     std::thread::sleep(stale_at.saturating_duration_since(Instant::now()));
     for i in 0..5 {

@@ -181,6 +181,12 @@ pub struct ServeArgs {
     /// What to do when a CRL is past its nextUpdate [default: deny].
     #[arg(long, value_enum)]
     pub stale_crl: Option<StaleCrlArg>,
+    /// Never re-sign the CRLs, even when the CA key can be used (a cron job
+    /// or another host signs them); the log and /status then warn from 7
+    /// days before a CRL's nextUpdate. Without it, serve re-signs each CRL
+    /// once a third of its lifetime is left whenever it can use the CA key.
+    #[arg(long)]
+    pub no_crl_resign: bool,
     /// Deadline for a TLS handshake [default: 10s].
     #[arg(long, value_name = "DUR")]
     pub handshake_timeout: Option<Validity>,

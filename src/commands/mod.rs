@@ -36,6 +36,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         json: cli.json,
         quiet: cli.quiet,
     };
+    let event = hook_event(&cli.command);
+    let pki_dir = cli.pki.clone();
+    let result = dispatch(cli, printer);
+    // Once per command, with the PKI lock released, whether the command
+    // then succeeded or not: what it published stands either way.
+    after_publish(&pki_dir, event, printer);
+    result
+}
+
+/// Runs the parsed command.
+fn dispatch(cli: Cli, printer: Printer) -> Result<(), Error> {
     match cli.command {
         Command::Ca(CaCommand::Init(args)) => ca::init(&cli.pki, args, printer),
         Command::Ca(CaCommand::Show) => ca::show(&cli.pki, printer),
@@ -63,6 +74,52 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::List(args) => list::run(&cli.pki, args, printer),
         Command::Show(args) => show::run(&cli.pki, args, printer),
         Command::Inspect(args) => inspect::run(args, printer),
+    }
+}
+
+/// The `MTLSCTL_EVENT` a command gives its `after_publish` hook: the
+/// commands that publish CRLs or `trust.pem`, by name (docs/hooks.md).
+fn hook_event(command: &Command) -> &'static str {
+    match command {
+        Command::Revoke(_) => "revoke",
+        Command::Crl(_) => "crl",
+        Command::Rotate(_) => "rotate",
+        Command::Ca(CaCommand::Rotate(_)) => "ca-rotate",
+        Command::Ca(CaCommand::Retire(_)) => "ca-retire",
+        Command::Ca(CaCommand::Init(_)) => "ca-init",
+        // Commands that publish nothing: the hook never runs for them.
+        _ => "other",
+    }
+}
+
+/// Runs the PKI's `after_publish` hook when the command published
+/// anything, and says how it went on stderr: a `note:` when it exited 0
+/// (not with --quiet), a `warning:` otherwise. The exit code stays the
+/// command's: the publication is committed whatever the hook does.
+fn after_publish(dir: &Path, event: &'static str, printer: Printer) {
+    use std::io::Write;
+    let line = match crate::pki::hooks::after_publish(dir, event) {
+        Ok(None) => return,
+        Ok(Some(run)) => {
+            let mut line = match (run.succeeded(), printer.quiet) {
+                (true, true) => String::new(),
+                (true, false) => format!("note: {}", run.summary()),
+                (false, _) => format!("warning: {}", run.summary()),
+            };
+            if let Some(e) = &run.audit_error {
+                line.push_str(&format!(
+                    "{}warning: the hook's run could not be recorded in audit.log: {e}",
+                    if line.is_empty() { "" } else { "\n" }
+                ));
+            }
+            line
+        }
+        Err(e) => format!(
+            "warning: files were published but the after_publish hook could not be run: {e}"
+        ),
+    };
+    if !line.is_empty() {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 }
 

@@ -2,7 +2,10 @@
 //! server certificate issued or renewed when due (at start, then hourly)
 //! and the client certificates it presents to https upstreams (at start,
 //! then whenever the PKI or the config changes, and every minute; the
-//! decision and the work are `pki::renew`'s), and runs the gateway.
+//! decision and the work are `pki::renew`'s), keeps the CRLs fresh
+//! (re-signed once a third of their lifetime is left when it can unlock
+//! the CA key, warnings otherwise; the decision is `pki::crl_refresh`'s),
+//! and runs the gateway.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,16 +16,17 @@ use crate::cli::{ServeArgs, ServerName, StaleCrlArg};
 use crate::commands::{Prompt, ca_passphrase_with};
 use crate::error::Error;
 use crate::gateway::config::ConfigSource;
+use crate::gateway::config::CrlResign;
 use crate::gateway::policy::{self, HostPattern, Policy, config as gateway_config};
 use crate::gateway::tls::{StaleCrlPolicy, TlsOptions};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::output::Printer;
-use crate::pki::Pki;
 use crate::pki::ca::{self, CaInitRequest};
 use crate::pki::issue::{self, IssueRequest, KeySource};
 use crate::pki::model::{CertName, KeyType, Profile, Role};
 use crate::pki::renew::{self, Due};
 use crate::pki::snapshot::Source;
+use crate::pki::{Pki, crl_refresh, hooks, revoke};
 
 /// The gateway config file: `--config`, else PKI/gateway.toml when it
 /// exists, else none (the built-in default: one catch-all route).
@@ -158,6 +162,11 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         upstream_client_cert: client_cert.to_string(),
         connect_timeout: Duration::from_secs(5),
         drain_timeout: duration(args.drain_timeout, config.drain_timeout, 10),
+        crl_resign: crl_resign_mode(
+            &pki,
+            passphrase_file.as_deref(),
+            args.no_crl_resign || config.no_crl_resign.unwrap_or(false),
+        ),
     };
     let mut runtime = match args.workers.or(config.workers) {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
@@ -172,6 +181,12 @@ pub fn run(dir: &Path, args: ServeArgs, printer: Printer) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Gateway(GatewayError::Runtime(e)))?;
+    spawn_crl_refresh(
+        &runtime,
+        pki_dir.clone(),
+        passphrase_file.clone(),
+        options.crl_resign,
+    );
     spawn_renewal(&runtime, pki_dir.clone(), names.clone(), passphrase_file);
     spawn_upstream_renewal(
         &runtime,
@@ -454,6 +469,228 @@ fn spawn_upstream_renewal(
             }
         }
     });
+}
+
+/// Whether `serve` re-signs the CRLs itself: unless `never`
+/// (--no-crl-resign), when the PKI directory is writable and the issuing
+/// CA's key is here and unlocks now (unencrypted,
+/// or with the passphrase from --passphrase-file, the config's
+/// `passphrase_file` or MTLSCTL_CA_PASSPHRASE; never a prompt). Says which
+/// in the log.
+fn crl_resign_mode(pki: &Pki, passphrase_file: Option<&Path>, never: bool) -> CrlResign {
+    let unlocked = if never {
+        Err("--no-crl-resign (or no_crl_resign = true) was given".to_owned())
+    } else if crate::pki::fsio::on_read_only_mount(pki.layout().root()) {
+        Err("the PKI directory is on a read-only mount".to_owned())
+    } else {
+        ca_passphrase_with(pki, passphrase_file, Prompt::Never)
+            .and_then(|p| {
+                ca::load_issuing_ca(pki, p.as_ref())
+                    .map(drop)
+                    .map_err(Error::from)
+            })
+            .map_err(|e| e.to_string())
+    };
+    match unlocked {
+        Ok(()) => {
+            tracing::info!(
+                target: "mtlsctl::crl_resign",
+                message = "serve re-signs the CRLs once a third of their lifetime is left",
+                crl_resign = "automatic",
+            );
+            CrlResign::Automatic
+        }
+        Err(why) => {
+            tracing::info!(
+                target: "mtlsctl::crl_resign",
+                message = "serve will not re-sign the CRLs: run `mtlsctl crl` from cron (or, unless --no-crl-resign, give serve the CA passphrase with --passphrase-file); it warns from 7 days before a CRL's nextUpdate",
+                crl_resign = "manual",
+                why,
+            );
+            CrlResign::Manual
+        }
+    }
+}
+
+/// What the CRL watch remembers between its rounds: failures in a row
+/// (for the back-off) and when it last warned.
+#[derive(Default)]
+struct CrlWatch {
+    failures: u32,
+    last_warning: Option<std::time::Instant>,
+    warned_stale: Option<time::OffsetDateTime>,
+}
+
+impl CrlWatch {
+    /// The pause after a failed round: 10 s, doubling, at most 60 s.
+    fn back_off(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        Duration::from_secs(5u64 << self.failures.min(4)).min(CRL_WATCH_PERIOD)
+    }
+
+    /// Whether to warn now about a CRL with `next_update`: hourly, and at
+    /// once when it has just gone stale.
+    fn should_warn(&mut self, stale: bool, next_update: time::OffsetDateTime) -> bool {
+        let now = std::time::Instant::now();
+        let newly_stale = stale && self.warned_stale != Some(next_update);
+        let hourly = self
+            .last_warning
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(3600));
+        if newly_stale {
+            self.warned_stale = Some(next_update);
+        }
+        if newly_stale || hourly {
+            self.last_warning = Some(now);
+            return true;
+        }
+        false
+    }
+}
+
+/// The longest pause between two looks at the CRLs.
+const CRL_WATCH_PERIOD: Duration = Duration::from_secs(60);
+
+/// Looks at the CRLs at least every minute, and at the moment the first
+/// is due, while serving: re-signs them all (`mtlsctl crl`'s code path,
+/// then the `after_publish` hook) when one is due and serve holds the
+/// key; otherwise warns from 7 days before nextUpdate. The new files
+/// trigger a reload as any change does.
+fn spawn_crl_refresh(
+    runtime: &tokio::runtime::Runtime,
+    pki_dir: PathBuf,
+    passphrase_file: Option<PathBuf>,
+    mode: CrlResign,
+) {
+    runtime.spawn(async move {
+        let mut watch = CrlWatch::default();
+        loop {
+            let dir = pki_dir.clone();
+            let file = passphrase_file.clone();
+            let round = tokio::task::spawn_blocking(move || {
+                let pause = refresh_crls(&dir, file.as_deref(), mode, &mut watch);
+                (watch, pause)
+            })
+            .await;
+            let pause = match round {
+                Ok((kept, pause)) => {
+                    watch = kept;
+                    pause
+                }
+                Err(e) => {
+                    tracing::error!(target: "mtlsctl::crl_resign", message = "CRL watch task failed", error = %e);
+                    watch = CrlWatch::default();
+                    CRL_WATCH_PERIOD
+                }
+            };
+            tokio::time::sleep(pause).await;
+        }
+    });
+}
+
+/// One round of the CRL watch; how long to pause before the next.
+fn refresh_crls(
+    dir: &Path,
+    passphrase_file: Option<&Path>,
+    mode: CrlResign,
+    watch: &mut CrlWatch,
+) -> Duration {
+    let opened =
+        Pki::open(dir).and_then(|pki| crl_refresh::freshness(&pki).map(|crls| (pki, crls)));
+    let (pki, mut crls) = match opened {
+        Ok(found) => found,
+        Err(e) => {
+            let retry = watch.back_off();
+            tracing::error!(target: "mtlsctl::crl_resign", message = "could not read the CRLs to keep them fresh", error = %e, retry_in_s = retry.as_secs());
+            return retry;
+        }
+    };
+    let now = crate::pki::time::now();
+    match mode {
+        CrlResign::Automatic => {
+            if crl_refresh::next_resign(&crls).is_some_and(|at| at <= now) {
+                let signed = ca_passphrase_with(&pki, passphrase_file, Prompt::Never)
+                    .and_then(|p| revoke::resign_all(&pki, p.as_ref()).map_err(Error::from));
+                log_hook(hooks::after_publish(dir, "crl-refresh"));
+                match signed {
+                    Ok(signed) => {
+                        watch.failures = 0;
+                        let next_update = signed.iter().map(|c| c.next_update).min();
+                        tracing::info!(
+                            target: "mtlsctl::crl_resign",
+                            message = "re-signed the CRLs before they went stale",
+                            crls = signed.len(),
+                            next_update = next_update.map(crate::pki::time::rfc3339).unwrap_or_default(),
+                        );
+                        crls = crl_refresh::freshness(&pki).unwrap_or_default();
+                    }
+                    Err(e) => {
+                        let retry = watch.back_off();
+                        tracing::error!(
+                            target: "mtlsctl::crl_resign",
+                            message = "could not re-sign the CRLs; run `mtlsctl crl` (retried automatically)",
+                            error = %e,
+                            retry_in_s = retry.as_secs(),
+                        );
+                        return retry;
+                    }
+                }
+            }
+            let now = crate::pki::time::now();
+            pause_until(crl_refresh::next_resign(&crls), now)
+        }
+        CrlResign::Manual => {
+            let soonest = crl_refresh::soonest_stale(&crls);
+            if let Some((crl, next_update)) = soonest
+                && next_update - now <= crl_refresh::WARN_BEFORE
+            {
+                let stale = next_update <= now;
+                if watch.should_warn(stale, next_update) {
+                    tracing::warn!(
+                        target: "mtlsctl::crl_resign",
+                        message = if stale {
+                            "a CRL is past its nextUpdate and serve cannot re-sign it: run `mtlsctl crl`"
+                        } else {
+                            "a CRL goes stale soon and serve cannot re-sign it (it cannot use the CA key; its start log says why): run `mtlsctl crl` from cron, or give serve the CA passphrase (--passphrase-file)"
+                        },
+                        crl = %crl.path.display(),
+                        next_update = crate::pki::time::rfc3339(next_update),
+                        crl_resign = "manual",
+                    );
+                }
+            }
+            // Awake at the nextUpdate itself, to warn at once when it passes.
+            pause_until(soonest.map(|(_, n)| n + time::Duration::seconds(1)), now)
+        }
+    }
+}
+
+/// The pause until `at`: at least a second, at most [`CRL_WATCH_PERIOD`].
+fn pause_until(at: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> Duration {
+    at.and_then(|at| u64::try_from((at - now).whole_milliseconds()).ok())
+        .map_or(CRL_WATCH_PERIOD, Duration::from_millis)
+        .clamp(Duration::from_secs(1), CRL_WATCH_PERIOD)
+}
+
+/// Logs how the `after_publish` hook went, when it ran.
+fn log_hook(run: Result<Option<hooks::HookRun>, crate::pki::PkiError>) {
+    match run {
+        Ok(None) => {}
+        Ok(Some(run)) => {
+            if run.succeeded() {
+                tracing::info!(target: "mtlsctl::hook", message = run.summary(), event = run.event, command = %run.command);
+            } else {
+                tracing::warn!(target: "mtlsctl::hook", message = run.summary(), event = run.event, command = %run.command);
+            }
+            if let Some(e) = &run.audit_error {
+                tracing::warn!(target: "mtlsctl::hook", message = "the hook's run could not be recorded in audit.log", error = %e);
+            }
+        }
+        Err(e) => tracing::warn!(
+            target: "mtlsctl::hook",
+            message = "files were published but the after_publish hook could not be run",
+            error = %e,
+        ),
+    }
 }
 
 /// A throwaway PKI for `serve --demo`, removed on exit.

@@ -52,6 +52,20 @@ pub struct GatewayOptions {
     pub connect_timeout: Duration,
     /// How long SIGTERM/SIGINT waits for requests in flight.
     pub drain_timeout: Duration,
+    /// Whether `serve` re-signs the CRLs itself (`/status` says so).
+    pub crl_resign: CrlResign,
+}
+
+/// Who keeps the CRLs fresh while the gateway serves (docs/hooks.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrlResign {
+    /// `serve` holds the CA key (unencrypted, or its passphrase given)
+    /// and re-signs each CRL once a third of its lifetime is left.
+    Automatic,
+    /// `serve` cannot unlock the CA key: `mtlsctl crl` must run (cron),
+    /// and the log and `/status` warn from 7 days before nextUpdate.
+    Manual,
 }
 
 /// Why the gateway could not start.

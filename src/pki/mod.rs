@@ -4,11 +4,13 @@
 pub mod audit;
 pub mod bundle;
 pub mod ca;
+pub mod crl_refresh;
 pub mod distribution;
 pub mod dn;
 mod error;
 pub mod expiry;
 pub mod fsio;
+pub mod hooks;
 pub mod inspect;
 pub mod inventory;
 pub mod issue;

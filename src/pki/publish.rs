@@ -8,7 +8,8 @@
 //!   journal's counters and the file's CRL number, without parsing the
 //!   entries) and rewrites `crls.pem` and `trust.pem` where they differ.
 //!   Rerunning `revoke` therefore finishes a revocation a crash left
-//!   unpublished.
+//!   unpublished. What it writes is noted for the `after_publish` hook
+//!   (hooks.rs), so a repair runs the hook as any publication does.
 //! - [`drift`] is `check`'s full comparison, for a reader without the key:
 //!   sets of serials, not bytes (a CRL's bytes change with every signing).
 
@@ -21,6 +22,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::pki::ca::{self, CaKeys, SignedCrl};
+use crate::pki::hooks;
 use crate::pki::inventory::{Generation, Inventory};
 use crate::pki::keys::SecretKey;
 use crate::pki::layout::{CaLevel, Layout};
@@ -37,7 +39,9 @@ pub struct Drift {
 
 /// Re-signs every active CRL that is behind the inventory and rewrites
 /// `crls.pem` and `trust.pem` where they differ from what the inventory
-/// and the CA files make. Returns the CRLs it signed.
+/// and the CA files make. Returns the CRLs it signed. Every file written
+/// is noted for the `after_publish` hook ([`hooks::note`]; the CRLs by
+/// [`ca::resign_crl`]), which the command runs once it is done.
 pub fn repair(
     pki: &Pki,
     inventory: &Inventory,
@@ -57,7 +61,7 @@ pub fn repair(
             )?);
         }
     }
-    ca::publish(pki.layout(), inventory)?;
+    hooks::note(ca::publish(pki.layout(), inventory)?);
     Ok(signed)
 }
 

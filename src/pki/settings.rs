@@ -49,6 +49,8 @@ pub enum SettingsError {
 struct RawSettings {
     ca: RawCa,
     defaults: RawDefaults,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hooks: Option<RawHooks>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,6 +76,41 @@ struct RawDefaults {
     server_validity: String,
     peer_validity: String,
     crl_lifetime: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHooks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after_publish: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after_publish_timeout: Option<String>,
+}
+
+/// The `[hooks]` table: commands run after the PKI publishes (docs/hooks.md).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// Run with `sh -c` after every publication of CRLs, `crls.pem` or
+    /// `trust.pem`; `None` when the key is absent.
+    pub after_publish: Option<String>,
+    /// How long the hook may run before it is killed; `None` for the
+    /// default ([`Hooks::DEFAULT_TIMEOUT`]).
+    pub after_publish_timeout: Option<Validity>,
+}
+
+impl Hooks {
+    /// The hook's time limit when `after_publish_timeout` is not set.
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// The longest `after_publish_timeout` accepted: one hour (a hook
+    /// holds up the command, or `serve`'s next CRL re-signing, while it runs).
+    pub const MAX_TIMEOUT_SECONDS: i64 = 3600;
+
+    /// The hook's time limit.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.after_publish_timeout
+            .map_or(Self::DEFAULT_TIMEOUT, Validity::std_duration)
+    }
 }
 
 /// The CA part of the settings.
@@ -127,6 +164,8 @@ pub struct Settings {
     pub ca: CaSettings,
     /// Issuing defaults.
     pub defaults: Defaults,
+    /// The `[hooks]` table (empty when absent).
+    pub hooks: Hooks,
 }
 
 impl Settings {
@@ -147,6 +186,7 @@ impl Settings {
                 peer_validity: ninety_days,
                 crl_lifetime: month,
             },
+            hooks: Hooks::default(),
         }
     }
 
@@ -224,10 +264,14 @@ impl Settings {
                     .parse()
                     .map_err(|e| value("defaults.crl_lifetime", e))?,
             },
+            hooks: match raw.hooks {
+                None => Hooks::default(),
+                Some(hooks) => parse_hooks(hooks).map_err(|(key, e)| value(key, e))?,
+            },
         })
     }
 
-    /// Writes the settings atomically.
+    /// Writes the settings atomically (the `[hooks]` table only when set).
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         let raw = RawSettings {
             ca: RawCa {
@@ -256,6 +300,12 @@ impl Settings {
                 peer_validity: self.defaults.peer_validity.to_string(),
                 crl_lifetime: self.defaults.crl_lifetime.to_string(),
             },
+            hooks: (self.hooks.after_publish.is_some()
+                || self.hooks.after_publish_timeout.is_some())
+            .then(|| RawHooks {
+                after_publish: self.hooks.after_publish.clone(),
+                after_publish_timeout: self.hooks.after_publish_timeout.map(|t| t.to_string()),
+            }),
         };
         let body = toml::to_string(&raw).map_err(|source| SettingsError::Encode {
             path: path.display().to_string(),
@@ -269,4 +319,41 @@ impl Settings {
         fsio::write_atomic(path, text.as_bytes(), Mode::Public)?;
         Ok(())
     }
+}
+
+/// Checks the `[hooks]` table: a command that is not blank, a timeout
+/// within an hour. The error names the key.
+fn parse_hooks(raw: RawHooks) -> Result<Hooks, (&'static str, ParseError)> {
+    let after_publish = match raw.after_publish {
+        Some(cmd) if cmd.trim().is_empty() => {
+            return Err((
+                "hooks.after_publish",
+                ParseError::new(
+                    "the command is empty; remove the key to run no hook, or give a shell command such as \"nginx -s reload\"",
+                ),
+            ));
+        }
+        other => other,
+    };
+    let after_publish_timeout = match raw.after_publish_timeout {
+        None => None,
+        Some(text) => {
+            let timeout: Validity = text
+                .parse()
+                .map_err(|e| ("hooks.after_publish_timeout", e))?;
+            if timeout.seconds() > Hooks::MAX_TIMEOUT_SECONDS {
+                return Err((
+                    "hooks.after_publish_timeout",
+                    ParseError::new(format!(
+                        "{timeout} is longer than the 1h a hook may run; use e.g. \"60s\""
+                    )),
+                ));
+            }
+            Some(timeout)
+        }
+    };
+    Ok(Hooks {
+        after_publish,
+        after_publish_timeout,
+    })
 }

@@ -308,6 +308,7 @@ impl Gateway {
 /// nextUpdate at the instant returned. nextUpdate is whole seconds
 /// (thisUpdate truncated, plus 2 s), and the gateway's clock is compared
 /// in whole seconds too: 3.2 s after `mtlsctl crl` ends is certainly past.
+/// Start the gateway with `--no-crl-resign`, or it re-signs them in time.
 pub fn crls_going_stale(env: &Env) -> Res<Instant> {
     let settings = env.pki().join("mtlsctl.toml");
     let text = std::fs::read_to_string(&settings)?;

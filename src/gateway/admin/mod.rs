@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::gateway::config::{GatewayError, GatewayOptions};
+use crate::gateway::config::{CrlResign, GatewayError, GatewayOptions};
 use crate::gateway::live::Live;
 use crate::pki::snapshot::StaleCrlPolicy;
 use crate::pki::snapshot::time;
@@ -63,6 +63,8 @@ pub struct AdminState {
     pub stale_crl: StaleCrlPolicy,
     /// True once the gateway drains.
     pub stop: watch::Receiver<bool>,
+    /// Whether `serve` re-signs the CRLs itself.
+    pub crl_resign: CrlResign,
 }
 
 /// Starts the admin listener when `options` asks for one: its state
@@ -81,6 +83,7 @@ pub async fn start(
         shared: shared.clone(),
         stale_crl: options.tls.stale_crl,
         stop: stop.clone(),
+        crl_resign: options.crl_resign,
     });
     spawn(addr, state.clone()).await?;
     Ok(Some(state))
@@ -172,6 +175,8 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> 
                 &health,
                 &state.metrics.reload_record(),
                 RouteStatus::of(&live.routing.policy),
+                state.crl_resign,
+                now,
             );
             json(StatusCode::OK, &status)
         }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::gateway::config::CrlResign;
 use crate::gateway::live::Live;
 use crate::gateway::metrics::{ReloadRecord, SnapshotGauges};
 use crate::gateway::policy::{HostPattern, Policy};
@@ -124,6 +125,71 @@ pub struct Status {
     pub routes: Vec<RouteStatus>,
     /// The last reload that failed since start; `null` when none did.
     pub last_reload_error: Option<ReloadErrorStatus>,
+    /// `automatic` when `serve` re-signs the CRLs itself, `manual` when
+    /// `mtlsctl crl` must (docs/hooks.md).
+    pub crl_resign: CrlResign,
+    /// What needs a person's attention; empty when nothing does.
+    pub warnings: Vec<StatusWarning>,
+}
+
+/// Something `/status` asks a person to look at.
+#[derive(Debug, Serialize)]
+pub struct StatusWarning {
+    /// What kind: `crl_stale` (a CRL past its nextUpdate) or
+    /// `crl_manual_resign` (within [`MANUAL_RESIGN_WARNING`] of its
+    /// nextUpdate, and `serve` cannot re-sign it).
+    pub kind: &'static str,
+    /// The CRL's issuer, RFC 4514.
+    pub issuer: String,
+    /// Its nextUpdate, RFC 3339.
+    pub next_update: String,
+    /// What is wrong and what to run.
+    pub message: String,
+}
+
+/// How long before a CRL's nextUpdate `/status` warns when the CRLs are
+/// re-signed by hand (`crl_resign: manual`).
+pub const MANUAL_RESIGN_WARNING: time::Duration = time::Duration::days(7);
+
+impl StatusWarning {
+    /// The warnings about the CRLs in service at `now`.
+    pub fn of(live: &Live, resign: CrlResign, now: OffsetDateTime) -> Vec<StatusWarning> {
+        let mut out: Vec<StatusWarning> = crl_next_updates(live)
+            .filter_map(|(issuer, next_update)| {
+                let when = rfc3339(next_update);
+                let (kind, message) = if next_update <= now {
+                    let fix = match resign {
+                        CrlResign::Automatic => {
+                            "serve re-signs it itself but has not managed to: see its log (target mtlsctl::crl_resign)"
+                        }
+                        CrlResign::Manual => "run `mtlsctl crl`",
+                    };
+                    (
+                        "crl_stale",
+                        format!("the CRL of {issuer} is past its nextUpdate ({when}); {fix}"),
+                    )
+                } else if resign == CrlResign::Manual && next_update - now <= MANUAL_RESIGN_WARNING
+                {
+                    (
+                        "crl_manual_resign",
+                        format!(
+                            "the CRL of {issuer} goes stale at {when} and serve cannot re-sign it (it cannot use the CA key; its start log says why): run `mtlsctl crl` before then (cron), or start serve with the CA passphrase (--passphrase-file)"
+                        ),
+                    )
+                } else {
+                    return None;
+                };
+                Some(StatusWarning {
+                    kind,
+                    issuer: issuer.to_owned(),
+                    next_update: when,
+                    message,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.issuer.cmp(&b.issuer));
+        out
+    }
 }
 
 /// The snapshot in service.
@@ -161,7 +227,8 @@ pub struct ReloadErrorStatus {
 }
 
 impl Status {
-    /// The status of a gateway serving `live` with `routes`, in `health`.
+    /// The status of a gateway serving `live` with `routes`, in `health`,
+    /// at `now`.
     /// Generation and load time come from `reloads` when it describes the
     /// snapshot in service (it is written just after the swap).
     pub fn of(
@@ -169,6 +236,8 @@ impl Status {
         health: &Health,
         reloads: &ReloadRecord,
         routes: Vec<RouteStatus>,
+        crl_resign: CrlResign,
+        now: OffsetDateTime,
     ) -> Status {
         let mut crls: Vec<CrlStatus> = crl_next_updates(live)
             .map(|(issuer, next_update)| CrlStatus {
@@ -201,6 +270,8 @@ impl Status {
                 message: e.message.clone(),
                 at: rfc3339(OffsetDateTime::from(e.at)),
             }),
+            crl_resign,
+            warnings: StatusWarning::of(live, crl_resign, now),
         }
     }
 }

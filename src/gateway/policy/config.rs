@@ -60,6 +60,9 @@ pub struct GatewayConfig {
     pub tls12: Option<bool>,
     /// `stale_crl` (`--stale-crl`): `"deny"` or `"warn"`.
     pub stale_crl: Option<StaleCrlPolicy>,
+    /// `no_crl_resign` (`--no-crl-resign`): `true` when `serve` must never
+    /// re-sign the CRLs.
+    pub no_crl_resign: Option<bool>,
     /// `handshake_timeout` (`--handshake-timeout`).
     pub handshake_timeout: Option<Duration>,
     /// `header_timeout` (`--header-timeout`).
@@ -493,6 +496,7 @@ struct Raw {
     server_name: Option<Vec<Spanned<String>>>,
     tls12: Option<bool>,
     stale_crl: Option<RawStaleCrl>,
+    no_crl_resign: Option<bool>,
     handshake_timeout: Option<Spanned<String>>,
     header_timeout: Option<Spanned<String>>,
     idle_timeout: Option<Spanned<String>>,
@@ -770,6 +774,7 @@ impl GatewayConfig {
                 RawStaleCrl::Deny => StaleCrlPolicy::Deny,
                 RawStaleCrl::Warn => StaleCrlPolicy::Warn,
             }),
+            no_crl_resign: raw.no_crl_resign,
             handshake_timeout: duration(&raw.handshake_timeout, "handshake_timeout")?,
             header_timeout: duration(&raw.header_timeout, "header_timeout")?,
             idle_timeout: duration(&raw.idle_timeout, "idle_timeout")?,
@@ -1138,6 +1143,7 @@ upstream = "http://127.0.0.1:8080/base/"
 server_name = ["gw.example.internal", "127.0.0.1", "*.svc.example.internal"]
 tls12 = true
 stale_crl = "warn"
+no_crl_resign = true
 handshake_timeout = "5s"
 header_timeout = "2m"
 idle_timeout = "1h"
@@ -1175,6 +1181,7 @@ body_timeout = "3s"
         );
         assert_eq!(config.tls12, Some(true));
         assert_eq!(config.stale_crl, Some(StaleCrlPolicy::Warn));
+        assert_eq!(config.no_crl_resign, Some(true));
         assert_eq!(config.handshake_timeout, Some(Duration::from_secs(5)));
         assert_eq!(config.header_timeout, Some(Duration::from_secs(120)));
         assert_eq!(config.idle_timeout, Some(Duration::from_secs(3600)));
@@ -1267,9 +1274,9 @@ client_auth = "none"
                 .next()
                 .expect("a line"),
             "/etc/mtlsctl/gateway.toml:2:1: listen_addr: unknown field `listen_addr`, expected one of \
-             `listen`, `upstream`, `server_name`, `tls12`, `stale_crl`, `handshake_timeout`, \
-             `header_timeout`, `idle_timeout`, `upstream_timeout`, `drain_timeout`, \
-             `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, \
+             `listen`, `upstream`, `server_name`, `tls12`, `stale_crl`, `no_crl_resign`, \
+             `handshake_timeout`, `header_timeout`, `idle_timeout`, `upstream_timeout`, \
+             `drain_timeout`, `max_header_bytes`, `max_connections`, `workers`, `passphrase_file`, \
              `upstream_ca`, `upstream_server_name`, `preserve_host`, `upstream_cert`, \
              `upstream_insecure`, `allow_plaintext_upstream`, `admin`, `crl`, `anonymous`, \
              `route`"

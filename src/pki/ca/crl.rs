@@ -82,7 +82,8 @@ pub struct SignedCrl {
 /// inventory's last number plus one and the current Unix time, so numbers
 /// only grow, also after the PKI is restored from an older backup. The
 /// caller holds the inventory (and so the PKI lock) and publishes
-/// `crls.pem` afterwards ([`crate::pki::publish::repair`]).
+/// `crls.pem` afterwards ([`crate::pki::publish::repair`]). The file is
+/// noted for the `after_publish` hook ([`crate::pki::hooks::note`]).
 pub fn resign_crl(
     pki: &Pki,
     inventory: &Inventory,
@@ -104,6 +105,7 @@ pub fn resign_crl(
     let next_update = now + pki.settings().defaults.crl_lifetime.duration();
     let pem = sign_crl(&ca.issuer()?, &ca.info, number, now, next_update, &revoked)?;
     fsio::write_atomic(&path, pem.as_bytes(), Mode::Public)?;
+    crate::pki::hooks::note([path.clone()]);
     inventory.record_crl(files, level, number, state.wanted)?;
     Ok(SignedCrl {
         path,
@@ -178,17 +180,20 @@ pub fn active_levels(generations: &[Generation]) -> Vec<(Generation, CaLevel)> {
 
 /// Derives `trust.pem` (every root of a generation that is not retired)
 /// and `crls.pem` (every CRL relying parties need, as the per-level files
-/// hold them) and rewrites each, atomically, where it differs.
-pub fn publish(layout: &Layout, inventory: &Inventory) -> Result<(), PkiError> {
+/// hold them) and rewrites each, atomically, where it differs. Returns the
+/// files it rewrote.
+pub fn publish(layout: &Layout, inventory: &Inventory) -> Result<Vec<PathBuf>, PkiError> {
     let (trust, crls) = derived(layout, inventory)?;
+    let mut written = Vec::new();
     // Written only where they differ: rerunning is free, and a file a crash
     // left stale is replaced.
     for (path, bytes) in [(layout.trust(), trust), (layout.crls(), crls)] {
         if fs::read(&path).ok().as_deref() != Some(bytes.as_bytes()) {
             fsio::write_atomic(&path, bytes.as_bytes(), Mode::Public)?;
+            written.push(path);
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// What `trust.pem` and `crls.pem` must hold, from the inventory's

@@ -99,8 +99,43 @@ fn an_https_upstream_is_verified_by_the_pki_and_sees_the_gateways_client_certifi
             port = upstream.port
         ),
     )?;
-    let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
+    let admin = free_port()?;
+    let gw = Gateway::start(
+        &env,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--admin",
+            &format!("127.0.0.1:{admin}"),
+        ],
+    )?;
     let (client_name, _) = gateway_client(&env)?;
+    // /status and /metrics show its expiry.
+    let status = common::curl::curl(
+        env.dir.path(),
+        admin,
+        &[] as &[&str],
+        &format!("http://127.0.0.1:{admin}/status"),
+    );
+    let status: Value = serde_json::from_str(&status.body)?;
+    assert_eq!(
+        status["upstream_client_certs"][0]["name"],
+        client_name.as_str(),
+        "{status}"
+    );
+    let metrics = common::curl::curl(
+        env.dir.path(),
+        admin,
+        &[] as &[&str],
+        &format!("http://127.0.0.1:{admin}/metrics"),
+    );
+    assert!(
+        metrics
+            .body
+            .contains("mtlsctl_upstream_client_cert_expiry_seconds "),
+        "{}",
+        metrics.body
+    );
     let alice = cred(&env, "alice");
     let out = gw.curl(
         Some(&alice),

@@ -356,6 +356,9 @@ pub struct SnapshotGauges {
     pub ca_expiry: Option<i64>,
     /// Seconds until the server certificate expires.
     pub server_cert_expiry: Option<i64>,
+    /// Seconds until the first client certificate for https upstreams
+    /// expires (`None` without https upstreams).
+    pub upstream_client_cert_expiry: Option<i64>,
     /// Seconds until the first CRL nextUpdate.
     pub crl_next_update: Option<i64>,
 }
@@ -378,6 +381,11 @@ impl SnapshotGauges {
                 "server_cert_expiry_seconds",
                 "Seconds until the gateway's server certificate's notAfter (negative once passed)",
                 self.server_cert_expiry,
+            ),
+            (
+                "upstream_client_cert_expiry_seconds",
+                "Seconds until the earliest notAfter of a client certificate the gateway presents to https upstreams (negative once passed)",
+                self.upstream_client_cert_expiry,
             ),
             (
                 "crl_next_update_seconds",

@@ -121,6 +121,9 @@ pub struct Status {
     pub crls: Vec<CrlStatus>,
     /// The gateway's server certificate.
     pub server_cert: ServerCertStatus,
+    /// The client certificates it presents to https upstreams, by name
+    /// (empty without https upstreams).
+    pub upstream_client_certs: Vec<UpstreamCertStatus>,
     /// The routes, in the order they are matched.
     pub routes: Vec<RouteStatus>,
     /// The last reload that failed since start; `null` when none did.
@@ -217,6 +220,15 @@ pub struct ServerCertStatus {
     pub not_after: String,
 }
 
+/// A client certificate presented to https upstreams.
+#[derive(Debug, Serialize)]
+pub struct UpstreamCertStatus {
+    /// Its inventory name.
+    pub name: String,
+    /// Its notAfter, RFC 3339.
+    pub not_after: String,
+}
+
 /// The last failed reload.
 #[derive(Debug, Serialize)]
 pub struct ReloadErrorStatus {
@@ -265,6 +277,18 @@ impl Status {
             server_cert: ServerCertStatus {
                 not_after: rfc3339(live.snapshot.server.not_after),
             },
+            upstream_client_certs: {
+                let mut certs: Vec<UpstreamCertStatus> = live
+                    .upstream_credentials
+                    .iter()
+                    .map(|(name, c)| UpstreamCertStatus {
+                        name: name.clone(),
+                        not_after: rfc3339(c.not_after),
+                    })
+                    .collect();
+                certs.sort_by(|a, b| a.name.cmp(&b.name));
+                certs
+            },
             routes,
             last_reload_error: reloads.last_error.as_ref().map(|e| ReloadErrorStatus {
                 message: e.message.clone(),
@@ -283,6 +307,12 @@ pub fn gauges(live: &Live, now: OffsetDateTime) -> SnapshotGauges {
         generation: live.generation,
         ca_expiry: ca_not_afters(live).min().map(until),
         server_cert_expiry: Some(until(live.snapshot.server.not_after)),
+        upstream_client_cert_expiry: live
+            .upstream_credentials
+            .values()
+            .map(|c| c.not_after)
+            .min()
+            .map(until),
         crl_next_update: crl_next_updates(live).map(|(_, n)| n).min().map(until),
     }
 }

@@ -154,6 +154,8 @@ struct Status {
     snapshot: SnapshotStatus,
     crls: Vec<CrlStatus>,
     server_cert: ServerCertStatus,
+    /// Empty without https upstreams (tests/gateway_upstream_tls.rs).
+    upstream_client_certs: Vec<Value>,
     routes: Vec<RouteStatus>,
     last_reload_error: Option<ReloadError>,
     crl_resign: String,
@@ -468,6 +470,7 @@ fn status_describes_the_snapshot_and_the_default_route() -> TestResult {
     assert!(s.last_reload_error.is_none());
     // An unencrypted CA key: serve re-signs the CRLs itself; nothing to warn.
     assert_eq!(s.crl_resign, "automatic");
+    assert!(s.upstream_client_certs.is_empty(), "{s:?}");
     assert!(s.warnings.is_empty(), "{s:?}");
 
     // GET only, known paths only, JSON either way.

@@ -178,11 +178,14 @@ impl UpstreamTls {
         })?;
         let verifier: Arc<dyn ServerCertVerifier> = match &self.trust {
             Trust::Pki => Arc::new(PkiVerifier {
-                snapshot: live.snapshot.clone(),
+                snapshot: Some(live.snapshot.clone()),
                 stale,
             }),
             Trust::Roots(v) => v.clone(),
-            Trust::Insecure => Arc::new(NoVerifier),
+            Trust::Insecure => Arc::new(PkiVerifier {
+                snapshot: None,
+                stale,
+            }),
         };
         let make = |alpn: &[&[u8]]| -> Result<Arc<ClientConfig>, String> {
             let mut config = ClientConfig::builder_with_provider(provider())
@@ -217,9 +220,12 @@ fn algorithms() -> &'static rustls::crypto::WebPkiSupportedAlgorithms {
 }
 
 /// Verifies an upstream's certificate as the gateway verifies clients: the
-/// judge (chain, validity, revocation, serverAuth), then its names.
+/// judge (chain, validity, revocation, serverAuth), then its names. With
+/// no snapshot (`upstream_insecure = true`): any certificate; the
+/// handshake's signatures are still checked, so the connection is at
+/// least to the holder of the key it shows.
 struct PkiVerifier {
-    snapshot: Arc<Snapshot>,
+    snapshot: Option<Arc<Snapshot>>,
     stale: StaleCrlPolicy,
 }
 
@@ -227,7 +233,7 @@ impl std::fmt::Debug for PkiVerifier {
     /// The snapshot holds the server key: show only counts.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PkiVerifier")
-            .field("roots", &self.snapshot.roots.len())
+            .field("roots", &self.snapshot.as_ref().map(|s| s.roots.len()))
             .field("stale", &self.stale)
             .finish()
     }
@@ -242,9 +248,11 @@ impl ServerCertVerifier for PkiVerifier {
         _ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(ServerCertVerified::assertion());
+        };
         let now = time::from_unix(i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
-        let peer = self
-            .snapshot
+        let peer = snapshot
             .judge(end_entity, intermediates, now, Usage::Server, self.stale)
             .map_err(|rejection| {
                 tracing::warn!(
@@ -280,47 +288,6 @@ impl ServerCertVerifier for PkiVerifier {
             );
             return Err(Error::InvalidCertificate(CertificateError::NotValidForName));
         }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        algorithms().supported_schemes()
-    }
-}
-
-/// `upstream_insecure = true`: any certificate; the handshake's
-/// signatures are still checked, so the connection is at least to the
-/// holder of the key it shows.
-#[derive(Debug)]
-struct NoVerifier;
-
-impl ServerCertVerifier for NoVerifier {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
         Ok(ServerCertVerified::assertion())
     }
 

@@ -386,7 +386,20 @@ impl Upstream {
                         if let Some(tls) = conn.tls_failure.take() {
                             return Err(Failure::Tls(tls));
                         }
-                        return Err(Failure::of(e.into_error()));
+                        return Err(match Failure::of(e.into_error()) {
+                            // A TLS 1.3 server checks the client's
+                            // certificate after the handshake, and its
+                            // alert may be lost to the reset of a socket
+                            // closed with the request unread.
+                            Failure::Unavailable(why) if !reused && self.tls.is_some() => {
+                                Failure::Tls(format!(
+                                    "the upstream ended a new connection right after the TLS \
+                                     handshake, before any answer ({why}); it most likely \
+                                     refused the gateway's client certificate"
+                                ))
+                            }
+                            failure => failure,
+                        });
                     }
                 },
             }

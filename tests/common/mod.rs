@@ -284,5 +284,6 @@ pub fn assert_refused(out: &Output, code: i32, fragments: &[&str]) {
 }
 pub mod curl;
 pub mod gateway;
+pub mod nginx;
 pub mod process;
 pub mod upstream;

@@ -252,7 +252,11 @@ impl ServerCertVerifier for PkiVerifier {
                     message = "the upstream's certificate is refused",
                     server_name = %server_name.to_str(),
                     reason = %rejection.refusal(),
-                    why = %rejection,
+                    // The judge's words are written for a client's
+                    // certificate; this one is the upstream's.
+                    why = %rejection
+                        .to_string()
+                        .replacen("client certificate", "the upstream's certificate", 1),
                 );
                 rejection.to_tls()
             })?;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::gateway::*;
 use common::process::*;
+use common::upstream::*;
 use common::{Env, TestResult};
 use serde_json::Value;
 
@@ -185,6 +186,129 @@ fn a_revoked_upstream_is_refused_on_its_pooled_connection_over_http1_and_http2()
     // gateway holds: the next request must not use them.
     for path in ["/h1", "/h2", "/h1", "/h2"] {
         assert_upstream_tls(&alice_get(&gw, &env, path), path);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_ca_removed_from_upstream_ca_is_no_longer_trusted_after_the_reload() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    let other = Env::new();
+    other.init(&["--name", "Other CA"]);
+    other.issue(&["stranger", "--profile", "server", "--dns", "localhost"]);
+    let stranger = cred(&other, "stranger");
+    let upstream = start_tls_upstream(&stranger.chain, &stranger.key, None)?;
+    let ca_file = env.path("upstream-ca.pem");
+    std::fs::copy(other.pki().join("trust.pem"), &ca_file)?;
+    let config = write_config(
+        &env,
+        &format!(
+            "upstream = \"https://localhost:{}\"\nupstream_ca = \"upstream-ca.pem\"\n",
+            upstream.port
+        ),
+    )?;
+    let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
+    assert_eq!(alice_get(&gw, &env, "/").status, 200);
+
+    // The other CA is no longer trusted for this upstream: the file is
+    // rewritten with this PKI's trust alone. The config file is unchanged.
+    let mark = gw.mark();
+    let tmp = env.path("upstream-ca.pem.tmp");
+    std::fs::copy(env.pki().join("trust.pem"), &tmp)?;
+    std::fs::rename(&tmp, &ca_file)?;
+    gw.wait_json(mark, Duration::from_secs(5), |v| {
+        v["message"] == "gateway config loaded"
+    })
+    .ok_or_else(|| format!("the edited upstream_ca was not loaded: {}", gw.dump()))?;
+    assert_upstream_tls(&alice_get(&gw, &env, "/"), "a CA removed from upstream_ca");
+
+    // Trusted again, then a broken file: the last good one stays (and so
+    // the upstream is still reached), with the cause logged.
+    std::fs::copy(other.pki().join("trust.pem"), &tmp)?;
+    std::fs::rename(&tmp, &ca_file)?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alice_get(&gw, &env, "/").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "not trusted again: {}",
+            gw.dump()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mark = gw.mark();
+    std::fs::write(&ca_file, "not a certificate\n")?;
+    let failed = gw
+        .wait_json(mark, Duration::from_secs(5), |v| {
+            v["message"] == "gateway config reload failed; keeping the last good routes"
+        })
+        .ok_or_else(|| format!("no failure line: {}", gw.dump()))?;
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("upstream_ca") && e.contains("holds no certificate")),
+        "{failed}"
+    );
+    assert_eq!(alice_get(&gw, &env, "/").status, 200);
+
+    // SIGHUP reads it again as well.
+    std::fs::copy(env.pki().join("trust.pem"), &ca_file)?;
+    Command::new("kill")
+        .args(["-HUP", &gw.proc.pid().to_string()])
+        .status()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alice_get(&gw, &env, "/").status != 502 {
+        assert!(Instant::now() < deadline, "SIGHUP: {}", gw.dump());
+        thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_config_naming_a_missing_upstream_cert_is_loaded_once_it_is_issued() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    env.issue(&["web", "--profile", "server", "--dns", "localhost"]);
+    let web = cred(&env, "web");
+    let upstream = start_tls_upstream(&web.chain, &web.key, Some(&env.pki().join("trust.pem")))?;
+    let route = |cert: &str| {
+        format!(
+            "[[route]]\npath = \"/\"\nupstream = \"https://localhost:{}\"\n{cert}",
+            upstream.port
+        )
+    };
+    let config = write_config(&env, &route(""))?;
+    let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
+    let subject = |gw: &Gateway| {
+        let out = alice_get(gw, &env, "/");
+        assert_eq!(out.status, 200, "{out:?}");
+        out.json()["client_subject"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(subject(&gw).contains("gateway-client-"));
+    // The config now names a certificate that is not issued yet: the
+    // reload is refused and the routes in service stay...
+    let mark = gw.mark();
+    write_config(&env, &route("upstream_cert = \"edge\"\n"))?;
+    gw.wait_json(mark, Duration::from_secs(5), |v| {
+        v["message"] == "reload failed; keeping the last good configuration"
+    })
+    .ok_or_else(|| format!("no refused reload: {}", gw.dump()))?;
+    assert!(subject(&gw).contains("gateway-client-"));
+    // ...until it is issued: then the config on disk is the one in service.
+    env.issue(&["edge", "--cn", "edge"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !subject(&gw).ends_with("commonName=edge") {
+        assert!(
+            Instant::now() < deadline,
+            "the config naming edge never went into service: {}",
+            gw.dump()
+        );
+        thread::sleep(Duration::from_millis(100));
     }
     Ok(())
 }

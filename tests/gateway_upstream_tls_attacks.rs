@@ -266,6 +266,45 @@ fn a_ca_removed_from_upstream_ca_is_no_longer_trusted_after_the_reload() -> Test
 }
 
 #[test]
+fn check_config_refuses_what_serve_refuses_for_https_upstreams() -> TestResult {
+    let env = Env::new();
+    env.init(&[]);
+    env.issue(&["alice"]);
+    env.issue(&["web", "--profile", "server", "--dns", "localhost"]);
+    std::fs::write(env.path("empty.pem"), "")?;
+    for (keys, words) in [
+        ("upstream_ca = \"missing.pem\"", "upstream_ca"),
+        ("upstream_ca = \"empty.pem\"", "holds no certificate"),
+        ("upstream_cert = \"nobody\"", "no such certificate"),
+        ("upstream_cert = \"web\"", "not for client authentication"),
+    ] {
+        let config = write_config(
+            &env,
+            &format!("upstream = \"https://localhost:9\"\n{keys}\n"),
+        )?;
+        let out = env
+            .cmd()
+            .args(["serve", "--check-config", "--config"])
+            .arg(&config)
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{keys}: {out:?}");
+        assert!(stderr.contains(words), "{keys}: {stderr}");
+    }
+    let config = write_config(
+        &env,
+        "upstream = \"https://localhost:9\"\nupstream_cert = \"alice\"\n",
+    )?;
+    let out = env
+        .cmd()
+        .args(["serve", "--check-config", "--config"])
+        .arg(&config)
+        .output()?;
+    assert!(out.status.success(), "{out:?}");
+    Ok(())
+}
+
+#[test]
 fn a_config_naming_a_missing_upstream_cert_is_loaded_once_it_is_issued() -> TestResult {
     let env = Env::new();
     env.init(&[]);

@@ -42,6 +42,7 @@ fn check_config(dir: &Path, args: &ServeArgs, printer: Printer) -> Result<(), Er
     let source = config_source(args, dir);
     let (config, _) = source.load().map_err(GatewayError::from)?;
     let policy = Policy::compile(&config).map_err(GatewayError::from)?;
+    check_upstream_tls(dir, &config, &policy)?;
     let file = source.file.as_ref().map_or_else(
         || "no config file (the built-in default)".to_owned(),
         |f| f.display().to_string(),
@@ -63,6 +64,40 @@ fn check_config(dir: &Path, args: &ServeArgs, printer: Printer) -> Result<(), Er
             }
         )
     })?;
+    Ok(())
+}
+
+/// What `serve` would refuse to start with about https upstreams, which
+/// compiling the policy does not see: an `upstream_ca` that cannot be read
+/// or holds no certificate, an `upstream_cert` that is not in the PKI or
+/// not a client certificate. (The gateway's own client certificate is
+/// issued by `serve` itself, so it is not looked for.)
+fn check_upstream_tls(
+    dir: &Path,
+    config: &gateway_config::GatewayConfig,
+    policy: &Policy,
+) -> Result<(), Error> {
+    let pki = Source::new(dir, renew::server_cert_spec(&[]));
+    for route in policy.routes() {
+        let policy::Upstream::Http(http) = &route.upstream else {
+            continue;
+        };
+        let Some(tls) = &http.tls else { continue };
+        let setup = |message: String| {
+            Error::Gateway(GatewayError::from(policy::ConfigError::UpstreamSetup {
+                path: config.file.clone().unwrap_or_default(),
+                line: config.routes.get(route.index).map_or(0, |r| r.line),
+                route: route.display_name().to_owned(),
+                message,
+            }))
+        };
+        crate::gateway::upstream_tls::UpstreamTls::new(tls, "-")
+            .map_err(|e| setup(e.to_string()))?;
+        if let Some(name) = &tls.cert {
+            pki.client_credential(name)
+                .map_err(|e| setup(e.to_string()))?;
+        }
+    }
     Ok(())
 }
 

@@ -49,7 +49,7 @@ use tokio::sync::watch;
 use crate::gateway::config::{GatewayOptions, ReloadError};
 use crate::gateway::live::{Live, build_live};
 use crate::gateway::metrics::Metrics;
-use crate::gateway::routing::Routing;
+use crate::gateway::routing::{Routing, UpstreamCas, read_again};
 use crate::gateway::tls::StaleCrlPolicy;
 use crate::pki::snapshot::{Source, SourceStamp};
 
@@ -105,6 +105,7 @@ pub fn spawn(
         }
     });
     let stop = Arc::new(AtomicBool::new(false));
+    let cas_seen = shared.load().routing.upstream_cas();
     let reloader = Reloader {
         watches: Watches::new(&source, tx),
         source,
@@ -116,6 +117,7 @@ pub fn spawn(
         stop: stop.clone(),
         stale_logged: HashSet::new(),
         config_seen,
+        cas_seen,
         runtime: tokio::runtime::Handle::current(),
     };
     std::thread::Builder::new()
@@ -138,6 +140,11 @@ struct Reloader {
     stale_logged: HashSet<(String, OffsetDateTime)>,
     /// The config file's text when the routing in service was made.
     config_seen: Option<String>,
+    /// The `upstream_ca` files of the routing in service and their bytes
+    /// when it was made (or when a config that failed to load was tried):
+    /// a change to one is a reload of the config, since the config's text
+    /// does not change when a CA is removed from such a file.
+    cas_seen: UpstreamCas,
     /// The gateway's runtime, for the upstream pools a new routing starts.
     runtime: tokio::runtime::Handle,
 }
@@ -162,14 +169,14 @@ impl Reloader {
             self.log_stale_crls();
             let now = self.source.stamp();
             self.watches.arm(&now);
-            if !forced && now == self.seen {
+            if !forced && now == self.seen && read_again(&self.cas_seen) == self.cas_seen {
                 continue;
             }
             // Remembered before loading: a failed load is retried when the
             // files change again, not every tick; a change made during the
             // load shows on the next stamp.
             self.seen = now;
-            self.reload(cause);
+            self.reload(cause, forced);
         }
     }
 
@@ -203,12 +210,15 @@ impl Reloader {
     }
 
     /// The routing for the next generation: the one in service while the
-    /// config file is unchanged; otherwise the file loaded again, or, when
-    /// it does not load, the one in service (logged and counted).
-    fn routing(&mut self, cause: &'static str) -> Arc<Routing> {
+    /// config file and its `upstream_ca` files are unchanged (and no
+    /// SIGHUP asks for everything to be read again); otherwise the file
+    /// loaded again, or, when it does not load, the one in service (logged
+    /// and counted).
+    fn routing(&mut self, cause: &'static str, forced: bool) -> Arc<Routing> {
         let current = self.shared.load().routing.clone();
         let text = self.options.config.text();
-        if text == self.config_seen {
+        let cas_now = read_again(&self.cas_seen);
+        if !forced && text == self.config_seen && cas_now == self.cas_seen {
             return current;
         }
         self.config_seen = text;
@@ -221,6 +231,7 @@ impl Reloader {
         let loaded = config.and_then(|config| Routing::new(&config, &self.options, &self.metrics));
         match loaded {
             Ok(routing) => {
+                self.cas_seen = routing.upstream_cas();
                 tracing::info!(
                     target: "mtlsctl::reload",
                     message = "gateway config loaded",
@@ -237,14 +248,20 @@ impl Reloader {
                     error = %e,
                 );
                 self.metrics.reload_failed(&e);
+                // Not tried again until one of them changes.
+                self.cas_seen = cas_now;
                 current
             }
         }
     }
 
-    fn reload(&mut self, cause: &'static str) {
+    fn reload(&mut self, cause: &'static str, forced: bool) {
         let next = self.shared.load().generation + 1;
-        let routing = self.routing(cause);
+        let routing = self.routing(cause, forced);
+        // A new routing that does not go into service (the snapshot failed
+        // to load with it: a missing upstream_cert, a bad CRL) is loaded
+        // again on the next reload, rather than taken as seen and dropped.
+        let new_routing = !Arc::ptr_eq(&routing, &self.shared.load().routing);
         match build_live(&self.source, &self.options, routing, next) {
             Ok(live) => {
                 let current = self.shared.load();
@@ -260,6 +277,9 @@ impl Reloader {
                         error = %rollback,
                     );
                     self.metrics.reload_failed(&rollback);
+                    if new_routing {
+                        self.config_seen = None;
+                    }
                     return;
                 }
                 let (generation, revoked) = (live.generation, live.snapshot.revoked_count);
@@ -278,6 +298,9 @@ impl Reloader {
                     error = %e,
                 );
                 self.metrics.reload_failed(&e);
+                if new_routing {
+                    self.config_seen = None;
+                }
             }
         }
     }

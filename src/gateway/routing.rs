@@ -114,4 +114,28 @@ impl Routing {
         names.dedup();
         names
     }
+
+    /// The `upstream_ca` files of its https upstreams and the bytes each
+    /// was loaded from, by path, each once.
+    pub fn upstream_cas(&self) -> UpstreamCas {
+        let mut cas: UpstreamCas = self
+            .plans
+            .iter()
+            .filter_map(|plan| plan.upstream.as_deref()?.ca_file())
+            .map(|(path, bytes)| (path.to_owned(), Some(bytes.to_vec())))
+            .collect();
+        cas.sort();
+        cas.dedup();
+        cas
+    }
+}
+
+/// `upstream_ca` files and their bytes (`None`: unreadable).
+pub type UpstreamCas = Vec<(std::path::PathBuf, Option<Vec<u8>>)>;
+
+/// The same files read again now.
+pub fn read_again(cas: &UpstreamCas) -> UpstreamCas {
+    cas.iter()
+        .map(|(path, _)| (path.clone(), std::fs::read(path).ok()))
+        .collect()
 }

@@ -234,6 +234,11 @@ impl Upstream {
         }
     }
 
+    /// The `upstream_ca` file it verifies with, and the bytes loaded.
+    pub fn ca_file(&self) -> Option<(&std::path::Path, &[u8])> {
+        self.tls.as_ref()?.ca_file()
+    }
+
     /// The inventory name of the client certificate it presents (https).
     pub fn client_cert_name(&self) -> Option<&str> {
         self.tls.as_ref().map(UpstreamTls::cert_name)

@@ -73,6 +73,9 @@ pub struct UpstreamTls {
     cert: String,
     /// The configurations of one snapshot generation.
     configs: Mutex<Option<Configs>>,
+    /// `upstream_ca`: the file and the bytes it was read from, so that a
+    /// reload can tell the file changed (the config text alone does not).
+    ca_file: Option<(std::path::PathBuf, Vec<u8>)>,
 }
 
 enum Trust {
@@ -97,6 +100,7 @@ impl UpstreamTls {
     pub fn new(tls: &policy::UpstreamTls, default_cert: &str) -> Result<Self, UpstreamTlsError> {
         let server_name = ServerName::try_from(tls.server_name.clone())
             .map_err(|_| UpstreamTlsError::ServerName(tls.server_name.clone()))?;
+        let mut ca_file = None;
         let trust = match &tls.trust {
             UpstreamTrust::Pki => Trust::Pki,
             UpstreamTrust::Insecure => Trust::Insecure,
@@ -105,8 +109,10 @@ impl UpstreamTls {
                     path: path.clone(),
                     why,
                 };
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| ca(e.to_string()))?
+                // Read once: the bytes verified with are the bytes a
+                // reload compares the file with.
+                let bytes = std::fs::read(path).map_err(|e| ca(e.to_string()))?;
+                let certs = CertificateDer::pem_slice_iter(&bytes)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| ca(e.to_string()))?;
                 let mut roots = RootCertStore::empty();
@@ -120,6 +126,7 @@ impl UpstreamTls {
                     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
                         .build()
                         .map_err(|e| ca(e.to_string()))?;
+                ca_file = Some((path.clone(), bytes));
                 Trust::Roots(verifier)
             }
         };
@@ -128,7 +135,15 @@ impl UpstreamTls {
             trust,
             cert: tls.cert.clone().unwrap_or_else(|| default_cert.to_owned()),
             configs: Mutex::new(None),
+            ca_file,
         })
+    }
+
+    /// The `upstream_ca` file and the bytes it was loaded from.
+    pub fn ca_file(&self) -> Option<(&std::path::Path, &[u8])> {
+        self.ca_file
+            .as_ref()
+            .map(|(path, bytes)| (path.as_path(), bytes.as_slice()))
     }
 
     /// The inventory name of the client certificate presented.
@@ -260,7 +275,11 @@ impl ServerCertVerifier for PkiVerifier {
                     message = "the upstream's certificate is refused",
                     server_name = %server_name.to_str(),
                     reason = %rejection.refusal(),
-                    why = %rejection,
+                    // The judge's words are written for a client's
+                    // certificate; this one is the upstream's.
+                    why = %rejection
+                        .to_string()
+                        .replacen("client certificate", "the upstream's certificate", 1),
                 );
                 rejection.to_tls()
             })?;

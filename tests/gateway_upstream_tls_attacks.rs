@@ -353,7 +353,6 @@ fn a_config_naming_a_missing_upstream_cert_is_loaded_once_it_is_issued() -> Test
 }
 
 #[test]
-#[ignore = "known bug: a request racing an HTTP/2 upstream's GOAWAY gets a 502 instead of being retried on a new connection"]
 fn requests_racing_an_http2_goaway_are_not_lost() -> TestResult {
     let env = Env::new();
     env.init(&[]);

@@ -149,10 +149,32 @@ impl Conn {
     }
 }
 
+/// A request body to an HTTP/2 upstream: the client's, or none (a
+/// body-less request sent again after the upstream refused its stream).
+type H2Body = http_body_util::Either<Incoming, http_body_util::Empty<Bytes>>;
+
 /// A new connection: HTTP/1.1, or HTTP/2 when a TLS upstream chose h2.
 enum Connected {
     Http1(Box<Conn>),
-    Http2(http2::SendRequest<Incoming>),
+    Http2(http2::SendRequest<H2Body>),
+}
+
+/// True when the upstream did not process the request, so that a request
+/// without a body may be sent again on a new connection: its stream was
+/// above a GOAWAY's last stream (RFC 9113 section 6.8), refused
+/// (REFUSED_STREAM), or never dispatched.
+fn unprocessed(error: &hyper::Error) -> bool {
+    if error.is_canceled() {
+        return true;
+    }
+    let mut next = std::error::Error::source(error);
+    while let Some(e) = next {
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            return h2.is_go_away() || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The TLS error somewhere in `error`'s chain of sources, in words.
@@ -202,7 +224,7 @@ pub struct Upstream {
     tls: Option<UpstreamTls>,
     /// The HTTP/2 connection to an https upstream that chose h2, and the
     /// generation it was made under.
-    h2: Mutex<Option<(u64, http2::SendRequest<Incoming>)>>,
+    h2: Mutex<Option<(u64, http2::SendRequest<H2Body>)>>,
     idle: Arc<Pool>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -322,7 +344,7 @@ impl Upstream {
                 );
                 (
                     Refusal::UpstreamTls,
-                    "the TLS handshake with the upstream failed (its certificate was refused, or it refused the gateway's)".to_owned(),
+                    "TLS with the upstream failed: its certificate was refused, it refused the gateway's, or its handshake did not complete (the gateway's log says which)".to_owned(),
                 )
             }
         };
@@ -339,7 +361,7 @@ impl Upstream {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let generation = self.generation(live);
         if let Some(send) = self.h2_sender(generation) {
-            return self.h2_round_trip(send, req, deadline).await;
+            return self.h2_round_trip(send, req, deadline, live).await;
         }
         loop {
             let checked_out = poll_fn(|cx| Poll::Ready(self.checkout(cx, generation))).await;
@@ -351,7 +373,7 @@ impl Upstream {
                         if let Ok(mut h2) = self.h2.lock() {
                             *h2 = Some((generation, send.clone()));
                         }
-                        return self.h2_round_trip(send, req, deadline).await;
+                        return self.h2_round_trip(send, req, deadline, live).await;
                     }
                 },
             };
@@ -423,7 +445,7 @@ impl Upstream {
 
     /// The HTTP/2 connection's sender, if there is one of `generation`
     /// still open.
-    fn h2_sender(&self, generation: u64) -> Option<http2::SendRequest<Incoming>> {
+    fn h2_sender(&self, generation: u64) -> Option<http2::SendRequest<H2Body>> {
         self.tls.as_ref()?;
         let mut h2 = self.h2.lock().ok()?;
         match &*h2 {
@@ -437,12 +459,15 @@ impl Upstream {
     }
 
     /// One request on the HTTP/2 connection: the target in absolute form,
-    /// its authority the `Host` that would have been sent.
+    /// its authority the `Host` that would have been sent. A request
+    /// without a body that the upstream did not process (a GOAWAY that
+    /// raced it, a refused stream) is sent once more on a new connection.
     async fn h2_round_trip(
         &self,
-        mut send: http2::SendRequest<Incoming>,
+        mut send: http2::SendRequest<H2Body>,
         req: Request<Incoming>,
         deadline: tokio::time::Instant,
+        live: Under<'_>,
     ) -> Result<Response<Body>, Failure> {
         let (mut parts, body) = req.into_parts();
         let authority = parts
@@ -461,13 +486,54 @@ impl Upstream {
         }
         parts.uri = Uri::from_parts(uri).map_err(|e| Failure::Unavailable(e.to_string()))?;
         parts.version = Version::HTTP_2;
-        let req = Request::from_parts(parts, body);
-        let answer = tokio::time::timeout_at(deadline, async {
+        let again = hyper::body::Body::is_end_stream(&body).then(|| {
+            let mut head = Request::new(H2Body::Right(http_body_util::Empty::new()));
+            *head.method_mut() = parts.method.clone();
+            *head.uri_mut() = parts.uri.clone();
+            *head.version_mut() = Version::HTTP_2;
+            *head.headers_mut() = parts.headers.clone();
+            head
+        });
+        let req = Request::from_parts(parts, H2Body::Left(body));
+        let mut answer = tokio::time::timeout_at(deadline, async {
             poll_fn(|cx| send.poll_ready(cx)).await?;
             send.send_request(req).await
         })
         .await
         .map_err(|_| Failure::Timeout)?;
+        if let (Err(e), Some(again)) = (&answer, again)
+            && unprocessed(e)
+        {
+            tracing::debug!(target: "mtlsctl::upstream", message = "the upstream did not process a request; sending it again on a new connection", error = %e);
+            // The connection that refused it takes no new streams.
+            if let Ok(mut h2) = self.h2.lock() {
+                *h2 = None;
+            }
+            let generation = self.generation(live);
+            let mut send = match self.h2_sender(generation) {
+                Some(send) => send,
+                None => match self.connect(live, false).await? {
+                    Connected::Http2(send) => {
+                        if let Ok(mut h2) = self.h2.lock() {
+                            *h2 = Some((generation, send.clone()));
+                        }
+                        send
+                    }
+                    Connected::Http1(_) => {
+                        return Err(Failure::Unavailable(
+                            "the upstream's new connection chose HTTP/1.1 for a request sent again"
+                                .into(),
+                        ));
+                    }
+                },
+            };
+            answer = tokio::time::timeout_at(deadline, async {
+                poll_fn(|cx| send.poll_ready(cx)).await?;
+                send.send_request(again).await
+            })
+            .await
+            .map_err(|_| Failure::Timeout)?;
+        }
         match answer {
             Ok(response) => Ok(response.map(|body| {
                 PooledBody {

@@ -12,17 +12,16 @@ mod common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::gateway::*;
+use common::nginx::Nginx;
 use common::process::*;
 use common::upstream::*;
 use common::{Env, TestResult};
 use serde_json::Value;
-
-const NGINX: &str = "/usr/sbin/nginx";
 
 fn write_config(env: &Env, text: &str) -> Res<PathBuf> {
     let path = env.path("gateway.toml");
@@ -161,13 +160,13 @@ fn a_revoked_upstream_is_refused_on_its_pooled_connection_over_http1_and_http2()
     env.init(&[]);
     env.issue(&["alice"]);
     env.issue(&["web", "--profile", "server", "--dns", "localhost"]);
-    let nginx = Nginx::start(&env, "web", "")?;
+    let nginx = start_nginx(&env, "web", "")?;
     let config = write_config(
         &env,
         &format!(
             "[[route]]\npath = \"/h1\"\nupstream = \"https://localhost:{}\"\n\
              [[route]]\npath = \"/h2\"\nupstream = \"https://localhost:{}\"\n",
-            nginx.h1, nginx.h2
+            nginx.ports[0], nginx.ports[1]
         ),
     )?;
     let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
@@ -359,10 +358,10 @@ fn requests_racing_an_http2_goaway_are_not_lost() -> TestResult {
     env.issue(&["alice"]);
     env.issue(&["web", "--profile", "server", "--dns", "localhost"]);
     // nginx ends each HTTP/2 connection with a GOAWAY after 2 requests.
-    let nginx = Nginx::start(&env, "web", "keepalive_requests 2;")?;
+    let nginx = start_nginx(&env, "web", "keepalive_requests 2;")?;
     let config = write_config(
         &env,
-        &format!("upstream = \"https://localhost:{}\"\n", nginx.h2),
+        &format!("upstream = \"https://localhost:{}\"\n", nginx.ports[1]),
     )?;
     let gw = Gateway::start(&env, &["--config", &config.display().to_string()])?;
     let statuses: Vec<u16> = thread::scope(|s| {
@@ -388,29 +387,12 @@ fn requests_racing_an_http2_goaway_are_not_lost() -> TestResult {
 // nginx: one HTTP/1.1 and one HTTP/2 server with a certificate of the PKI,
 // no client verification.
 
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-    h1: u16,
-    h2: u16,
-}
-
-impl Nginx {
-    fn start(env: &Env, server: &str, extra: &str) -> Res<Nginx> {
-        if !Path::new(NGINX).is_file() {
-            return Err(format!("{NGINX} not found (apt-get install nginx-light)").into());
-        }
-        let dir = env.path("nginx");
-        std::fs::create_dir_all(&dir)?;
-        let (h1, h2) = (free_port()?, free_port()?);
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        let user = if is_root { "user root;\n" } else { "" };
-        let d = dir.display();
-        let p = env.pki();
-        let p = p.display();
+/// nginx with one HTTP/1.1 (`ports[0]`) and one HTTP/2 (`ports[1]`)
+/// server block serving `server`'s certificate, `extra` in each.
+fn start_nginx(env: &Env, server: &str, extra: &str) -> Res<Nginx> {
+    let pki = env.pki();
+    Nginx::start(env, 2, |ports| {
+        let p = pki.display();
         let block = |port: u16, http2: &str| {
             format!(
                 "    server {{\n        listen 127.0.0.1:{port} ssl{http2};\n        \
@@ -420,52 +402,6 @@ impl Nginx {
                  location / {{ default_type text/plain; return 200 \"proto=$server_protocol\\n\"; }}\n    }}\n"
             )
         };
-        let conf = format!(
-            "{user}worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
-             events {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    \
-             client_body_temp_path {d}/client_body;\n    proxy_temp_path {d}/proxy;\n    \
-             fastcgi_temp_path {d}/fastcgi;\n    uwsgi_temp_path {d}/uwsgi;\n    \
-             scgi_temp_path {d}/scgi;\n{}{}}}\n",
-            block(h1, ""),
-            block(h2, " http2"),
-        );
-        std::fs::write(dir.join("nginx.conf"), conf)?;
-        let child = Command::new(NGINX)
-            .arg("-p")
-            .arg(format!("{d}/"))
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log"))?))
-            .spawn()?;
-        let nginx = Nginx { child, dir, h1, h2 };
-        for port in [h1, h2] {
-            wait_listening(SocketAddr::from(([127, 0, 0, 1], port))).map_err(|e| {
-                format!(
-                    "{e}: {}",
-                    std::fs::read_to_string(nginx.dir.join("stderr.log")).unwrap_or_default()
-                )
-            })?;
-        }
-        Ok(nginx)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        format!("{}{}", block(ports[0], ""), block(ports[1], " http2"))
+    })
 }

@@ -17,13 +17,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::curl::CurlOut;
+use common::nginx::Nginx;
 use common::process::run_with_deadline;
 use common::{Env, TestResult, mode, venv_python};
 
@@ -46,15 +46,6 @@ fn install_hint(program: &str) -> &'static str {
         Some("python") => ".venv/bin/pip install cryptography (done by .ci/test)",
         _ => "see .ci/run",
     }
-}
-
-fn missing(program: &str, e: std::io::Error) -> Error {
-    format!(
-        "cannot run {program} ({e}): it is required by tests/interop.rs; \
-         .ci/run installs it ({})",
-        install_hint(program)
-    )
-    .into()
 }
 
 /// Runs a command to completion with a deadline (tests/common/process.rs),
@@ -115,12 +106,6 @@ fn mtlsctl_ok(env: &Env, args: &[&str]) -> Result<String, Error> {
     Ok(text(&out.stdout))
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// Names in a directory, sorted.
 fn listing(dir: &Path) -> Result<Vec<String>, Error> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
@@ -133,50 +118,16 @@ fn listing(dir: &Path) -> Result<Vec<String>, Error> {
 // ---------------------------------------------------------------------------
 // nginx
 
-const NGINX: &str = "/usr/sbin/nginx";
-
-/// An nginx master process in the foreground, with its own prefix; stopped
-/// (SIGTERM, then SIGKILL) on drop so a failing test leaves no server behind.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Nginx {
-    fn start(env: &Env) -> Result<Self, Error> {
-        if !Path::new(NGINX).is_file() {
-            return Err(format!(
-                "{NGINX} not found: .ci/run installs it ({})",
-                install_hint("nginx")
-            )
-            .into());
-        }
-        let dir = env.path("nginx");
-        std::fs::create_dir_all(&dir)?;
-        let pki = env.pki();
-        let port = free_port()?;
-        let uid = run_ok(Command::new("id").arg("-u"), Duration::from_secs(5))?;
-        let user = if uid.trim() == "0" {
-            "user root;\n"
-        } else {
-            ""
-        };
-        let d = dir.display();
+/// nginx terminating mTLS with the server certificate `web`, client
+/// certificates verified against trust.pem and crls.pem (depth 2), and
+/// answering with the client's subject.
+fn start_nginx(env: &Env) -> Result<Nginx, Error> {
+    let pki = env.pki();
+    Nginx::start(env, 1, |ports| {
         let p = pki.display();
-        let conf = format!(
-            r#"{user}worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
+        let port = ports[0];
+        format!(
+            r#"    server {{
         listen 127.0.0.1:{port} ssl;
         server_name localhost;
         ssl_certificate {p}/certs/web/chain.pem;
@@ -190,91 +141,9 @@ http {{
             return 200 "ok $ssl_client_s_dn\n";
         }}
     }}
-}}
 "#
-        );
-        std::fs::write(dir.join("nginx.conf"), conf)?;
-        let child = Command::new(NGINX)
-            .args(Self::base_args(&dir))
-            .args(["-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log"))?))
-            .spawn()
-            .map_err(|e| missing(NGINX, e))?;
-        let mut nginx = Nginx { child, dir, port };
-        nginx.wait_listening(Duration::from_secs(10))?;
-        Ok(nginx)
-    }
-
-    fn base_args(dir: &Path) -> Vec<String> {
-        vec![
-            "-p".into(),
-            format!("{}/", dir.display()),
-            "-c".into(),
-            dir.join("nginx.conf").display().to_string(),
-        ]
-    }
-
-    fn logs(&self) -> String {
-        let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).unwrap_or_default();
-        format!("{}{}", read("stderr.log"), read("error.log"))
-    }
-
-    fn wait_listening(&mut self, limit: Duration) -> Result<(), Error> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("nginx exited ({status}):\n{}", self.logs()).into());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "nginx did not listen on {addr} within {limit:?}:\n{}",
-                    self.logs()
-                )
-                .into());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// `nginx -s reload`: the master re-reads the config, certificates and
-    /// CRL file and starts new workers.
-    fn reload(&self) -> Result<(), Error> {
-        run_ok(
-            Command::new(NGINX)
-                .args(Self::base_args(&self.dir))
-                .args(["-s", "reload"]),
-            Duration::from_secs(10),
         )
-        .map_err(|e| format!("{e}\n{}", self.logs()))?;
-        Ok(())
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its workers; SIGKILL only as a last
-        // resort (it would orphan them).
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    })
 }
 
 /// `curl https://HOST:PORT/` with localhost resolved to 127.0.0.1 and the
@@ -332,8 +201,8 @@ fn nginx_verifies_clients_against_trust_and_crls_and_honours_revoke() -> TestRes
     let trust = pki.join("trust.pem").display().to_string();
     let bob_args = ["--cacert", &trust, "--cert", &bob_pem.display().to_string()].map(String::from);
 
-    let nginx = Nginx::start(&env)?;
-    let port = nginx.port;
+    let nginx = start_nginx(&env)?;
+    let port = nginx.ports[0];
     let logs = || nginx.logs();
 
     // A live client certificate: 200, and nginx saw CN=alice.

@@ -229,8 +229,12 @@ fn killed_at_each_rename_fsync_and_unlink_the_next_command_repairs() -> TestResu
     base(&base_dir);
     let work = root.path().join("work");
     std::fs::create_dir(&work)?;
-    let ops: [(&[&str], &[&str]); 5] = [
+    let ops: [(&[&str], &[&str]); 6] = [
         (&["issue", "carol", "--role", "ops"], &["crl"]),
+        (
+            &["ca", "set", "crl-url", "http://127.0.0.1:9/crl"],
+            &["ca", "set", "crl-url", "http://127.0.0.1:9/crl"],
+        ),
         (&["rotate", "alice"], &["crl"]),
         (&["rotate", "alice", "--revoke-previous"], &["crl"]),
         (&["revoke", "bob"], &["revoke", "bob"]),
@@ -256,6 +260,11 @@ fn killed_at_each_rename_fsync_and_unlink_the_next_command_repairs() -> TestResu
                 assert_invariants(&work, &what);
                 if op[0] == "role" {
                     assert_role_audited(&work, &what);
+                }
+                if op[0] == "ca" {
+                    let shown = String::from_utf8_lossy(&run_ok(&work, &["ca", "show"]).stdout)
+                        .into_owned();
+                    assert!(shown.contains("http://127.0.0.1:9/crl"), "{what}: {shown}");
                 }
             }
         }

@@ -15,42 +15,26 @@
 //! file that fails to parse or verify leaves the last good one in service
 //! (logged once per change).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 use crate::gateway::config::GatewayError;
+use crate::gateway::small_http;
 use crate::pki::snapshot::{FileKind, Publication, PublishedFile, Source, time as pki_time};
 
 /// Most connections served at once; more wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 256;
-
-/// Deadline for a request head.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Longest life of a connection.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Largest request head read (hyper's smallest read buffer).
-pub const MAX_HEAD_BYTES: usize = 8192;
-
-/// Most header fields in a request.
-const MAX_HEADER_FIELDS: usize = 32;
 
 /// Longest `Cache-Control: max-age` of a CRL, in seconds: a revocation
 /// reaches a caching relying party within this long.
@@ -108,44 +92,19 @@ pub async fn spawn(addr: SocketAddr, source: Source) -> Result<SocketAddr, Gatew
                        http://HOST:PORT` (docs/crl.md)",
         );
     }
-    tokio::spawn(accept_loop(listener, state));
-    Ok(bound)
-}
-
-async fn accept_loop(listener: TcpListener, state: Arc<CrlState>) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tracing::warn!(target: "mtlsctl::crl", message = "accept failed", error = %e);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
+    small_http::spawn(
+        listener,
+        MAX_CONNECTIONS,
+        |e| tracing::warn!(target: "mtlsctl::crl", message = "accept failed", error = %e),
+        move |req| {
+            let state = state.clone();
+            async move {
+                let publication = current(&state).await;
+                answer(&req, &publication, pki_time::now())
             }
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req: Request<Incoming>| {
-                let state = state.clone();
-                async move {
-                    let publication = current(&state).await;
-                    Ok::<_, Infallible>(answer(&req, &publication, pki_time::now()))
-                }
-            });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .max_headers(MAX_HEADER_FIELDS);
-            let conn = builder.serve_connection(TokioIo::new(tcp), service);
-            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
-            drop(permit);
-        });
-    }
+        },
+    );
+    Ok(bound)
 }
 
 /// The publication as the files are now: re-read when their stamp changed.

@@ -35,6 +35,7 @@ pub mod reload;
 pub mod response;
 pub mod routing;
 pub mod shutdown;
+pub mod small_http;
 pub mod standing;
 pub mod tls;
 pub mod trim;

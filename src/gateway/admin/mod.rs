@@ -3,10 +3,9 @@
 //! for.
 //!
 //! Why it is this small: it has no authentication, so it is loopback only
-//! (checked by the flag's parser and again here), answers GET alone, reads
-//! at most [`MAX_HEAD_BYTES`] of request head within [`HEADER_TIMEOUT`],
-//! serves [`MAX_CONNECTIONS`] at once and drops any connection after
-//! [`CONNECTION_TIMEOUT`]. It keeps running while the gateway drains, so
+//! (checked by the flag's parser and again here), answers GET alone, and
+//! serves [`MAX_CONNECTIONS`] at once within the bounds of
+//! [`small_http`] (head size and deadline, connection lifetime). It keeps running while the gateway drains, so
 //! that `/healthz` can say 503 to a load balancer until the process exits.
 //!
 //! [`metrics`] holds the counters the gateway's hooks feed; [`status`]
@@ -14,21 +13,16 @@
 
 pub mod status;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::gateway::config::{CrlResign, GatewayError, GatewayOptions};
 use crate::gateway::live::Live;
@@ -36,22 +30,11 @@ use crate::pki::snapshot::StaleCrlPolicy;
 use crate::pki::snapshot::time;
 
 use crate::gateway::metrics::Metrics;
+use crate::gateway::small_http;
 pub use status::RouteStatus;
 
 /// Most admin connections served at once; more wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 16;
-
-/// Deadline for a request head on the admin listener.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Longest life of an admin connection.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Largest request head read (hyper's smallest read buffer).
-pub const MAX_HEAD_BYTES: usize = 8192;
-
-/// Most header fields in an admin request.
-const MAX_HEADER_FIELDS: usize = 32;
 
 /// What the admin endpoints read.
 pub struct AdminState {
@@ -99,41 +82,16 @@ pub async fn spawn(addr: SocketAddr, state: Arc<AdminState>) -> Result<SocketAdd
     let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
     let bound = listener.local_addr().map_err(bind_error)?;
     tracing::info!(target: "mtlsctl::admin", message = "admin listening", addr = %bound);
-    tokio::spawn(accept_loop(listener, state));
+    small_http::spawn(
+        listener,
+        MAX_CONNECTIONS,
+        |e| tracing::warn!(target: "mtlsctl::admin", message = "accept failed", error = %e),
+        move |req| {
+            let response = answer(&req, &state);
+            async move { response }
+        },
+    );
     Ok(bound)
-}
-
-async fn accept_loop(listener: TcpListener, state: Arc<AdminState>) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tracing::warn!(target: "mtlsctl::admin", message = "accept failed", error = %e);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(answer(&req, &state)) }
-            });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .max_headers(MAX_HEADER_FIELDS);
-            let conn = builder.serve_connection(TokioIo::new(tcp), service);
-            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
-            drop(permit);
-        });
-    }
 }
 
 /// The answer to one admin request.

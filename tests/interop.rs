@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use common::curl::CurlOut;
 use common::nginx::Nginx;
-use common::process::run_with_deadline;
+use common::process::{both, run_with_deadline, succeeded, text};
 use common::{Env, TestResult, mode, venv_python};
 
 type Error = Box<dyn std::error::Error>;
@@ -62,28 +62,10 @@ fn run(cmd: &mut Command, limit: Duration) -> Result<Output, Error> {
     })
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Both streams, for failure messages.
-fn both(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
-
 /// Runs a command that must succeed; returns stdout.
 fn run_ok(cmd: &mut Command, limit: Duration) -> Result<String, Error> {
     let shown = format!("{cmd:?}");
-    let out = run(cmd, limit)?;
-    if !out.status.success() {
-        return Err(format!("{shown} failed: {}", both(&out)).into());
-    }
-    Ok(text(&out.stdout))
+    succeeded(&shown, &run(cmd, limit)?)
 }
 
 /// The binary under test (as `Env::cmd` sets it up), with a deadline.

@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use common::curl::{CurlOut, curl};
 use common::gateway::Gateway;
-use common::process::{Guard, SharedLines, run_with_deadline};
+use common::process::{Guard, SharedLines, both, run_with_deadline, succeeded, text};
 use common::upstream::{header_values, start_upstream, upstream_headers};
 use common::{Env, TestResult, fixture};
 
@@ -76,26 +76,9 @@ fn run(cmd: &mut Command, limit: Duration) -> Result<Output, Error> {
     })
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn both(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
-
 fn run_ok(cmd: &mut Command, limit: Duration) -> Result<String, Error> {
     let shown = format!("{cmd:?}");
-    let out = run(cmd, limit)?;
-    if !out.status.success() {
-        return Err(format!("{shown} failed: {}", both(&out)).into());
-    }
-    Ok(text(&out.stdout))
+    succeeded(&shown, &run(cmd, limit)?)
 }
 
 /// The binary under test, on `env`'s PKI, with a deadline.

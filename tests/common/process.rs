@@ -153,6 +153,30 @@ impl Drop for Guard {
 // ---------------------------------------------------------------------------
 // A command run to completion with a deadline.
 
+/// Output bytes as text, for messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A process's status and both streams, for failure messages.
+pub fn both(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// The stdout of `out`, or an error naming `shown` (the command) with
+/// both streams when it failed.
+pub fn succeeded(shown: &str, out: &Output) -> Res<String> {
+    if !out.status.success() {
+        return Err(format!("{shown} failed: {}", both(out)).into());
+    }
+    Ok(text(&out.stdout))
+}
+
 /// Runs a command with stdin bytes and a hard deadline (killed after it),
 /// its output captured. A program that cannot be started is an error that
 /// names it.

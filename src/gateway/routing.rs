@@ -49,15 +49,14 @@ impl Routing {
         metrics: &Metrics,
     ) -> Result<Routing, ConfigError> {
         let policy = Policy::compile(config)?;
-        let mut pools: HashMap<String, Arc<Upstream>> = HashMap::new();
+        let mut pools: HashMap<&policy::HttpUpstream, Arc<Upstream>> = HashMap::new();
         let mut plans = Vec::with_capacity(policy.routes().len());
         for route in policy.routes() {
             let upstream = match &route.upstream {
                 policy::Upstream::Echo => None,
                 policy::Upstream::Http(http) => {
                     // One pool per upstream and way of reaching it.
-                    let key = format!("{http:?}");
-                    let pool = match pools.get(&key) {
+                    let pool = match pools.get(http) {
                         Some(pool) => pool.clone(),
                         None => {
                             let tls = http
@@ -80,7 +79,7 @@ impl Routing {
                                 );
                             }
                             let pool = Arc::new(Upstream::new(http, tls, options));
-                            pools.insert(key, pool.clone());
+                            pools.insert(http, pool.clone());
                             pool
                         }
                     };

@@ -67,7 +67,7 @@ impl fmt::Display for Upstream {
 
 /// `http[s]://HOST[:PORT][/prefix]`: the prefix is prepended to the full
 /// normalized request path, as nginx's `proxy_pass` without a URI does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HttpUpstream {
     /// `HOST:PORT` (port 80, or 443 for https, when the URL names none).
     pub authority: http::uri::Authority,
@@ -86,7 +86,7 @@ pub struct HttpUpstream {
 }
 
 /// How the gateway talks TLS to an `https://` upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UpstreamTls {
     /// The name sent as SNI and verified in the upstream's certificate:
     /// `upstream_server_name`, else the URL's host.
@@ -99,7 +99,7 @@ pub struct UpstreamTls {
 }
 
 /// What verifies an `https://` upstream's certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpstreamTrust {
     /// The PKI's trust and CRLs, through the same judge as clients
     /// (the default).

@@ -34,7 +34,8 @@ pub struct TlsOptions {
     pub stale_crl: StaleCrlPolicy,
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+/// The TLS provider of every rustls config the gateway builds (aws-lc-rs).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 

@@ -29,6 +29,7 @@ use rustls::{
 };
 
 use crate::gateway::policy::{self, UpstreamTrust};
+use crate::gateway::tls::provider;
 use crate::pki::snapshot::{
     ServerCredential, Snapshot, StaleCrlPolicy, Usage, dns_name_covers, time,
 };
@@ -219,10 +220,6 @@ impl UpstreamTls {
             http1: make(&[b"http/1.1"])?,
         })
     }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// The signature algorithms of the provider, taken once.
